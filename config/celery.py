@@ -1,0 +1,62 @@
+"""Celery configuration: queues, routes, acknowledgement and delivery policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Exchange, Queue
+
+from config.settings import Settings
+
+STAGE_QUEUES = ("unpack", "instantiate", "publish", "profils")
+CONTROL_QUEUE = "control"
+QUEUES = (*STAGE_QUEUES, CONTROL_QUEUE)
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Everything Celery needs, derived from the settings; no hidden defaults."""
+    exchange = Exchange("hphost", type="direct")
+    conf: dict[str, Any] = {
+        "broker_url": settings.broker_url,
+        "broker_connection_retry_on_startup": True,
+        "task_queues": [Queue(name, exchange, routing_key=name) for name in QUEUES],
+        "task_default_queue": CONTROL_QUEUE,
+        "task_default_exchange": "hphost",
+        "task_default_routing_key": CONTROL_QUEUE,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_ignore_result": True,
+        "result_backend": None,
+        # At-least-once: a message is acknowledged only once its stage has
+        # recorded an outcome; a child killed mid-task gives its message back.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        # Long stages: a worker holds one message at a time, so nothing waits
+        # behind a 20-minute unpack on a busy worker (celery#1933).
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "broker_transport_options": _transport_options(settings),
+    }
+    return conf
+
+
+def _transport_options(settings: Settings) -> dict[str, Any]:
+    if settings.embedded_broker:
+        folder = settings.broker_folder
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        # The stage row's lease (not Redis) detects lost workers; Redis's own
+        # redelivery must never fire on a stage that is merely slow (celery#4766).
+        return {"visibility_timeout": settings.redis_visibility_timeout_s}
+    return {}

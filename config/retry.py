@@ -1,0 +1,57 @@
+"""Retry policies as values: one place decides how hphost retries."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from tenacity import retry_if_exception, stop_after_attempt, wait_random_exponential
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a stage (Celery) and a single call (tenacity) are retried.
+
+    ``max_retries`` stage retries, waiting ``backoff_s * 2**n`` capped at
+    ``backoff_max_s``, with full jitter; single calls get ``call_attempts``
+    tries waiting at most ``call_wait_max_s``.
+    """
+
+    max_retries: int = 5
+    backoff_s: float = 2.0
+    backoff_max_s: float = 60.0
+    call_attempts: int = 4
+    call_wait_max_s: float = 8.0
+
+    @classmethod
+    def from_settings(cls, settings) -> RetryPolicy:  # type: ignore[no-untyped-def]
+        return cls(
+            max_retries=settings.retry_max,
+            backoff_s=settings.retry_backoff_s,
+            backoff_max_s=settings.retry_backoff_max_s,
+            call_attempts=settings.call_attempts,
+            call_wait_max_s=settings.call_wait_max_s,
+        )
+
+    def stage_countdown_s(self, retries_done: int, rng: random.Random | None = None) -> float:
+        """Seconds before stage retry number ``retries_done + 1`` (exponential, full jitter)."""
+        ceiling = min(self.backoff_max_s, self.backoff_s * (2**retries_done))
+        return (rng or random).uniform(ceiling / 2, ceiling)
+
+    def celery_options(self) -> dict[str, object]:
+        """The same policy in Celery's terms, for ``app.task(**options)``."""
+        return {
+            "max_retries": self.max_retries,
+            "retry_backoff": self.backoff_s,
+            "retry_backoff_max": self.backoff_max_s,
+            "retry_jitter": True,
+        }
+
+    def tenacity_kwargs(self, is_transient) -> dict[str, object]:  # type: ignore[no-untyped-def]
+        """tenacity's arguments for one call inside a stage."""
+        return {
+            "stop": stop_after_attempt(self.call_attempts),
+            "wait": wait_random_exponential(multiplier=0.2, max=self.call_wait_max_s),
+            "retry": retry_if_exception(is_transient),
+            "reraise": True,
+        }

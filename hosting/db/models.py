@@ -1,0 +1,259 @@
+"""The control database: hostings, plannings, bases, jobs, stages, audit, Controller.
+
+One schema for SQLite (embedded) and PostgreSQL (production); Alembic owns its
+evolution (``hosting/db/migrations``). Invariants the database itself enforces:
+one active job per planning, one base in service per planning, unique domains,
+idempotency keys and logins.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both dialects (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        datetime: UTCDateTime(),
+    }
+
+
+ACTIVE_JOB_STATES = ("queued", "running")
+_ACTIVE = text("state IN ('queued', 'running')")
+_IN_SERVICE = text("state = 'in_service'")
+
+
+class Hosting(Base):
+    __tablename__ = "hostings"
+
+    number: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    invoice_number: Mapped[str | None] = mapped_column(String(10))
+    bound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Planning(Base):
+    __tablename__ = "plannings"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    hosting_number: Mapped[str] = mapped_column(ForeignKey("hostings.number"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    controller_domain: Mapped[str] = mapped_column(String(253))
+    associate_net: Mapped[bool] = mapped_column(Boolean, default=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    publication_name: Mapped[str | None] = mapped_column(String(200))
+    current_base_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def effective_publication_name(self) -> str:
+        return self.publication_name or self.name
+
+
+class BaseRecord(Base):
+    """A base of a planning; at most one per planning is in service."""
+
+    __tablename__ = "bases"
+    __table_args__ = (
+        Index(
+            "uq_bases_in_service",
+            "planning_id",
+            unique=True,
+            sqlite_where=_IN_SERVICE,
+            postgresql_where=_IN_SERVICE,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), index=True)
+    job_id: Mapped[str] = mapped_column(String(40), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="loading")
+    source: Mapped[str] = mapped_column(String(16))
+    base_name: Mapped[str | None] = mapped_column(String(64))
+    time_grid: Mapped[dict[str, Any] | None]
+    row_counts: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    in_service_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index(
+            "uq_jobs_active_per_planning",
+            "planning_id",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    base_id: Mapped[str | None] = mapped_column(String(40))
+    requested_by: Mapped[str] = mapped_column(String(100), default="operator")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_where: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # Failure cleanup of the failed stage's partial output done / every output discarded.
+    cleaned_at: Mapped[datetime | None]
+    discarded_at: Mapped[datetime | None]
+
+
+class Stage(Base):
+    """One stage of a job: the truth the broker's messages only ring for."""
+
+    __tablename__ = "stages"
+    __table_args__ = (UniqueConstraint("job_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)
+    dispatches: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None]
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_where: Mapped[dict[str, Any] | None]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    job_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    stage: Mapped[str | None] = mapped_column(String(32))
+    planning_id: Mapped[str | None] = mapped_column(String(40))
+    hosting_number: Mapped[str | None] = mapped_column(String(12))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Publication(Base):
+    """The HYPERPLANNING.net publication of one base; live when its base is in service."""
+
+    __tablename__ = "publications"
+
+    base_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(253))
+    publication_name: Mapped[str] = mapped_column(String(200))
+    espaces: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ControllerUser(Base):
+    """A user of a hosting's Contrôleur."""
+
+    __tablename__ = "controller_users"
+    __table_args__ = (UniqueConstraint("hosting_number", "login"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hosting_number: Mapped[str] = mapped_column(ForeignKey("hostings.number"), index=True)
+    login: Mapped[str] = mapped_column(String(64))
+    last_name: Mapped[str] = mapped_column(String(200), default="")
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(32), default="user")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Profile(Base):
+    """A profile (a named set of rights) of one planning."""
+
+    __tablename__ = "profiles"
+    __table_args__ = (UniqueConstraint("planning_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(80))
+    rights: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("controller_users.id"), primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id"), primary_key=True)
+
+
+class SealedSecret(Base):
+    """A generated credential, sealed, revealed to the operator once then deleted."""
+
+    __tablename__ = "sealed_secrets"
+    __table_args__ = (UniqueConstraint("job_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    hosting_number: Mapped[str | None] = mapped_column(String(12))
+    subject: Mapped[str] = mapped_column(String(100))
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

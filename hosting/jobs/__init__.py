@@ -1,0 +1,1 @@
+"""Jobs and their stages: the state machine the workers, the sweeper and the console share."""

@@ -1,0 +1,101 @@
+"""Turning a console click into a job: one transaction, one active job per planning."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hosting import audit
+from hosting.db.models import ACTIVE_JOB_STATES, BaseRecord, Job, Stage, utcnow
+from hosting.errors import Conflict, InvalidInput
+from hosting.jobs.kinds import BASE_KINDS, JOB_KINDS, stages_of
+from hosting.plannings import get_planning
+
+
+class PlanningBusy(Conflict):
+    """Planning {planning_id} already has an active job ({active_job}); wait for it or cancel it."""
+
+    code = "PLANNING_BUSY"
+
+
+class IdempotencyKeyReused(Conflict):
+    """Idempotency key {key!r} was already used for a different request."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+@dataclass
+class JobRequest:
+    kind: str
+    planning: str
+    params: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    requested_by: str = "operator"
+
+
+def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
+    """Create the job and its stage rows; returns ``(job, created)``.
+
+    With an idempotency key already used for the same request, the existing
+    job comes back with ``created=False``. A second active job on a planning
+    is refused (``PLANNING_BUSY``): jobs on one planning never run concurrently,
+    and the refusal tells the caller which job to watch.
+    """
+    if request.kind not in JOB_KINDS:
+        raise InvalidInput(field="kind", reason=f"one of {', '.join(JOB_KINDS)}", where={"field": "kind"})
+    planning = get_planning(session, request.planning)
+    if request.idempotency_key:
+        existing = session.scalars(
+            select(Job).where(Job.idempotency_key == request.idempotency_key)
+        ).first()
+        if existing is not None:
+            if (existing.kind, existing.planning_id) != (request.kind, planning.id):
+                raise IdempotencyKeyReused(key=request.idempotency_key, where={"idempotency_key": request.idempotency_key})
+            return existing, False
+    _refuse_if_busy(session, planning.id)
+    job = _new_job(session, request, planning.id)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Lost a race with a concurrent enqueue: the partial unique index decided.
+        raise PlanningBusy(planning_id=planning.id, active_job="a concurrent request",
+                           where={"planning_id": planning.id}) from exc
+    audit.record(session, "job.queued", actor=request.requested_by, job_id=job.id,
+                 planning_id=planning.id, hosting_number=planning.hosting_number, kind=job.kind)
+    return job, True
+
+
+def _new_job(session: Session, request: JobRequest, planning_id: str) -> Job:
+    job_id = uuid.uuid4().hex
+    names = stages_of(request.kind, request.params)
+    job = Job(
+        id=job_id, kind=request.kind, planning_id=planning_id, state="queued",
+        idempotency_key=request.idempotency_key, params=request.params,
+        requested_by=request.requested_by,
+        base_id=job_id if request.kind in BASE_KINDS else None,
+    )
+    session.add(job)
+    if job.base_id:
+        source = "hhyp" if request.kind == "load_base" else "empty"
+        session.add(BaseRecord(id=job.base_id, planning_id=planning_id, job_id=job_id,
+                               state="loading", source=source))
+    now = utcnow()
+    for position, name in enumerate(names):
+        first = position == 0
+        session.add(Stage(job_id=job_id, name=name, position=position,
+                          state="queued" if first else "pending", due_at=now if first else None))
+    return job
+
+
+def _refuse_if_busy(session: Session, planning_id: str) -> None:
+    active = session.scalars(
+        select(Job.id).where(Job.planning_id == planning_id, Job.state.in_(ACTIVE_JOB_STATES))
+    ).first()
+    if active is not None:
+        raise PlanningBusy(planning_id=planning_id, active_job=active,
+                           where={"planning_id": planning_id, "active_job": active})

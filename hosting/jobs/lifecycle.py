@@ -1,0 +1,233 @@
+"""Stage and job transitions. Each function is one transaction's worth of change,
+written together with its audit rows; the caller owns the transaction.
+
+The broker is a doorbell: a message names (job, stage) and the stage row decides
+whether it runs. ``claim`` is a conditional update, so of two deliveries of one
+stage (redelivery, sweeper, a duplicate) exactly one runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from hosting import audit
+from hosting.db.models import BaseRecord, Job, Planning, Stage, utcnow
+from hosting.errors import HphostError, PermanentError
+
+
+class DeliveryLimit(PermanentError):
+    """Stage {stage} was delivered {deliveries} times without finishing (its worker died each time)."""
+
+    code = "STAGE_DELIVERY_LIMIT"
+
+
+@dataclass
+class Claim:
+    """What a worker needs to run a stage it has claimed."""
+
+    job_id: str
+    stage: str
+    stage_id: int
+    owner: str
+    kind: str
+    planning_id: str
+    hosting_number: str
+    base_id: str | None
+    params: dict[str, Any]
+    attempts: int
+    deliveries: int
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def log_context(self) -> dict[str, str | None]:
+        return {"job_id": self.job_id, "stage": self.stage, "planning_id": self.planning_id,
+                "hosting_number": self.hosting_number}
+
+
+@dataclass
+class ClaimRefused:
+    reason: str  # "already_done", "running_elsewhere", "job_final", "not_queued", "unknown"
+
+
+def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s: float,
+          max_deliveries: int) -> Claim | ClaimRefused | DeliveryLimit:
+    """Take the stage for ``owner`` if it is queued or its lease has expired."""
+    now = utcnow()
+    stage = session.scalars(select(Stage).where(Stage.job_id == job_id, Stage.name == stage_name)).first()
+    job = session.get(Job, job_id)
+    if stage is None or job is None:
+        return ClaimRefused("unknown")
+    if job.state not in ("queued", "running"):
+        return ClaimRefused("job_final")
+    taken = session.execute(
+        update(Stage)
+        .where(Stage.id == stage.id,
+               or_(Stage.state == "queued",
+                   (Stage.state == "running") & (Stage.lease_expires_at < now)))
+        .values(state="running", lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
+                deliveries=Stage.deliveries + 1, started_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
+        return ClaimRefused("already_done" if stage.state in ("succeeded", "skipped") else
+                            "running_elsewhere" if stage.state == "running" else "not_queued")
+    session.refresh(stage)
+    planning = session.get(Planning, job.planning_id)
+    assert planning is not None
+    if stage.deliveries - stage.attempts > max_deliveries:
+        return DeliveryLimit(stage=stage_name, deliveries=stage.deliveries - stage.attempts,
+                             where={"job_id": job_id, "stage": stage_name})
+    if job.state == "queued":
+        job.state, job.started_at = "running", now
+        audit.record(session, "job.running", actor=owner, job_id=job_id,
+                     planning_id=job.planning_id, hosting_number=planning.hosting_number)
+    audit.record(session, "stage.running", actor=owner, job_id=job_id, stage=stage_name,
+                 planning_id=job.planning_id, hosting_number=planning.hosting_number,
+                 delivery=stage.deliveries, attempt=stage.attempts + 1)
+    return Claim(job_id=job_id, stage=stage_name, stage_id=stage.id, owner=owner, kind=job.kind,
+                 planning_id=job.planning_id, hosting_number=planning.hosting_number,
+                 base_id=job.base_id, params=dict(job.params), attempts=stage.attempts,
+                 deliveries=stage.deliveries)
+
+
+@dataclass
+class Beat:
+    lost: bool
+    cancel: bool
+
+
+def heartbeat(session: Session, claim_: Claim, *, lease_s: float, done: int | None = None,
+              total: int | None = None) -> Beat:
+    """Renew the lease (and record progress); tells whether the lease was lost or a cancel asked."""
+    values: dict[str, Any] = {"lease_expires_at": utcnow() + timedelta(seconds=lease_s)}
+    if done is not None:
+        values["progress_done"] = done
+    if total is not None:
+        values["progress_total"] = total
+    renewed = session.execute(
+        update(Stage).where(Stage.id == claim_.stage_id, Stage.lease_owner == claim_.owner,
+                            Stage.state == "running").values(**values)
+    ).rowcount
+    cancel = bool(session.scalar(select(Job.cancel_requested).where(Job.id == claim_.job_id)))
+    return Beat(lost=not renewed, cancel=cancel)
+
+
+def _owned_stage(session: Session, claim_: Claim) -> Stage | None:
+    stage = session.get(Stage, claim_.stage_id, with_for_update=True)
+    if stage is None or stage.state != "running" or stage.lease_owner != claim_.owner:
+        return None
+    return stage
+
+
+def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped: bool = False,
+             skip_reason: str | None = None) -> str | None:
+    """Record the stage's success; queue the next stage or finish the job.
+
+    Returns the name of the stage to dispatch next, or None. Returns None too
+    when the lease was lost meanwhile (another delivery owns the stage now).
+    """
+    stage = _owned_stage(session, claim_)
+    if stage is None:
+        return None
+    now = utcnow()
+    stage.state = "skipped" if skipped else "succeeded"
+    stage.finished_at, stage.result, stage.lease_owner, stage.lease_expires_at = now, result, None, None
+    _audit(session, claim_, "stage.skipped" if skipped else "stage.succeeded",
+           **({"reason": skip_reason} if skip_reason else {}))
+    following = session.scalars(
+        select(Stage).where(Stage.job_id == claim_.job_id, Stage.position > stage.position)
+        .order_by(Stage.position)
+    ).first()
+    if following is not None:
+        following.state, following.due_at = "queued", now
+        _audit(session, claim_, "stage.queued", stage_name=following.name)
+        return following.name
+    finish_job(session, claim_)
+    return None
+
+
+def finish_job(session: Session, claim_: Claim) -> None:
+    """The job succeeded: for a base job, put the new base in service and retire the old one."""
+    job = session.get(Job, claim_.job_id)
+    assert job is not None
+    now = utcnow()
+    job.state, job.finished_at = "succeeded", now
+    if job.base_id:
+        planning = session.get(Planning, job.planning_id, with_for_update=True)
+        assert planning is not None
+        old = session.scalars(select(BaseRecord).where(
+            BaseRecord.planning_id == planning.id, BaseRecord.state == "in_service")).first()
+        if old is not None:
+            old.state, old.retired_at = "retired", now
+            _audit(session, claim_, "base.retired", stage=None, base_id=old.id)
+            session.flush()  # free the one-in-service slot before taking it
+        new = session.get(BaseRecord, job.base_id)
+        assert new is not None
+        new.state, new.in_service_at = "in_service", now
+        planning.current_base_id = new.id
+        _audit(session, claim_, "base.in_service", stage=None, base_id=new.id,
+               replaced=old.id if old is not None else None)
+    _audit(session, claim_, "job.succeeded", stage=None)
+
+
+def schedule_retry(session: Session, claim_: Claim, error: HphostError, *, countdown_s: float,
+                   max_retries: int) -> bool:
+    """Put the stage back in the queue after a transient error; False when the cap is reached."""
+    stage = _owned_stage(session, claim_)
+    if stage is None or stage.attempts >= max_retries:
+        return False
+    stage.attempts += 1
+    stage.state, stage.lease_owner, stage.lease_expires_at = "queued", None, None
+    stage.due_at = utcnow() + timedelta(seconds=countdown_s)
+    stage.error_code, stage.error_message, stage.error_where = error.code, error.message, error.where
+    _audit(session, claim_, "stage.retry", attempt=stage.attempts, code=error.code,
+           countdown_s=round(countdown_s, 2))
+    return True
+
+
+def fail(session: Session, claim_: Claim, error: HphostError) -> bool:
+    """Fail the stage and its job with the error's code, message and place."""
+    stage = _owned_stage(session, claim_)
+    if stage is None:
+        return False
+    fail_job(session, claim_.job_id, error, stage=stage, actor=claim_.owner)
+    return True
+
+
+def fail_job(session: Session, job_id: str, error: HphostError, *, stage: Stage | None,
+             actor: str) -> None:
+    """Mark a job failed (its base too); the caller cleans what the failed stage left."""
+    job = session.get(Job, job_id)
+    assert job is not None
+    now = utcnow()
+    if stage is not None:
+        stage.state, stage.finished_at = "failed", now
+        stage.lease_owner, stage.lease_expires_at = None, None
+        stage.error_code, stage.error_message, stage.error_where = error.code, error.message, error.where
+    job.state, job.finished_at, job.cleaned_at = "failed", now, None
+    job.error_code, job.error_message, job.error_where = error.code, error.message, error.where
+    if job.base_id:
+        base = session.get(BaseRecord, job.base_id)
+        if base is not None and base.state in ("loading", "ready"):
+            base.state = "failed"
+    hosting_number = session.scalar(select(Planning.hosting_number).where(Planning.id == job.planning_id))
+    common = {"actor": actor, "job_id": job_id, "planning_id": job.planning_id,
+              "hosting_number": hosting_number}
+    if stage is not None:
+        audit.record(session, "stage.failed", stage=stage.name, code=error.code, **common)
+    audit.record(session, "job.failed", code=error.code, where=error.where or None, **common)
+
+
+def _audit(session: Session, claim_: Claim, action: str, stage: str | None | object = ...,
+           **data: Any) -> None:
+    audit.record(session, action, actor=claim_.owner, job_id=claim_.job_id,
+                 stage=claim_.stage if stage is ... else stage,  # type: ignore[arg-type]
+                 planning_id=claim_.planning_id, hosting_number=claim_.hosting_number, **data)
+
+
+def lease_expired(stage: Stage, now: datetime) -> bool:
+    return stage.state == "running" and stage.lease_expires_at is not None and stage.lease_expires_at < now

@@ -1,0 +1,42 @@
+"""Password hashes (scrypt) and generated passwords. Clear passwords are never stored."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import string
+
+_N, _R, _P = 2**14, 8, 1
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_password(length: int = 14) -> str:
+    """A random password of ``length`` letters and digits (the console sends 14 by SMS)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = encoded.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+            dklen=len(expected),
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
