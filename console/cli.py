@@ -1,18 +1,28 @@
-"""The ``hphost`` command line."""
+"""The ``hphost`` command line. Every option can also be set by its HPHOST_* variable."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="hphost: hosted HYPERPLANNING back end.")
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="hphost: the back end of a hosted HYPERPLANNING provider.")
 
 
 def _register() -> None:
-    from console import cli_formats
+    from console import cli_admin, cli_demo, cli_formats, cli_jobs, cli_run
 
     cli_formats.register(app)
+    cli_admin.register(app, cli_formats.profils_app)
+    cli_jobs.register(app)
+    cli_run.register(app)
+    cli_demo.register(app)
 
 
 def main() -> None:
+    from config.logging import configure_logging
+    from config.settings import get_settings
+
+    settings = get_settings()
+    configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level, settings.log_json)
     _register()
     app()

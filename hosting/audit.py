@@ -70,3 +70,13 @@ def trail(session: Session, job_id: str) -> list[AuditEvent]:
     """Every audit row of a job, oldest first."""
     query = select(AuditEvent).where(AuditEvent.job_id == job_id).order_by(AuditEvent.id)
     return list(session.scalars(query))
+
+
+def record_for_job(session: Session, job, action: str, *, actor: str, stage: str | None = None,  # type: ignore[no-untyped-def]
+                   **data: Any) -> AuditEvent:
+    """An audit row about ``job``, with its planning and hosting filled in."""
+    from hosting.db.models import Planning
+
+    hosting_number = session.scalar(select(Planning.hosting_number).where(Planning.id == job.planning_id))
+    return record(session, action, actor=actor, job_id=job.id, stage=stage,
+                  planning_id=job.planning_id, hosting_number=hosting_number, **data)

@@ -1,0 +1,1 @@
+"""Celery tasks: one thin task per stage; the work is in hosting.pipeline."""

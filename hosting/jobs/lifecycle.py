@@ -8,8 +8,9 @@ stage (redelivery, sweeper, a duplicate) exactly one runs it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -41,7 +42,8 @@ class Claim:
     params: dict[str, Any]
     attempts: int
     deliveries: int
-    context: dict[str, Any] = field(default_factory=dict)
+    # Deliveries before this one that never recorded an outcome (their worker died).
+    lost_deliveries: int = 0
 
     def log_context(self) -> dict[str, str | None]:
         return {"job_id": self.job_id, "stage": self.stage, "planning_id": self.planning_id,
@@ -54,7 +56,7 @@ class ClaimRefused:
 
 
 def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s: float,
-          max_deliveries: int) -> Claim | ClaimRefused | DeliveryLimit:
+          max_deliveries: int) -> Claim | ClaimRefused:
     """Take the stage for ``owner`` if it is queued or its lease has expired."""
     now = utcnow()
     stage = session.scalars(select(Stage).where(Stage.job_id == job_id, Stage.name == stage_name)).first()
@@ -78,9 +80,6 @@ def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s
     session.refresh(stage)
     planning = session.get(Planning, job.planning_id)
     assert planning is not None
-    if stage.deliveries - stage.attempts > max_deliveries:
-        return DeliveryLimit(stage=stage_name, deliveries=stage.deliveries - stage.attempts,
-                             where={"job_id": job_id, "stage": stage_name})
     if job.state == "queued":
         job.state, job.started_at = "running", now
         audit.record(session, "job.running", actor=owner, job_id=job_id,
@@ -91,7 +90,7 @@ def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s
     return Claim(job_id=job_id, stage=stage_name, stage_id=stage.id, owner=owner, kind=job.kind,
                  planning_id=job.planning_id, hosting_number=planning.hosting_number,
                  base_id=job.base_id, params=dict(job.params), attempts=stage.attempts,
-                 deliveries=stage.deliveries)
+                 deliveries=stage.deliveries, lost_deliveries=stage.deliveries - stage.attempts - 1)
 
 
 @dataclass
@@ -123,19 +122,28 @@ def _owned_stage(session: Session, claim_: Claim) -> Stage | None:
     return stage
 
 
+LOST = "lost"
+
+
 def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped: bool = False,
-             skip_reason: str | None = None) -> str | None:
+             skip_reason: str | None = None,
+             apply: Callable[[Session], None] | None = None) -> str | None:
     """Record the stage's success; queue the next stage or finish the job.
 
-    Returns the name of the stage to dispatch next, or None. Returns None too
-    when the lease was lost meanwhile (another delivery owns the stage now).
+    ``apply`` (the stage's control-DB effects) runs first in the same
+    transaction, only if this worker still owns the stage. Returns the stage to
+    dispatch next, None when the job is finished, or ``LOST`` when the lease was
+    lost meanwhile (another delivery owns the stage; nothing was written).
     """
     stage = _owned_stage(session, claim_)
     if stage is None:
-        return None
+        return LOST
+    if apply is not None:
+        apply(session)
     now = utcnow()
     stage.state = "skipped" if skipped else "succeeded"
-    stage.finished_at, stage.result, stage.lease_owner, stage.lease_expires_at = now, result, None, None
+    stage.finished_at, stage.lease_owner, stage.lease_expires_at = now, None, None
+    stage.result = {**result, "skip_reason": skip_reason} if skipped else result
     _audit(session, claim_, "stage.skipped" if skipped else "stage.succeeded",
            **({"reason": skip_reason} if skip_reason else {}))
     following = session.scalars(
@@ -175,18 +183,23 @@ def finish_job(session: Session, claim_: Claim) -> None:
 
 
 def schedule_retry(session: Session, claim_: Claim, error: HphostError, *, countdown_s: float,
-                   max_retries: int) -> bool:
-    """Put the stage back in the queue after a transient error; False when the cap is reached."""
+                   max_retries: int) -> str:
+    """Put the stage back in the queue after a transient error.
+
+    Returns "scheduled", "exhausted" (the cap is reached: fail the job) or ``LOST``.
+    """
     stage = _owned_stage(session, claim_)
-    if stage is None or stage.attempts >= max_retries:
-        return False
+    if stage is None:
+        return LOST
+    if stage.attempts >= max_retries:
+        return "exhausted"
     stage.attempts += 1
     stage.state, stage.lease_owner, stage.lease_expires_at = "queued", None, None
     stage.due_at = utcnow() + timedelta(seconds=countdown_s)
     stage.error_code, stage.error_message, stage.error_where = error.code, error.message, error.where
     _audit(session, claim_, "stage.retry", attempt=stage.attempts, code=error.code,
            countdown_s=round(countdown_s, 2))
-    return True
+    return "scheduled"
 
 
 def fail(session: Session, claim_: Claim, error: HphostError) -> bool:
@@ -228,6 +241,3 @@ def _audit(session: Session, claim_: Claim, action: str, stage: str | None | obj
                  stage=claim_.stage if stage is ... else stage,  # type: ignore[arg-type]
                  planning_id=claim_.planning_id, hosting_number=claim_.hosting_number, **data)
 
-
-def lease_expired(stage: Stage, now: datetime) -> bool:
-    return stage.state == "running" and stage.lease_expires_at is not None and stage.lease_expires_at < now

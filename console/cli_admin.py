@@ -1,0 +1,149 @@
+"""hphost hosting|planning|base|profils assign: the console's three actions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from console.cli_jobs import finish_job_command
+from console.client import Client
+from console.output import emit, refusals
+from hosting.plannings import PlanningSettings, configure_planning, create_hosting, create_planning, get_planning
+
+hosting_app = typer.Typer(no_args_is_help=True, help="Hosting accounts.")
+planning_app = typer.Typer(no_args_is_help=True, help="Plannings (pane Configuration).")
+base_app = typer.Typer(no_args_is_help=True, help="Put a base in service (pane Mes plannings).")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
+WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Watch the job until it ends.")]
+KeyOpt = Annotated[str | None, typer.Option("--idempotency-key", help="Same key, same job.")]
+
+
+@hosting_app.command("create")
+def hosting_create(number: str, name: str = "", as_json: JsonOpt = False) -> None:
+    """Create a hosting account; its console password is shown once, here."""
+    with refusals(as_json):
+        client = Client(actor="operator")
+        with client.rt.db.transaction() as session:
+            password = create_hosting(session, number, name=name, actor="operator")
+    emit({"ok": True, "hosting_number": number, "console_password": password}, as_json,
+         lambda: typer.echo(f"hosting {number} created; console password (shown once): {password}"))
+
+
+def _planning_dict(planning) -> dict:  # type: ignore[no-untyped-def]
+    return {"id": planning.id, "hosting_number": planning.hosting_number, "name": planning.name,
+            "controller_domain": planning.controller_domain, "associate_net": planning.associate_net,
+            "domain": planning.domain, "time_zone": planning.time_zone,
+            "publication_name": planning.effective_publication_name,
+            "current_base_id": planning.current_base_id}
+
+
+@planning_app.command("create")
+def planning_create(
+    hosting: Annotated[str, typer.Option(help="Hosting number (12 digits).")],
+    name: Annotated[str, typer.Option(help="Planning name.")],
+    domain: Annotated[str, typer.Option(help="User-visible domain name.")],
+    controller_domain: Annotated[str, typer.Option(help="Domain name of the Contrôleur.")],
+    net: Annotated[bool, typer.Option("--net/--no-net", help="Associate HYPERPLANNING.net.")] = True,
+    time_zone: Annotated[str, typer.Option(help="IANA time zone.")] = "Europe/Paris",
+    publication_name: Annotated[str | None, typer.Option(help="Defaults to the planning name.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Configure a new planning."""
+    cfg = PlanningSettings(name=name, controller_domain=controller_domain, domain=domain,
+                           associate_net=net, time_zone=time_zone, publication_name=publication_name)
+    with refusals(as_json):
+        client = Client(actor="operator")
+        with client.rt.db.transaction() as session:
+            data = _planning_dict(create_planning(session, hosting, cfg, actor="operator"))
+    emit({"ok": True, "planning": data}, as_json, lambda: typer.echo(f"planning {data['id']} created"))
+
+
+@planning_app.command("configure")
+def planning_configure(
+    planning: str,
+    name: Annotated[str | None, typer.Option()] = None,
+    domain: Annotated[str | None, typer.Option()] = None,
+    controller_domain: Annotated[str | None, typer.Option()] = None,
+    net: Annotated[bool | None, typer.Option("--net/--no-net")] = None,
+    time_zone: Annotated[str | None, typer.Option()] = None,
+    publication_name: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a planning's settings (only the options given)."""
+    cfg = PlanningSettings(name=name, controller_domain=controller_domain, domain=domain,
+                           associate_net=net, time_zone=time_zone, publication_name=publication_name)
+    with refusals(as_json):
+        client = Client(actor="operator")
+        with client.rt.db.transaction() as session:
+            data = _planning_dict(configure_planning(session, planning, cfg, actor="operator"))
+    emit({"ok": True, "planning": data}, as_json, lambda: typer.echo(json.dumps(data, indent=2)))
+
+
+@planning_app.command("show")
+def planning_show(planning: str, as_json: JsonOpt = False) -> None:
+    """A planning's settings and the base in service."""
+    with refusals(as_json):
+        client = Client(actor="operator")
+        with client.rt.db.transaction() as session:
+            data = _planning_dict(get_planning(session, planning))
+    emit({"ok": True, "planning": data}, as_json,
+         lambda: typer.echo("\n".join(f"{k:18} {v}" for k, v in data.items())))
+
+
+@base_app.command("create")
+def base_create(
+    planning: str,
+    grid: Annotated[Path, typer.Option(help="Time grid as JSON (see docs/formats.md).")],
+    base_name: Annotated[str | None, typer.Option()] = None,
+    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Créer une base: an empty base from a time grid; it goes into service when ready."""
+    with refusals(as_json):
+        try:
+            time_grid = json.loads(grid.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            from hosting.errors import InvalidInput
+
+            raise InvalidInput(field="grid", reason=type(exc).__name__, where={"file": str(grid)}) from None
+        client = Client(actor="operator")
+        job = client.enqueue("create_base", planning, time_grid=time_grid, base_name=base_name,
+                             idempotency_key=idempotency_key)
+    finish_job_command(client, job, wait, as_json)
+
+
+@base_app.command("load")
+def base_load(
+    planning: str, hhyp: Path,
+    profils: Annotated[Path | None, typer.Option(help="Users and authorisations to assign too.")] = None,
+    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Charger une base: load a .HHYP; it replaces the base in service only once ready."""
+    with refusals(as_json):
+        client = Client(actor="operator")
+        job = client.enqueue("load_base", planning, hhyp=hhyp, profils=profils,
+                             idempotency_key=idempotency_key)
+    finish_job_command(client, job, wait, as_json)
+
+
+def profils_assign(
+    planning: str, profils: Path,
+    prune: Annotated[bool, typer.Option(help="Remove users missing from the file.")] = False,
+    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Récupérer tous les utilisateurs et leurs autorisations from a .profils."""
+    with refusals(as_json):
+        client = Client(actor="operator")
+        job = client.enqueue("assign_profils", planning, profils=profils, prune=prune,
+                             idempotency_key=idempotency_key)
+    finish_job_command(client, job, wait, as_json)
+
+
+def register(app: typer.Typer, profils_app: typer.Typer) -> None:
+    app.add_typer(hosting_app, name="hosting")
+    app.add_typer(planning_app, name="planning")
+    app.add_typer(base_app, name="base")
+    profils_app.command("assign")(profils_assign)

@@ -1,0 +1,184 @@
+"""The Python client for back-end services: upload, enqueue, get, wait, list.
+
+    client = Client()
+    job = client.enqueue("load_base", "Planning B", hhyp="base.HHYP", profils="users.profils",
+                         idempotency_key="console-click-42")
+    job = client.wait(job.id, timeout_s=600)
+
+Files go to object storage first (claim check); the job names their keys.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from config.settings import Settings, get_settings
+from console.views import JobView
+from hosting import audit as audit_trail
+from hosting.controller import reveal_credentials
+from hosting.db.migrate import upgrade
+from hosting.db.models import AuditEvent, Job
+from hosting.errors import HphostError, InvalidInput, TransientError
+from hosting.jobs import cleanup
+from hosting.jobs.control import get_job, request_cancel, retry, stages
+from hosting.jobs.enqueue import JobRequest, enqueue
+from hosting.jobs.kinds import base_prefix
+from hosting.pipeline.publish import MARKER as PUBLISHED
+from hosting.pipeline.unpack import MARKER as UNPACKED
+from hosting.runtime import Runtime
+from hosting.sealing import Sealer, secret_key
+
+
+class WaitTimeout(TransientError):
+    """Job {job_id} is still {state} after {timeout_s} s."""
+
+    code = "WAIT_TIMEOUT"
+
+
+class Client:
+    def __init__(self, settings: Settings | None = None, *, actor: str = "client", migrate: bool = True):
+        self.rt = Runtime(settings or get_settings())
+        self.actor = actor
+        if migrate:
+            upgrade(self.rt.db.engine)
+
+    # --- enqueue -----------------------------------------------------------
+    def upload(self, path: str | Path, *, suffix: str) -> str:
+        """Put a local file into object storage under a fresh ``incoming/`` key."""
+        source = Path(path)
+        if not source.is_file():
+            raise InvalidInput(field=suffix, reason=f"no such file: {source}", where={"file": str(source)})
+        key = f"incoming/{uuid.uuid4().hex}/{source.name}"
+        with source.open("rb") as stream:
+            self.rt.store.put_stream(key, stream, source.stat().st_size)
+        return key
+
+    def enqueue(self, kind: str, planning: str, *, hhyp: str | Path | None = None,
+                profils: str | Path | None = None, time_grid: dict[str, Any] | None = None,
+                base_name: str | None = None, prune: bool = False,
+                idempotency_key: str | None = None, dispatch: bool = True) -> JobView:
+        """Create a job (or return the one with this idempotency key) and ring its first stage."""
+        params: dict[str, Any] = {}
+        uploaded: list[str] = []
+        try:
+            if hhyp is not None:
+                params["hhyp_key"] = self.upload(hhyp, suffix="hhyp")
+                uploaded.append(params["hhyp_key"])
+            if profils is not None:
+                params["profils_key"] = self.upload(profils, suffix="profils")
+                uploaded.append(params["profils_key"])
+            if time_grid is not None:
+                params["time_grid"] = time_grid
+            if base_name:
+                params["base_name"] = base_name
+            if prune:
+                params["prune"] = True
+            _require_inputs(kind, params)
+            request = JobRequest(kind=kind, planning=planning, params=params,
+                                 idempotency_key=idempotency_key, requested_by=self.actor)
+            with self.rt.db.transaction() as session:
+                job, created = enqueue(session, request)
+                first = stages(session, job.id)[0].name if created else None
+                job_id = job.id
+        except BaseException:
+            cleanup.delete_inputs(self.rt.store, params)  # a refused job leaves no upload behind
+            raise
+        if not created:
+            cleanup.delete_inputs(self.rt.store, params)
+        elif dispatch and first is not None:
+            _ring(job_id, first)
+        return self.get(job_id)
+
+    # --- watch ---------------------------------------------------------------
+    def get(self, job_id: str) -> JobView:
+        with self.rt.db.transaction() as session:
+            job = get_job(session, job_id)
+            return JobView.of(job, stages(session, job.id))
+
+    def wait(self, job_id: str, *, timeout_s: float = 600.0, poll_s: float = 0.5) -> JobView:
+        """Poll until the job is succeeded, failed or cancelled."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            view = self.get(job_id)
+            if view.final:
+                return view
+            if time.monotonic() > deadline:
+                raise WaitTimeout(job_id=job_id, state=view.state, timeout_s=timeout_s)
+            time.sleep(poll_s)
+
+    def list(self, *, planning: str | None = None, state: str | None = None, limit: int = 50) -> list[JobView]:
+        query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+        if planning:
+            query = query.where(Job.planning_id == planning)
+        if state:
+            query = query.where(Job.state == state)
+        with self.rt.db.transaction() as session:
+            return [JobView.of(job, stages(session, job.id)) for job in session.scalars(query)]
+
+    def audit(self, job_id: str) -> list[AuditEvent]:
+        with self.rt.db.transaction() as session:
+            get_job(session, job_id)
+            return audit_trail.trail(session, job_id)
+
+    # --- operator decisions -----------------------------------------------------
+    def cancel(self, job_id: str) -> JobView:
+        with self.rt.db.transaction() as session:
+            outcome = request_cancel(session, job_id, actor=self.actor)
+            job = get_job(session, job_id)
+        if outcome == "cancelled":
+            removed = cleanup.discard_outputs(self.rt.store, self.rt.basedbs, job)
+            with self.rt.db.transaction() as session:
+                cleanup.mark_cleaned(session, job_id, actor=self.actor, discarded=True, removed=removed)
+        return self.get(job_id)
+
+    def retry(self, job_id: str) -> JobView:
+        with self.rt.db.transaction() as session:
+            stage = retry(session, job_id, actor=self.actor, output_present=self._output_present)
+        _ring(job_id, stage)
+        return self.get(job_id)
+
+    def credentials(self, job_id: str) -> dict[str, str]:
+        """Generated passwords of a job's new users, once: a second call returns nothing."""
+        sealer = Sealer(secret_key(self.rt.settings))
+        with self.rt.db.transaction() as session:
+            get_job(session, job_id)
+            revealed = reveal_credentials(session, job_id, sealer)
+            if revealed:
+                audit_trail.record_for_job(session, get_job(session, job_id), "credentials.revealed",
+                                           actor=self.actor, count=len(revealed))
+            return revealed
+
+    def _output_present(self, job: Job, stage: str) -> bool:
+        prefix = base_prefix(job.base_id or "")
+        if stage == "unpack":
+            return self.rt.store.head(prefix + UNPACKED) is not None
+        if stage == "instantiate":
+            return self.rt.basedbs.exists(job.base_id or "")
+        if stage == "publish":
+            return self.rt.store.head(prefix + PUBLISHED) is not None
+        return False
+
+
+def _require_inputs(kind: str, params: dict[str, Any]) -> None:
+    needed = {"create_base": "time_grid", "load_base": "hhyp_key", "assign_profils": "profils_key"}.get(kind)
+    if needed and needed not in params:
+        raise InvalidInput(field=needed, reason=f"required for {kind}", where={"field": needed})
+
+
+def _ring(job_id: str, stage: str) -> None:
+    from tasks.dispatch import dispatch
+
+    try:
+        dispatch(job_id, stage)
+    except Exception:  # the stage row is queued: the sweeper re-sends it
+        from config.logging import get_logger
+
+        get_logger("hphost.client").warning("dispatch_deferred", job_id=job_id, stage=stage)
+
+
+__all__ = ["Client", "HphostError", "JobView", "WaitTimeout"]

@@ -1,0 +1,69 @@
+"""Removing what a job made: the failed stage's partial output, or everything.
+
+Every function here is idempotent, so the runner, the sweeper and the console
+may all call them for the same job without harm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from hosting import audit
+from hosting.basedb.base import BaseDatabases
+from hosting.db.models import Job, Planning, Publication, utcnow
+from hosting.jobs.kinds import base_prefix
+from hosting.store.base import ObjectStore
+
+ESPACES_PREFIX = "espaces/"
+
+
+def clean_failed_stage(store: ObjectStore, basedbs: BaseDatabases, base_id: str | None,
+                       stage: str | None) -> dict[str, Any]:
+    """Remove what the failed stage half-made; earlier stages' committed outputs stay for a retry."""
+    if not base_id or stage is None:
+        return {}
+    prefix = base_prefix(base_id)
+    if stage == "unpack":
+        return {"objects": store.delete_prefix(prefix)}
+    if stage == "instantiate":
+        return {"base_db": basedbs.drop(base_id)}
+    if stage == "publish":
+        return {"objects": store.delete_prefix(prefix + ESPACES_PREFIX)}
+    return {}
+
+
+def discard_outputs(store: ObjectStore, basedbs: BaseDatabases, job: Job) -> dict[str, Any]:
+    """Remove every object and base database the job made, and its uploaded inputs."""
+    done: dict[str, Any] = {}
+    if job.base_id:
+        done["objects"] = store.delete_prefix(base_prefix(job.base_id))
+        done["base_db"] = basedbs.drop(job.base_id)
+    done["inputs"] = delete_inputs(store, job.params)
+    return done
+
+
+def delete_inputs(store: ObjectStore, params: dict[str, Any]) -> int:
+    keys = [params[name] for name in ("hhyp_key", "profils_key") if params.get(name)]
+    for key in keys:
+        store.delete(key)
+    return len(keys)
+
+
+def mark_cleaned(session: Session, job_id: str, *, actor: str, discarded: bool,
+                 removed: dict[str, Any]) -> None:
+    job = session.get(Job, job_id)
+    if job is None:
+        return
+    now = utcnow()
+    job.cleaned_at = job.cleaned_at or now
+    if discarded:
+        job.discarded_at = now
+        if job.base_id:
+            session.execute(delete(Publication).where(Publication.base_id == job.base_id))
+    hosting_number = session.get(Planning, job.planning_id).hosting_number  # type: ignore[union-attr]
+    audit.record(session, "job.discarded" if discarded else "job.cleaned", actor=actor,
+                 job_id=job.id, planning_id=job.planning_id, hosting_number=hosting_number,
+                 **{k: v for k, v in removed.items() if v})

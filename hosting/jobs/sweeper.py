@@ -1,0 +1,125 @@
+"""The sweeper: the stage rows are the truth, and it makes the broker agree with them.
+
+It re-enqueues stages whose worker vanished (lease expired) or whose message
+was lost (queued too long), finishes cancellations, and cleans what failed or
+cancelled jobs left. Every decision is a conditional update plus an audit row,
+so any number of sweepers may run at once: each decision is taken exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from config.logging import get_logger
+from hosting import audit
+from hosting.db.models import Job, Stage, utcnow
+from hosting.jobs import cleanup
+from hosting.jobs.control import finalize_cancel
+from hosting.runtime import Runtime
+
+log = get_logger("hphost.sweeper")
+Dispatch = Callable[[str, str], None]
+FAILED_CLEANUP_GRACE_S = 30.0
+
+
+@dataclass
+class SweepReport:
+    requeued: list[tuple[str, str]] = field(default_factory=list)
+    redispatched: list[tuple[str, str]] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)
+    discarded: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any((self.requeued, self.redispatched, self.cleaned, self.discarded))
+
+
+def sweep(rt: Runtime, dispatch: Dispatch, *, actor: str = "sweeper",
+          failed_retention_s: float = 7 * 86400) -> SweepReport:
+    report = SweepReport()
+    _requeue_expired(rt, actor, report)
+    _redispatch_overdue(rt, actor, report)
+    for job_id, stage in report.requeued + report.redispatched:
+        dispatch(job_id, stage)
+    _clean_failed(rt, actor, report)
+    _discard(rt, actor, report, failed_retention_s)
+    if report:
+        log.info("sweep", requeued=len(report.requeued), redispatched=len(report.redispatched),
+                 cleaned=len(report.cleaned), discarded=len(report.discarded))
+    return report
+
+
+def _requeue_expired(rt: Runtime, actor: str, report: SweepReport) -> None:
+    now = utcnow()
+    with rt.db.transaction() as session:
+        expired = session.execute(
+            select(Stage.id, Stage.job_id, Stage.name, Stage.lease_owner)
+            .where(Stage.state == "running", Stage.lease_expires_at < now)).all()
+    for stage_id, job_id, name, owner in expired:
+        with rt.db.transaction() as session:
+            job = session.get(Job, job_id)
+            won = session.execute(
+                update(Stage).where(Stage.id == stage_id, Stage.state == "running",
+                                    Stage.lease_owner == owner, Stage.lease_expires_at < now)
+                .values(state="queued", lease_owner=None, lease_expires_at=None, due_at=now,
+                        dispatches=Stage.dispatches + 1)).rowcount
+            if not won or job is None:
+                continue
+            audit.record_for_job(session, job, "stage.lease_expired", actor=actor, stage=name, lost_owner=owner)
+            if job.cancel_requested:
+                finalize_cancel(session, job, actor=actor)
+                continue
+        report.requeued.append((job_id, name))
+
+
+def _redispatch_overdue(rt: Runtime, actor: str, report: SweepReport) -> None:
+    now = utcnow()
+    limit = now - timedelta(seconds=rt.settings.redispatch_after_s)
+    with rt.db.transaction() as session:
+        overdue = session.execute(
+            select(Stage.id, Stage.job_id, Stage.name, Stage.due_at).join(Job, Job.id == Stage.job_id)
+            .where(Stage.state == "queued", Stage.due_at < limit,
+                   Job.state.in_(("queued", "running")))).all()
+    for stage_id, job_id, name, due_at in overdue:
+        with rt.db.transaction() as session:
+            won = session.execute(
+                update(Stage).where(Stage.id == stage_id, Stage.state == "queued", Stage.due_at == due_at)
+                .values(due_at=now, dispatches=Stage.dispatches + 1)).rowcount
+            job = session.get(Job, job_id)
+            if not won or job is None:
+                continue
+            audit.record_for_job(session, job, "stage.redispatched", actor=actor, stage=name)
+        report.redispatched.append((job_id, name))
+
+
+def _clean_failed(rt: Runtime, actor: str, report: SweepReport) -> None:
+    """Finish the cleanup of failed jobs whose worker died before it cleaned up."""
+    grace = utcnow() - timedelta(seconds=FAILED_CLEANUP_GRACE_S)
+    with rt.db.transaction() as session:
+        rows = session.execute(
+            select(Job.id, Job.base_id).where(Job.state == "failed", Job.cleaned_at.is_(None),
+                                              Job.finished_at < grace)).all()
+        failed_stage = {job_id: session.scalar(select(Stage.name).where(
+            Stage.job_id == job_id, Stage.state == "failed")) for job_id, _ in rows}
+    for job_id, base_id in rows:
+        removed = cleanup.clean_failed_stage(rt.store, rt.basedbs, base_id, failed_stage[job_id])
+        with rt.db.transaction() as session:
+            cleanup.mark_cleaned(session, job_id, actor=actor, discarded=False, removed=removed)
+        report.cleaned.append(job_id)
+
+
+def _discard(rt: Runtime, actor: str, report: SweepReport, failed_retention_s: float) -> None:
+    """Remove every output of cancelled jobs, and of failed jobs past their retention."""
+    expired = utcnow() - timedelta(seconds=failed_retention_s)
+    with rt.db.transaction() as session:
+        jobs = list(session.scalars(select(Job).where(
+            Job.discarded_at.is_(None),
+            (Job.state == "cancelled") | ((Job.state == "failed") & (Job.finished_at < expired)))))
+    for job in jobs:
+        removed = cleanup.discard_outputs(rt.store, rt.basedbs, job)
+        with rt.db.transaction() as session:
+            cleanup.mark_cleaned(session, job.id, actor=actor, discarded=True, removed=removed)
+        report.discarded.append(job.id)

@@ -1,0 +1,1 @@
+"""The stages' domain work, free of Celery: each takes a StageContext, returns a StageOutcome."""

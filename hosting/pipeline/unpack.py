@@ -1,0 +1,54 @@
+"""Stage *unpack*: stream every entry of the .HHYP from object storage to bases/<base-id>/.
+
+The archive is read by ranges from the store (claim check: it never went
+through the broker) and verified while it streams; the hosting number is
+checked before the first object is written. A marker written last commits.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import BinaryIO
+
+from hosting.formats.hhyp import HhypReader
+from hosting.jobs.kinds import base_prefix
+from hosting.pipeline.context import StageContext, StageOutcome
+from hosting.pipeline.errors import InputMissing
+
+MARKER = "_unpacked.json"
+
+
+def unpack(ctx: StageContext) -> StageOutcome:
+    claim = ctx.claim
+    prefix = base_prefix(claim.base_id or "")
+    if ctx.store.head(prefix + MARKER) is not None:
+        result = json.loads(ctx.store.get_bytes(prefix + MARKER))
+        return StageOutcome(result=result, skipped=True, skip_reason="already_done")
+    key = claim.params["hhyp_key"]
+    if ctx.store.head(key) is None:
+        raise InputMissing(key=key, where={"key": key})
+    ctx.store.delete_prefix(prefix)  # leftovers of an interrupted delivery
+    with ctx.store.open_read(key) as source:
+        reader = HhypReader(source, expected_hosting_number=claim.hosting_number)
+        manifest = reader.manifest
+        total = len(manifest.entries)
+        done = 0
+
+        def put(path: str, stream: BinaryIO, size_bytes: int) -> None:
+            nonlocal done
+            ctx.checkpoint()
+            ctx.store.put_stream(prefix + path, stream, size_bytes)
+            done += 1
+            ctx.progress(done, total)
+
+        summary = reader.stream(put)
+    ctx.store.put_bytes(prefix + "manifest.json", json.dumps(manifest.raw, sort_keys=True).encode())
+    result = {
+        "base_name": manifest.base_name,
+        "time_grid": manifest.time_grid.to_dict(),
+        "tables": dict(manifest.tables),
+        "entries": summary.entries,
+        "bytes": summary.bytes,
+    }
+    ctx.store.put_bytes(prefix + MARKER, json.dumps(result, sort_keys=True).encode())
+    return StageOutcome(result=result)

@@ -1,0 +1,47 @@
+"""The process's connections to its parts, made once, lazily, and remade after a fork."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from config.settings import Settings, get_settings
+from hosting.basedb import open_basedbs
+from hosting.basedb.base import BaseDatabases
+from hosting.db.session import ControlDB
+from hosting.store import ObjectStore, open_store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    pid: int = field(default_factory=os.getpid)
+
+    @cached_property
+    def db(self) -> ControlDB:
+        return ControlDB(self.settings.database_url)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return open_store(self.settings)
+
+    @cached_property
+    def basedbs(self) -> BaseDatabases:
+        return open_basedbs(self.settings)
+
+
+_runtime: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    """This process's runtime; a forked child never reuses its parent's connections."""
+    global _runtime
+    if _runtime is None or _runtime.pid != os.getpid():
+        _runtime = Runtime(get_settings())
+    return _runtime
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _runtime
+    _runtime = runtime

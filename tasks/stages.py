@@ -1,0 +1,52 @@
+"""The stage tasks: each one line, because the work is in hosting.pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from celery import Task
+
+from config.celery import STAGE_QUEUES
+from config.retry import RetryPolicy
+from config.settings import get_settings
+from hosting.jobs.kinds import STAGE_QUEUE
+from tasks.dispatch import task_name
+from tasks.runner import run_stage
+from workers.app import app
+
+# Options a stage task may set; anything else is a typo that Celery would ignore.
+ALLOWED_OPTIONS = frozenset({"soft_time_limit", "time_limit", "rate_limit"})
+
+
+def stage_task(stage: str, **options: Any) -> Callable[[Callable[..., str]], Task]:
+    """Declare a stage task with its explicit name, its known queue and the retry policy."""
+    invalid = set(options) - ALLOWED_OPTIONS
+    if invalid:
+        raise TypeError(f"stage {stage!r}: unknown task options {sorted(invalid)}")
+    queue = STAGE_QUEUE[stage]
+    if queue not in STAGE_QUEUES:
+        raise TypeError(f"stage {stage!r}: queue {queue!r} is not a stage queue")
+    policy = RetryPolicy.from_settings(get_settings())
+    return app.task(name=task_name(stage), bind=True, queue=queue, acks_late=True,
+                    reject_on_worker_lost=True, **policy.celery_options(), **options)
+
+
+@stage_task("unpack")
+def unpack(self: Task, job_id: str, stage: str = "unpack") -> str:
+    return run_stage(self, job_id, "unpack")
+
+
+@stage_task("instantiate")
+def instantiate(self: Task, job_id: str, stage: str = "instantiate") -> str:
+    return run_stage(self, job_id, "instantiate")
+
+
+@stage_task("publish")
+def publish(self: Task, job_id: str, stage: str = "publish") -> str:
+    return run_stage(self, job_id, "publish")
+
+
+@stage_task("assign")
+def assign(self: Task, job_id: str, stage: str = "assign") -> str:
+    return run_stage(self, job_id, "assign")

@@ -1,0 +1,23 @@
+"""The Celery application. Workers: ``celery -A workers.app worker -Q unpack,instantiate,...``
+(or ``hphost worker``)."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from config.celery import celery_config
+from config.settings import get_settings
+
+
+def make_app() -> Celery:
+    settings = get_settings()
+    app = Celery("hphost", set_as_current=True)
+    app.config_from_object(celery_config(settings))
+    app.conf.imports = ("tasks.stages",)
+    return app
+
+
+app = make_app()
+
+# Signal handlers: one module per concern (log context, sweeper).
+from workers import logcontext, sweeper  # noqa: E402,F401
