@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from config.logging import get_logger
 from config.settings import Settings, get_settings
 from console.views import JobView
 from hosting import audit as audit_trail
@@ -32,6 +33,8 @@ from hosting.pipeline.publish import MARKER as PUBLISHED
 from hosting.pipeline.unpack import MARKER as UNPACKED
 from hosting.runtime import Runtime
 from hosting.sealing import Sealer, secret_key
+
+log = get_logger("hphost.client")
 
 
 class WaitTimeout(TransientError):
@@ -91,7 +94,7 @@ class Client:
         if not created:
             cleanup.delete_inputs(self.rt.store, params)
         elif dispatch and first is not None:
-            _ring(job_id, first)
+            self._ring(job_id, first)
         return self.get(job_id)
 
     # --- watch ---------------------------------------------------------------
@@ -139,7 +142,7 @@ class Client:
     def retry(self, job_id: str) -> JobView:
         with self.rt.db.transaction() as session:
             stage = retry(session, job_id, actor=self.actor, output_present=self._output_present)
-        _ring(job_id, stage)
+        self._ring(job_id, stage)
         return self.get(job_id)
 
     def credentials(self, job_id: str) -> dict[str, str]:
@@ -152,6 +155,14 @@ class Client:
                 audit_trail.record_for_job(session, get_job(session, job_id), "credentials.revealed",
                                            actor=self.actor, count=len(revealed))
             return revealed
+
+    def _ring(self, job_id: str, stage: str) -> None:
+        from tasks.dispatch import dispatch
+
+        try:
+            dispatch(job_id, stage, settings=self.rt.settings)
+        except Exception:  # the stage row is queued: the sweeper re-sends it
+            log.warning("dispatch_deferred", job_id=job_id, stage=stage)
 
     def _output_present(self, job: Job, stage: str) -> bool:
         prefix = base_prefix(job.base_id or "")
@@ -170,15 +181,6 @@ def _require_inputs(kind: str, params: dict[str, Any]) -> None:
         raise InvalidInput(field=needed, reason=f"required for {kind}", where={"field": needed})
 
 
-def _ring(job_id: str, stage: str) -> None:
-    from tasks.dispatch import dispatch
-
-    try:
-        dispatch(job_id, stage)
-    except Exception:  # the stage row is queued: the sweeper re-sends it
-        from config.logging import get_logger
-
-        get_logger("hphost.client").warning("dispatch_deferred", job_id=job_id, stage=stage)
 
 
 __all__ = ["Client", "HphostError", "JobView", "WaitTimeout"]

@@ -158,17 +158,15 @@ def _apply(session: Session, planning: Planning, cfg: PlanningSettings) -> set[s
 
 def _check_domains_free(session: Session, planning: Planning) -> None:
     """A user-visible domain belongs to one planning; a Controller domain to one hosting."""
-    others = select(Planning).where(Planning.id != planning.id)
-    clash = session.scalars(
-        others.where(
-            or_(
-                Planning.domain.in_([planning.domain, planning.controller_domain]),
-                Planning.controller_domain == planning.domain,
-                (Planning.controller_domain == planning.controller_domain)
-                & (Planning.hosting_number != planning.hosting_number),
-            )
-        )
-    ).first()
-    if clash is not None or planning.domain == planning.controller_domain:
-        taken = planning.domain if clash is None or planning.domain in (clash.domain, clash.controller_domain) else planning.controller_domain
-        raise DomainTaken(domain=taken, where={"field": "domain", "domain": taken})
+    mine = [planning.domain, planning.controller_domain]
+    if planning.domain == planning.controller_domain:
+        raise DomainTaken(domain=planning.domain, where={"field": "domain", "domain": planning.domain})
+    others = session.scalars(select(Planning).where(
+        Planning.id != planning.id,
+        or_(Planning.domain.in_(mine), Planning.controller_domain.in_(mine))))
+    for other in others:
+        if planning.domain in (other.domain, other.controller_domain):
+            raise DomainTaken(domain=planning.domain, where={"field": "domain", "domain": planning.domain})
+        if planning.controller_domain == other.domain or other.hosting_number != planning.hosting_number:
+            raise DomainTaken(domain=planning.controller_domain,
+                              where={"field": "controller_domain", "domain": planning.controller_domain})

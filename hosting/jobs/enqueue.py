@@ -55,7 +55,8 @@ def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
         ).first()
         if existing is not None:
             if (existing.kind, existing.planning_id) != (request.kind, planning.id):
-                raise IdempotencyKeyReused(key=request.idempotency_key, where={"idempotency_key": request.idempotency_key})
+                key = request.idempotency_key
+                raise IdempotencyKeyReused(key=key, where={"idempotency_key": key})
             return existing, False
     _refuse_if_busy(session, planning.id)
     job = _new_job(session, request, planning.id)

@@ -8,9 +8,9 @@ stage (redelivery, sweeper, a duplicate) exactly one runs it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -152,7 +152,7 @@ def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped
     ).first()
     if following is not None:
         following.state, following.due_at = "queued", now
-        _audit(session, claim_, "stage.queued", stage_name=following.name)
+        _audit(session, claim_, "stage.queued", stage=following.name)
         return following.name
     finish_job(session, claim_)
     return None

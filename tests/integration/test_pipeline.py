@@ -1,0 +1,180 @@
+"""The three console actions as Celery jobs on real workers, on each stack.
+
+embedded: filesystem broker + SQLite + local store; redis and rabbitmq: the
+broker named, PostgreSQL (control DB and base schemas) and S3 (moto over HTTP).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from hosting.audit import trail
+from hosting.db.models import Assignment, BaseRecord, ControllerUser, Planning, Profile, Publication, SealedSecret
+from hosting.formats.sample import generate_sample
+from hosting.plannings import PlanningSettings, create_hosting, create_planning
+from tests.support.hphost_stack import embedded_stack, server_stack
+
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
+
+SAMPLES = Path(__file__).parent.parent / "samples"
+HOSTING = "123456789012"
+GRID = {"first_monday": "2026-08-31", "weeks": 40, "working_days": ["mon", "tue", "wed", "thu", "fri"],
+        "day_start": "08:00", "sequences_per_day": 10, "sequence_minutes": 60, "steps_per_sequence": 2}
+
+
+@pytest.fixture(scope="module", params=["embedded", "redis", "rabbitmq"])
+def stack(request, tmp_path_factory):
+    home = tmp_path_factory.mktemp(request.param)
+    if request.param == "embedded":
+        built = embedded_stack(home)
+    else:
+        broker = request.getfixturevalue(f"{request.param}_server").url
+        built = server_stack(request.param, home, broker_url=broker,
+                             postgres_url=request.getfixturevalue("postgres_server").url,
+                             s3_endpoint=request.getfixturevalue("moto_server").url)
+    with built.client.rt.db.transaction() as session:
+        create_hosting(session, HOSTING, actor="test")
+    built.start_workers(1, concurrency=2)
+    yield built
+    built.stop_workers()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def new_planning(stack, *, net: bool = True) -> str:
+    tag = uuid.uuid4().hex[:8]
+    with stack.client.rt.db.transaction() as session:
+        return create_planning(session, HOSTING, PlanningSettings(
+            name=f"P-{tag}", domain=f"{tag}.edt.example.edu", controller_domain="ctl.example.edu",
+            associate_net=net), actor="test").id
+
+
+def test_create_base_goes_into_service_with_its_grid(stack):
+    planning = new_planning(stack)
+    job = stack.client.wait(stack.client.enqueue("create_base", planning, time_grid=GRID).id, timeout_s=120)
+    assert job.state == "succeeded", job.error
+    with stack.client.rt.db.transaction() as session:
+        base = session.get(BaseRecord, session.get(Planning, planning).current_base_id)
+        assert (base.id, base.state, base.time_grid["weeks"]) == (job.id, "in_service", 40)
+        assert set(session.get(Publication, base.id).espaces) >= {"teachers", "students"}
+    assert stack.client.rt.basedbs.meta(job.id)["time_grid"]["steps_per_sequence"] == 2
+
+
+def test_load_base_with_profils_is_complete_and_in_service(stack):
+    planning = new_planning(stack)
+    job = stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP",
+                               profils=SAMPLES / "small.profils")
+    job = stack.client.wait(job.id, timeout_s=180)
+    assert job.state == "succeeded", job.error
+    with zipfile.ZipFile(SAMPLES / "small.HHYP") as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        annexes = {info.filename: hashlib.sha256(archive.read(info)).hexdigest()
+                   for info in archive.infolist() if info.filename.startswith("annexes/")}
+    assert stack.client.rt.basedbs.counts(job.id) == manifest["tables"]
+    store = stack.client.rt.store
+    for path, digest in annexes.items():
+        assert hashlib.sha256(store.get_bytes(f"bases/{job.id}/{path}")).hexdigest() == digest
+    profils = json.loads((SAMPLES / "small.profils").read_text())
+    with stack.client.rt.db.transaction() as session:
+        assert session.get(Planning, planning).current_base_id == job.id
+        assert session.get(BaseRecord, job.id).row_counts == manifest["tables"]
+        logins = set(session.scalars(select(ControllerUser.login).where(ControllerUser.hosting_number == HOSTING)))
+        assert {u["login"] for u in profils["users"]} <= logins
+        assert _assignments(session, planning) == sum(len(u["profiles"]) for u in profils["users"])
+
+
+def _assignments(session, planning_id: str) -> int:
+    profile_ids = select(Profile.id).where(Profile.planning_id == planning_id)
+    return session.scalar(select(func.count()).select_from(Assignment).where(Assignment.profile_id.in_(profile_ids)))
+
+
+def _controller_state(stack, planning_id: str):
+    with stack.client.rt.db.transaction() as session:
+        users = sorted(session.execute(select(ControllerUser.login, ControllerUser.status, ControllerUser.password_hash)
+                                       .where(ControllerUser.hosting_number == HOSTING)).tuples())
+        profiles = sorted(session.execute(select(Profile.name, Profile.rights)
+                                          .where(Profile.planning_id == planning_id)).tuples(), key=str)
+        return users, profiles, _assignments(session, planning_id)
+
+
+def test_assign_profils_twice_gives_the_same_state(stack):
+    planning = new_planning(stack)
+    first = stack.client.wait(stack.client.enqueue("assign_profils", planning,
+                                                   profils=SAMPLES / "small.profils").id, timeout_s=120)
+    assert first.state == "succeeded", first.error
+    once = _controller_state(stack, planning)
+    second = stack.client.wait(stack.client.enqueue("assign_profils", planning,
+                                                    profils=SAMPLES / "small.profils").id, timeout_s=120)
+    assert second.state == "succeeded", second.error
+    assert _controller_state(stack, planning) == once
+    assert second.stages[0].result["users_created"] == 0
+    with stack.client.rt.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(SealedSecret)
+                              .where(SealedSecret.job_id == second.id)) == 0
+
+
+def test_wrong_hosting_number_fails_and_leaves_the_previous_base_serving(stack, tmp_path):
+    planning = new_planning(stack)
+    served = stack.client.wait(stack.client.enqueue("create_base", planning, time_grid=GRID).id, timeout_s=120)
+    assert served.state == "succeeded"
+    other = tmp_path / "other.HHYP"
+    generate_sample(other, hosting_number="999999999999", preset="small", seed=3)
+    job = stack.client.wait(stack.client.enqueue("load_base", planning, hhyp=other).id, timeout_s=120)
+    assert (job.state, job.error["code"]) == ("failed", "HHYP_WRONG_HOSTING_NUMBER")
+    assert job.error["where"]
+    store = stack.client.rt.store
+    assert list(store.list(f"bases/{job.id}/")) == []
+    assert not stack.client.rt.basedbs.exists(job.id)
+    assert job.id not in stack.client.rt.basedbs.list_ids()
+    with stack.client.rt.db.transaction() as session:
+        assert session.get(Planning, planning).current_base_id == served.id
+        assert session.get(BaseRecord, served.id).state == "in_service"
+        assert session.get(BaseRecord, job.id).state == "failed"
+        assert session.get(Publication, job.id) is None
+
+
+def test_publish_is_skipped_and_audited_when_not_associated(stack):
+    planning = new_planning(stack, net=False)
+    job = stack.client.wait(stack.client.enqueue("create_base", planning, time_grid=GRID).id, timeout_s=120)
+    assert job.state == "succeeded", job.error
+    publish = next(s for s in job.stages if s.name == "publish")
+    assert (publish.state, publish.result["skip_reason"]) == ("skipped", "not_associated")
+    with stack.client.rt.db.transaction() as session:
+        skips = [e for e in trail(session, job.id) if e.action == "stage.skipped"]
+        assert [(e.stage, e.data["reason"]) for e in skips] == [("publish", "not_associated")]
+        assert session.get(Publication, job.id) is None
+    assert list(stack.client.rt.store.list(f"bases/{job.id}/espaces/")) == []
+
+
+def test_audit_has_every_transition_and_logs_are_json_without_passwords(stack):
+    planning = new_planning(stack)
+    job = stack.client.wait(stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP",
+                                                 profils=SAMPLES / "small.profils").id, timeout_s=180)
+    assert job.state == "succeeded", job.error
+    with stack.client.rt.db.transaction() as session:
+        actions = [(e.action, e.stage) for e in trail(session, job.id)]
+    expected = [("job.queued", None), ("job.running", None)]
+    for stage, following in (("unpack", "instantiate"), ("instantiate", "publish"), ("publish", "assign"),
+                             ("assign", None)):
+        expected += [("stage.running", stage), ("stage.succeeded", stage)]
+        if following:
+            expected.append(("stage.queued", following))
+    expected += [("base.in_service", None), ("job.succeeded", None)]
+    assert [a for a in actions if a[0].split(".")[0] in ("job", "stage", "base")] == expected
+    passwords = stack.client.credentials(job.id)
+    assert stack.client.credentials(job.id) == {}  # shown once
+    logs = stack.worker_logs()
+    lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
+    bound = [line for line in lines if line.get("job_id") == job.id]
+    assert bound and all(line.get("planning_id") == planning for line in bound if "stage" in line)
+    with stack.client.rt.db.transaction() as session:
+        audit_text = json.dumps([e.data for e in trail(session, job.id)])
+    for password in passwords.values():
+        assert password not in logs and password not in audit_text

@@ -1,0 +1,101 @@
+"""A whole hphost installation for tests: settings, a client and real worker processes.
+
+``embedded`` is the server-less default (filesystem broker, SQLite, local store);
+``redis`` and ``rabbitmq`` use the test servers (PostgreSQL and moto S3 for both).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from config.settings import Settings
+from console.client import Client
+from console.worker_pool import WorkerProcess
+
+# Short leases and retries so crash recovery and retries are observable in seconds.
+FAST = {
+    "HPHOST_LEASE_S": "6",
+    "HPHOST_HEARTBEAT_S": "1.5",
+    "HPHOST_SWEEP_INTERVAL_S": "1",
+    "HPHOST_REDISPATCH_AFTER_S": "20",
+    "HPHOST_RETRY_MAX": "4",
+    "HPHOST_RETRY_BACKOFF_S": "0.5",
+    "HPHOST_RETRY_BACKOFF_MAX_S": "2",
+    "HPHOST_CALL_ATTEMPTS": "3",
+    "HPHOST_CALL_WAIT_MAX_S": "0.5",
+    "HPHOST_S3_MAX_ATTEMPTS": "2",
+    "HPHOST_MAX_DELIVERIES": "3",
+    "HPHOST_LOG_LEVEL": "INFO",
+}
+
+
+@dataclass
+class Stack:
+    name: str
+    home: Path
+    env: dict[str, str]
+    workers: list[WorkerProcess] = field(default_factory=list)
+    _client: Client | None = None
+
+    def settings(self) -> Settings:
+        values = {key.removeprefix("HPHOST_").lower(): value for key, value in self.env.items()
+                  if key.startswith("HPHOST_")}
+        return Settings(**values)
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = Client(self.settings(), actor="test")
+        return self._client
+
+    def start_workers(self, count: int = 1, concurrency: int = 2, **kwargs: object) -> list[WorkerProcess]:
+        started = []
+        for _ in range(count):
+            name = f"{self.name}-{len(self.workers)}"
+            worker = WorkerProcess(name, self.home / "logs" / f"{name}.log", env=self.env,
+                                   concurrency=concurrency, **kwargs)  # type: ignore[arg-type]
+            self.workers.append(worker.start())
+            started.append(worker)
+        for worker in started:
+            worker.wait_ready(120)
+        return started
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers.clear()
+
+    def worker_logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted((self.home / "logs").glob("*.log")))
+
+
+def embedded_stack(home: Path) -> Stack:
+    return Stack("embedded", home, {"HPHOST_HOME": str(home), **FAST})
+
+
+def server_stack(name: str, home: Path, *, broker_url: str, postgres_url: str, s3_endpoint: str) -> Stack:
+    """A stack on the test servers, with its own database and bucket."""
+    suffix = uuid.uuid4().hex[:10]
+    database = f"hphost_{suffix}"
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    db_url = admin.rsplit("/", 1)[0] + f"/{database}"
+    env = {
+        "HPHOST_HOME": str(home),
+        "HPHOST_BROKER_URL": broker_url,
+        "HPHOST_DATABASE_URL": db_url,
+        "HPHOST_BASEDB_URL": db_url,
+        "HPHOST_STORE_URL": f"s3://hphost-{suffix}",
+        "HPHOST_S3_ENDPOINT_URL": s3_endpoint,
+        "HPHOST_S3_ACCESS_KEY_ID": "testing",
+        "HPHOST_S3_SECRET_ACCESS_KEY": "testing",
+        **FAST,
+    }
+    stack = Stack(name, home, env)
+    stack.client.rt.store.ensure_bucket()  # type: ignore[attr-defined]
+    return stack
