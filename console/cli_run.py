@@ -69,8 +69,28 @@ def sweeper_command(
         pass
 
 
+def fsck_command(
+    repair: Annotated[bool, typer.Option(help="Remove the orphans found.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Cross-check control DB, object storage and base databases; exit 1 when not clean."""
+    from hosting.db.migrate import upgrade
+    from hosting.fsck import fsck
+    from hosting.runtime import Runtime
+
+    with refusals(as_json):
+        rt = Runtime(get_settings())
+        upgrade(rt.db.engine)
+        report = fsck(rt, repair=repair)
+    emit({"ok": report.clean, **report.as_dict()}, as_json,
+         lambda: typer.echo(json.dumps(report.as_dict(), indent=2)))
+    if not report.clean and not repair:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("setup")(setup_command)
     app.command("info")(info_command)
     app.command("worker")(worker_command)
     app.command("sweeper")(sweeper_command)
+    app.command("fsck")(fsck_command)

@@ -1,0 +1,96 @@
+"""The JSON Schemas of the formats (``hosting/formats/schemas/*.json``) and how a fault is told.
+
+The schema files are the source of truth: the manifest, the time grid and a
+``.profils`` are validated with them by jsonschema, and the per-row fast path
+(:mod:`hosting.formats.compiled`) is compiled from them. A fault is reduced to
+a :class:`SchemaFault` whose ``reason`` never repeats the offending value (a
+value may be a password put in the wrong field).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+FaultKind = Literal["unknown_field", "missing_field", "invalid"]
+
+
+@dataclass(frozen=True)
+class SchemaFault:
+    """The first thing wrong with an instance, placed by ``field`` (``placement.weeks[2]``)."""
+
+    kind: FaultKind
+    field: str
+    name: str
+    reason: str
+    keyword: str
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The schema ``schemas/<name>.json`` shipped with the package."""
+    text = (resources.files("hosting.formats") / "schemas" / f"{name}.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def schema_validator(name: str) -> Draft202012Validator:
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def first_fault(name: str, instance: Any) -> SchemaFault | None:
+    """The most relevant fault of ``instance`` against schema ``name``, or None when valid."""
+    error = best_match(schema_validator(name).iter_errors(instance))
+    return None if error is None else _fault(error)
+
+
+def field_path(parts: Any) -> str:
+    """``("placement", "weeks", 2)`` → ``placement.weeks[2]``."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _fault(error: ValidationError) -> SchemaFault:
+    base = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        extra = sorted(key for key in error.instance if key not in known)[0]
+        return SchemaFault("unknown_field", field_path([*base, extra]), extra, f"unknown field {extra}", "additionalProperties")
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [key for key in error.validator_value if key not in error.instance][0]
+        return SchemaFault("missing_field", field_path([*base, missing]), missing, f"{missing} is required", "required")
+    name = str(base[-1]) if base else ""
+    where = field_path(base) or "the document"
+    return SchemaFault("invalid", field_path(base), name, f"{where} {_rule(error)}", str(error.validator))
+
+
+def _rule(error: ValidationError) -> str:
+    """What the value should have been, in words, without echoing it."""
+    keyword, value = error.validator, error.validator_value
+    rules = {
+        "type": lambda: f"must be of type {value if isinstance(value, str) else ' or '.join(value)}",
+        "enum": lambda: "must be one of " + ", ".join(map(str, value)),
+        "const": lambda: f"must be {json.dumps(value)}",
+        "minimum": lambda: f"must be at least {value}",
+        "maximum": lambda: f"must be at most {value}",
+        "multipleOf": lambda: f"must be a multiple of {value}",
+        "minLength": lambda: f"must have at least {value} character(s)",
+        "maxLength": lambda: f"must have at most {value} characters",
+        "pattern": lambda: f"does not match the pattern {value}",
+        "minItems": lambda: f"must have at least {value} item(s)",
+        "maxItems": lambda: f"must have at most {value} items",
+        "uniqueItems": lambda: "must not repeat an item",
+        "propertyNames": lambda: "has a key that is not allowed",
+    }
+    return rules.get(str(keyword), lambda: f"breaks the rule {keyword}")()

@@ -1,0 +1,99 @@
+"""fsck: cross-check the control DB, object storage and the base databases.
+
+Reports orphans (objects or base databases no live job accounts for) and
+inconsistencies (a base in service whose data is missing, a stuck job...).
+With ``repair``, orphans are removed; inconsistencies are only reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from hosting.db.models import BaseRecord, Job, Planning, Stage
+from hosting.jobs.kinds import base_prefix
+from hosting.pipeline.unpack import MARKER as UNPACKED
+from hosting.runtime import Runtime
+
+
+@dataclass
+class FsckReport:
+    orphan_objects: list[str] = field(default_factory=list)
+    orphan_base_dbs: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    repaired: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not (self.orphan_objects or self.orphan_base_dbs or self.problems)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"clean": self.clean, "orphan_objects": self.orphan_objects,
+                "orphan_base_dbs": self.orphan_base_dbs, "problems": self.problems, "repaired": self.repaired}
+
+
+def fsck(rt: Runtime, *, repair: bool = False) -> FsckReport:
+    report = FsckReport()
+    with rt.db.transaction() as session:
+        jobs = {job.id: job for job in session.scalars(select(Job))}
+        bases = {base.id: base for base in session.scalars(select(BaseRecord))}
+        plannings = list(session.scalars(select(Planning)))
+        running = list(session.scalars(select(Stage).where(Stage.state == "running")))
+        queued_jobs = set(session.scalars(select(Stage.job_id).where(Stage.state.in_(("queued", "running")))))
+    live_bases = {b.id for b in bases.values() if _keeps_outputs(b, jobs.get(b.job_id))}
+    inputs = {key for job in jobs.values() if job.discarded_at is None and job.state != "succeeded"
+              for key in (job.params.get("hhyp_key"), job.params.get("profils_key")) if key}
+    _check_objects(rt, report, live_bases, inputs)
+    report.orphan_base_dbs = sorted(set(rt.basedbs.list_ids()) - live_bases)
+    _check_consistency(rt, report, jobs, bases, plannings, running, queued_jobs)
+    if repair:
+        for key in report.orphan_objects:
+            rt.store.delete(key)
+        for base_id in report.orphan_base_dbs:
+            rt.basedbs.drop(base_id)
+        report.repaired = len(report.orphan_objects) + len(report.orphan_base_dbs)
+    return report
+
+
+def _keeps_outputs(base: BaseRecord, job: Job | None) -> bool:
+    """Outputs are accounted for while the base serves, may serve, or waits for a retry."""
+    if job is None:
+        return False
+    if base.state in ("in_service", "retired", "ready"):
+        return True
+    return job.discarded_at is None and job.state in ("queued", "running", "failed")
+
+
+def _check_objects(rt: Runtime, report: FsckReport, live_bases: set[str], inputs: set[str]) -> None:
+    for info in rt.store.list(""):
+        parts = info.key.split("/")
+        if parts[0] == "bases" and len(parts) > 2 and parts[1] in live_bases:
+            continue
+        if parts[0] == "incoming" and info.key in inputs:
+            continue
+        report.orphan_objects.append(info.key)
+
+
+def _check_consistency(rt, report, jobs, bases, plannings, running, queued_jobs) -> None:  # type: ignore[no-untyped-def]
+    serving = {b.planning_id: b.id for b in bases.values() if b.state == "in_service"}
+    for planning in plannings:
+        if planning.current_base_id != serving.get(planning.id):
+            report.problems.append({"kind": "current_base_mismatch", "planning_id": planning.id})
+    for base in bases.values():
+        if base.state != "in_service":
+            continue
+        if not rt.basedbs.exists(base.id):
+            report.problems.append({"kind": "base_db_missing", "base_id": base.id})
+        if base.source == "hhyp" and rt.store.head(base_prefix(base.id) + UNPACKED) is None:
+            report.problems.append({"kind": "base_objects_missing", "base_id": base.id})
+    for job in jobs.values():
+        if job.state in ("queued", "running") and job.id not in queued_jobs:
+            report.problems.append({"kind": "job_stuck", "job_id": job.id, "state": job.state})
+        if job.state == "succeeded" and job.base_id and bases[job.base_id].state not in ("in_service", "retired"):
+            report.problems.append({"kind": "succeeded_base_not_served", "job_id": job.id})
+    for stage in running:
+        if jobs[stage.job_id].state not in ("queued", "running"):
+            report.problems.append({"kind": "stage_running_in_final_job", "job_id": stage.job_id,
+                                    "stage": stage.name})
