@@ -1,0 +1,22 @@
+"""The reader's limits, as one value: defaults from FORMATS.md, overridable by callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an archive may cost at most; every limit has its own error code."""
+
+    max_entries: int = 200_000
+    max_total_bytes: int = 20 * GiB
+    max_entry_bytes: int = 2 * GiB
+    max_ratio: int = 200
+    ratio_from_bytes: int = 1 * MiB
+    max_manifest_bytes: int = 64 * MiB
+    max_line_bytes: int = 1 * MiB
+    max_name_bytes: int = 255
+    max_profils_bytes: int = 64 * MiB
