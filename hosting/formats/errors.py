@@ -278,7 +278,7 @@ class HhypUnknownField(FormatError):
 
 
 class HhypDuplicateId(FormatError):
-    """Id {ident} is already used by line {first_line} of the same table."""
+    """Id {ident} is already used by an earlier row of the same table."""
 
     code = "HHYP_DUPLICATE_ID"
 

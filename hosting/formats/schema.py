@@ -30,6 +30,7 @@ class SchemaFault:
     name: str
     reason: str
     keyword: str
+    path: tuple[str | int, ...] = ()
 
 
 @cache
@@ -66,13 +67,15 @@ def _fault(error: ValidationError) -> SchemaFault:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = error.schema.get("properties", {})
         extra = sorted(key for key in error.instance if key not in known)[0]
-        return SchemaFault("unknown_field", field_path([*base, extra]), extra, f"unknown field {extra}", "additionalProperties")
+        return SchemaFault("unknown_field", field_path([*base, extra]), extra, f"unknown field {extra}",
+                           "additionalProperties", (*base, extra))
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [key for key in error.validator_value if key not in error.instance][0]
-        return SchemaFault("missing_field", field_path([*base, missing]), missing, f"{missing} is required", "required")
+        return SchemaFault("missing_field", field_path([*base, missing]), missing, f"{missing} is required",
+                           "required", (*base, missing))
     name = str(base[-1]) if base else ""
     where = field_path(base) or "the document"
-    return SchemaFault("invalid", field_path(base), name, f"{where} {_rule(error)}", str(error.validator))
+    return SchemaFault("invalid", field_path(base), name, f"{where} {_rule(error)}", str(error.validator), tuple(base))
 
 
 def _rule(error: ValidationError) -> str:

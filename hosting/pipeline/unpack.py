@@ -28,8 +28,8 @@ def unpack(ctx: StageContext) -> StageOutcome:
     if ctx.store.head(key) is None:
         raise InputMissing(key=key, where={"key": key})
     ctx.store.delete_prefix(prefix)  # leftovers of an interrupted delivery
-    with ctx.store.open_read(key) as source:
-        reader = HhypReader(source, expected_hosting_number=claim.hosting_number)
+    with ctx.store.open_read(key) as source, HhypReader(
+            source, expected_hosting_number=claim.hosting_number) as reader:
         manifest = reader.manifest
         total = len(manifest.entries)
         done = 0

@@ -1,0 +1,223 @@
+"""The ZIP layer of a ``.HHYP``: its central directory, read with seek/read/tell only.
+
+Python's ``zipfile`` trusts what it reads (sizes, overlapping entries:
+CVE-2024-0450), so the archive is parsed here, from the end-of-central-
+directory record (ZIP64 too) to every central entry, and each structural
+rule is checked before a single byte of data is inflated.
+"""
+
+from __future__ import annotations
+
+import stat
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from hosting.formats import errors as e
+from hosting.formats.limits import Limits
+from hosting.formats.names import check_name, decode_name, is_directory
+
+_EOCD = struct.Struct("<4sHHHHIIH")
+_EOCD64_LOCATOR = struct.Struct("<4sIQI")
+_EOCD64 = struct.Struct("<4sQHHIIQQQQ")
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_EOCD_SIG, _EOCD64_LOCATOR_SIG, _EOCD64_SIG = b"PK\x05\x06", b"PK\x06\x07", b"PK\x06\x06"
+_CENTRAL_SIG, LOCAL_SIG = b"PK\x01\x02", b"PK\x03\x04"
+_ENCRYPTED_FLAGS = 0x1 | 0x40 | 0x2000  # traditional, strong, masked central directory
+STORED, DEFLATED = 0, 8
+_READ_BYTES = 1 << 20
+
+
+class Source:
+    """A seekable binary stream read by absolute offsets; every short read is a truncation."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        stream.seek(0, 2)
+        self.size_bytes = stream.tell()
+
+    def read_at(self, offset: int, size: int, what: str) -> bytes:
+        if offset < 0 or offset + size > self.size_bytes:
+            raise e.HhypTruncated(reason=f"{what} lies beyond the end of the file")
+        self.stream.seek(offset)
+        data = self.stream.read(size)
+        if len(data) != size:
+            raise e.HhypTruncated(reason=f"{what} ends early")
+        return data
+
+
+@dataclass(slots=True)
+class ZipEntry:
+    """One central-directory entry, sizes and offset already ZIP64-resolved."""
+
+    name: str
+    raw_name: bytes
+    flags: int
+    method: int
+    crc: int
+    compressed_bytes: int
+    size_bytes: int
+    header_offset: int
+    end_bound: int = 0  # where the next entry (or the central directory) begins
+
+    @property
+    def is_directory(self) -> bool:
+        return is_directory(self.name)
+
+
+@dataclass
+class CentralDirectory:
+    entries: list[ZipEntry]  # in archive order (by offset)
+    offset: int
+
+    def find(self, name: str) -> ZipEntry | None:
+        return next((entry for entry in self.entries if entry.name == name), None)
+
+
+def read_central_directory(source: Source, limits: Limits) -> CentralDirectory:
+    """Parse and check the central directory: names, kinds, flags, methods, count, overlaps."""
+    count, size, offset, end = _end_record(source, limits)
+    if offset + size != end:
+        raise e.HhypCorrupt(reason="the central directory does not end where its end record begins")
+    entries = list(_central_entries(source, offset, size, count, limits))
+    _check_unique(entries)
+    entries.sort(key=lambda entry: entry.header_offset)
+    _check_spans(entries, offset)
+    return CentralDirectory(entries, offset)
+
+
+def _end_record(source: Source, limits: Limits) -> tuple[int, int, int, int]:
+    tail_size = min(source.size_bytes, _EOCD.size + 0xFFFF)
+    tail_start = source.size_bytes - tail_size
+    tail = source.read_at(tail_start, tail_size, "the end of the archive")
+    at = tail.rfind(_EOCD_SIG)
+    while at >= 0 and at + _EOCD.size + _EOCD.unpack_from(tail, at)[7] != tail_size:
+        at = tail.rfind(_EOCD_SIG, 0, at)
+    if at < 0 or tail_size - at < _EOCD.size:
+        head = source.read_at(0, min(4, source.size_bytes), "the start of the archive")
+        if head == LOCAL_SIG:
+            raise e.HhypTruncated(reason="the end-of-central-directory record is missing")
+        raise e.HhypNotZip(reason="no end-of-central-directory record")
+    _, disk, cd_disk, on_disk, count, size, offset, _ = _EOCD.unpack_from(tail, at)
+    eocd_at = tail_start + at
+    if 0xFFFF in (count, on_disk) or 0xFFFFFFFF in (size, offset):
+        count, size, offset, eocd_at = _zip64_end_record(source, eocd_at)
+    elif disk or cd_disk or on_disk != count:
+        raise e.HhypCorrupt(reason="multi-disk archives are not accepted")
+    if count > limits.max_entries:
+        raise e.HhypTooManyEntries(count=count, limit=limits.max_entries)
+    if offset + size > source.size_bytes:
+        raise e.HhypTruncated(reason="the central directory lies beyond the end of the file")
+    return count, size, offset, eocd_at
+
+
+def _zip64_end_record(source: Source, eocd_at: int) -> tuple[int, int, int, int]:
+    locator = source.read_at(eocd_at - _EOCD64_LOCATOR.size, _EOCD64_LOCATOR.size, "the ZIP64 locator")
+    sig, _, record_at, disks = _EOCD64_LOCATOR.unpack(locator)
+    if sig != _EOCD64_LOCATOR_SIG or disks > 1:
+        raise e.HhypCorrupt(reason="the ZIP64 end-of-central-directory locator is missing or multi-disk")
+    record = source.read_at(record_at, _EOCD64.size, "the ZIP64 end-of-central-directory record")
+    sig, _, _, _, disk, cd_disk, on_disk, count, size, offset = _EOCD64.unpack(record)
+    if sig != _EOCD64_SIG or disk or cd_disk or on_disk != count:
+        raise e.HhypCorrupt(reason="bad ZIP64 end-of-central-directory record")
+    return count, size, offset, record_at
+
+
+def _central_entries(source: Source, offset: int, size: int, count: int,
+                     limits: Limits) -> Iterator[ZipEntry]:
+    buffer, at, position, end = b"", 0, offset, offset + size
+    for parsed in range(count):
+        while not _holds_entry(buffer, at):
+            more = min(_READ_BYTES, end - position)
+            if more <= 0:
+                raise e.HhypCorrupt(reason=f"the central directory holds {parsed} entries, not {count}")
+            buffer = buffer[at:] + source.read_at(position, more, "the central directory")
+            at, position = 0, position + more
+        entry, at = _central_entry(buffer, at, limits)
+        yield entry
+    if at != len(buffer) or position != end:
+        raise e.HhypCorrupt(reason=f"the central directory holds more than {count} entries")
+
+
+def _holds_entry(buffer: bytes, at: int) -> bool:
+    if len(buffer) - at < _CENTRAL.size:
+        return False
+    return len(buffer) - at >= _CENTRAL.size + sum(_CENTRAL.unpack_from(buffer, at)[10:13])
+
+
+def _central_entry(buffer: bytes, at: int, limits: Limits) -> tuple[ZipEntry, int]:
+    (sig, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len,
+     disk, _, external, local) = _CENTRAL.unpack_from(buffer, at)
+    if sig != _CENTRAL_SIG:
+        raise e.HhypCorrupt(reason="bad central directory entry signature")
+    start = at + _CENTRAL.size
+    raw = buffer[start:start + name_len]
+    extra = buffer[start + name_len:start + name_len + extra_len]
+    name = decode_name(raw, flags)
+    usize, csize, local, disk = _zip64_fields(extra, usize, csize, local, disk, name)
+    entry = ZipEntry(name, raw, flags, method, crc, csize, usize, local)
+    check_name(name, raw, max_bytes=limits.max_name_bytes)
+    _check_kind(entry, external)
+    if disk:
+        raise e.HhypCorrupt(reason="the entry lies on another disk", where={"entry": name})
+    return entry, start + name_len + extra_len + comment_len
+
+
+def _zip64_fields(extra: bytes, usize: int, csize: int, local: int, disk: int,
+                  name: str) -> tuple[int, int, int, int]:
+    at = 0
+    while at + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, at)
+        body = extra[at + 4:at + 4 + length]
+        if len(body) != length:
+            raise e.HhypCorrupt(reason="malformed extra field", where={"entry": name})
+        if tag == 0x0001:
+            values, used = [usize, csize, local], 0
+            for index, value in enumerate(values):
+                if value == 0xFFFFFFFF:
+                    if used + 8 > length:
+                        raise e.HhypCorrupt(reason="short ZIP64 extra field", where={"entry": name})
+                    values[index] = struct.unpack_from("<Q", body, used)[0]
+                    used += 8
+            usize, csize, local = values
+            if disk == 0xFFFF and used + 4 <= length:
+                disk = struct.unpack_from("<I", body, used)[0]
+        at += 4 + length
+    return usize, csize, local, disk
+
+
+def _check_kind(entry: ZipEntry, external: int) -> None:
+    where = {"entry": entry.name}
+    file_type = stat.S_IFMT(external >> 16)
+    if file_type == stat.S_IFLNK:
+        raise e.HhypSymlink(where=where)
+    if file_type not in (0, stat.S_IFREG, stat.S_IFDIR) or (file_type == stat.S_IFDIR and not entry.is_directory):
+        raise e.HhypNotRegular(mode=file_type, where=where)
+    if entry.flags & _ENCRYPTED_FLAGS:
+        raise e.HhypEncrypted(where=where)
+    if entry.method not in (STORED, DEFLATED):
+        raise e.HhypCompression(method=entry.method, where=where)
+    # An empty deflate stream is two bytes long.
+    if entry.is_directory and (entry.size_bytes or entry.compressed_bytes > 2):
+        raise e.HhypDirectoryWithData(where=where)
+
+
+def _check_unique(entries: list[ZipEntry]) -> None:
+    seen: dict[str, str] = {}
+    for entry in entries:
+        key = entry.name.casefold()
+        if key in seen:
+            raise e.HhypDuplicateName(other=seen[key], where={"entry": entry.name})
+        seen[key] = entry.name
+
+
+def _check_spans(entries: list[ZipEntry], directory_offset: int) -> None:
+    """Each entry's smallest possible span must end before the next begins (checked exactly when read)."""
+    for entry, following in zip(entries, entries[1:] + [None], strict=True):
+        bound = following.header_offset if following else directory_offset
+        entry.end_bound = bound
+        if entry.header_offset + LOCAL.size + len(entry.raw_name) + entry.compressed_bytes > bound:
+            other = following.name if following else "the central directory"
+            raise e.HhypOverlappingEntries(other=other, where={"entry": entry.name})

@@ -1,0 +1,285 @@
+"""Reading a ``.HHYP``: a streaming reader that trusts nothing (FORMATS.md, every rule).
+
+The pipeline calls exactly this::
+
+    reader = HhypReader(source, limits=Limits(), expected_hosting_number="123456789012")
+    reader.manifest             # Manifest: .hosting_number .base_name .generated_at .generator
+                                #   .time_grid (TimeGrid) .entries {path: ManifestEntry} .tables {table: rows} .raw
+    summary = reader.stream(put)
+    summary = reader.check()    # stream() into a sink that discards
+
+``source`` is a path or any seekable binary stream (only ``seek``, ``read`` and
+``tell`` are used: an object read by ranged GETs will do). The constructor
+reads the central directory and checks every structural rule, then reads
+``manifest.json`` by name, validates it and, when ``expected_hosting_number``
+is given, checks the binding before any other entry is touched.
+
+``stream(put)`` calls ``put(path, stream, size_bytes)`` once per non-directory
+entry other than ``manifest.json``, in archive order. ``stream`` yields the
+entry's bytes (``read(n)`` until ``b""``); size, CRC, SHA-256 and, for
+``base/<table>.jsonl``, every row are checked as the bytes flow, and a fault
+raises from ``read``. If ``put`` returns before the end, the reader drains the
+rest itself. Cross-table rules are settled after the last entry. Any fault
+raises a :class:`~hosting.formats.errors.FormatError` (``code``, ``message``,
+``where``); the caller must then discard whatever ``put`` stored. It returns a
+:class:`HhypSummary`.
+
+Memory stays bounded whatever the archive's size: entries flow in 1 MiB
+chunks, at most a few chunks ahead (read, inflated and hashed in a background
+thread, see :mod:`hosting.formats.prefetch`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from hosting.errors import NotFound
+from hosting.formats import errors as e
+from hosting.formats.archive import CentralDirectory, Source, ZipEntry, read_central_directory
+from hosting.formats.inflate import Budget, Expected, read_small_entry, verified_chunks
+from hosting.formats.jsonl import TableLines, iter_table_rows
+from hosting.formats.limits import Limits
+from hosting.formats.manifest import TABLES, Manifest, parse_manifest
+from hosting.formats.names import MANIFEST, table_of
+from hosting.formats.prefetch import Prefetcher
+from hosting.formats.tables import BaseChecks
+
+Put = Callable[[str, BinaryIO, int], None]
+_Chunk = tuple[int, bytes | None]  # (entry index, bytes) or (entry index, None) at its end
+
+__all__ = ["HhypReader", "HhypSummary", "Limits", "Manifest", "Put", "iter_table_rows"]
+
+
+@dataclass
+class HhypSummary:
+    """What a full read found: entries streamed (manifest excluded), their bytes, rows per table."""
+
+    entries: int = 0
+    bytes: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    annexes: int = 0
+    directories: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"entries": self.entries, "bytes": self.bytes, "rows": dict(self.rows),
+                "annexes": self.annexes, "directories": self.directories}
+
+
+class HhypReader:
+    """A ``.HHYP`` checked structurally and by its manifest; :meth:`stream` checks the rest."""
+
+    def __init__(self, source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = Limits(),
+                 expected_hosting_number: str | None = None):
+        self.limits = limits
+        self._owned: BinaryIO | None = None
+        if isinstance(source, str | os.PathLike):
+            self._owned = source = _open(Path(source))
+        try:
+            self._source = Source(source)
+            self._directory = read_central_directory(self._source, limits)
+            self.manifest = self._read_manifest(expected_hosting_number)
+            self._entries = self._check_entries()
+        except BaseException:
+            self.close()
+            raise
+
+    def stream(self, put: Put) -> HhypSummary:
+        """Hand every entry to ``put`` while verifying it; see the module docstring."""
+        manifest = self.manifest
+        budget = Budget(self.limits.max_total_bytes, used=self._manifest_bytes)
+        annexes = [path for path in manifest.entries if path.startswith("annexes/")]
+        checks = BaseChecks(manifest.time_grid, annexes, manifest.tables)
+        summary = HhypSummary(directories=len(self._directory.entries) - len(self._entries) - 1)
+        with Prefetcher(self._chunks(budget)) as chunks:
+            for index, entry in enumerate(self._entries):
+                stream = EntryStream(index, chunks, self._table_sink(entry.name, checks, summary))
+                put(entry.name, stream, manifest.entries[entry.name].size_bytes)
+                stream.drain()
+                summary.entries += 1
+                summary.bytes += manifest.entries[entry.name].size_bytes
+                summary.annexes += entry.name.startswith("annexes/")
+        checks.finish()
+        return summary
+
+    def check(self) -> HhypSummary:
+        """Read and verify everything, keeping nothing."""
+        return self.stream(_discard)
+
+    def close(self) -> None:
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    def __enter__(self) -> HhypReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _read_manifest(self, expected_hosting_number: str | None) -> Manifest:
+        entry = self._directory.find(MANIFEST)
+        if entry is None:
+            raise e.HhypManifestMissing(where={"entry": MANIFEST})
+        limit = self.limits.max_manifest_bytes
+        if entry.size_bytes > limit:
+            raise e.HhypManifestTooLarge(limit=limit, where={"entry": MANIFEST})
+        expected = Expected(None, None, too_large=e.HhypManifestTooLarge, limit=limit)
+        data = read_small_entry(self._source, entry, expected, self.limits, Budget(self.limits.max_total_bytes))
+        self._manifest_bytes = len(data)
+        return parse_manifest(data, expected_hosting_number=expected_hosting_number)
+
+    def _check_entries(self) -> list[ZipEntry]:
+        """The entries to stream, once the archive and the manifest agree on them."""
+        listed = self.manifest.entries
+        files = [entry for entry in self._directory.entries if not entry.is_directory and entry.name != MANIFEST]
+        for entry in files:
+            _check_table_name(entry.name)
+            if entry.name not in listed:
+                raise e.HhypExtraEntry(where={"entry": entry.name})
+        present = {entry.name for entry in files}
+        for index, path in enumerate(listed):
+            if path not in present:
+                raise e.HhypMissingEntry(where={"entry": path, "field": f"entries[{index}]"})
+        self._check_tables(present)
+        self._check_sizes(listed.values())
+        return files
+
+    def _check_tables(self, present: set[str]) -> None:
+        tables = self.manifest.tables
+        for path in sorted(present):
+            table = table_of(path)
+            if table is not None and table not in tables:
+                raise e.HhypTableMismatch(table=table, where={"entry": MANIFEST, "field": "tables"})
+        for table in tables:
+            if f"base/{table}.jsonl" not in present:
+                raise e.HhypTableMismatch(table=table, where={"entry": MANIFEST, "field": f"tables.{table}"})
+
+    def _check_sizes(self, listed: Any) -> None:
+        total = self._manifest_bytes
+        for item in listed:
+            if item.size_bytes > self.limits.max_entry_bytes:
+                raise e.HhypEntryTooLarge(limit=self.limits.max_entry_bytes, where={"entry": item.path})
+            total += item.size_bytes
+            if total > self.limits.max_total_bytes:
+                raise e.HhypTooLarge(limit=self.limits.max_total_bytes, where={"entry": item.path})
+
+    def _chunks(self, budget: Budget) -> Iterator[_Chunk]:
+        """Runs in the prefetch thread: the only reader of the source while streaming."""
+        for index, entry in enumerate(self._entries):
+            listed = self.manifest.entries[entry.name]
+            expected = Expected(listed.size_bytes, listed.sha256)
+            for chunk in verified_chunks(self._source, entry, expected, self.limits, budget):
+                yield index, chunk
+            yield index, None
+
+    def _table_sink(self, path: str, checks: BaseChecks, summary: HhypSummary) -> _TableSink | None:
+        table = table_of(path)
+        if table is None:
+            return None
+        return _TableSink(table, checks, self.manifest.tables[table], summary, self.limits)
+
+
+class EntryStream(io.RawIOBase):
+    """The verified bytes of one entry, as a readable, non-seekable binary stream."""
+
+    def __init__(self, index: int, chunks: Iterator[_Chunk], sink: _TableSink | None):
+        super().__init__()
+        self._index = index
+        self._chunks = chunks
+        self._sink = sink
+        self._chunk = b""
+        self._at = 0
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        while self._at >= len(self._chunk) and self._pull():
+            pass
+        if self._at == 0 and size >= len(self._chunk):
+            data, self._chunk = self._chunk, b""
+            return data
+        data = self._chunk[self._at:self._at + size]
+        self._at += len(data)
+        return data
+
+    def readall(self) -> bytes:
+        return b"".join(iter(lambda: self.read(1 << 20), b""))
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        """Read (and so verify) whatever the caller left unread."""
+        self._chunk, self._at = b"", 0
+        while self._pull():
+            self._chunk, self._at = b"", 0
+
+    def _pull(self) -> bool:
+        if self._ended:
+            return False
+        index, chunk = next(self._chunks)
+        if index != self._index:
+            raise RuntimeError(f"entry stream {self._index} received data of entry {index}")
+        if chunk is None:
+            self._ended = True
+            if self._sink is not None:
+                self._sink.finish()
+            return False
+        if self._sink is not None:
+            self._sink.feed(chunk)
+        self._chunk, self._at = chunk, 0
+        return True
+
+
+class _TableSink:
+    """Rows of one table, checked as its bytes pass; the row count is settled at the end."""
+
+    def __init__(self, table: str, checks: BaseChecks, expected_rows: int, summary: HhypSummary, limits: Limits):
+        self.table = table
+        self.checks = checks
+        self.expected_rows = expected_rows
+        self.summary = summary
+        self.lines = TableLines(table, self._rows, max_line_bytes=limits.max_line_bytes)
+        self.feed = self.lines.feed
+
+    def _rows(self, rows: list[Any], first_line: int) -> None:
+        self.checks.rows(self.table, rows, first_line)
+
+    def finish(self) -> None:
+        rows = self.lines.finish()
+        if rows != self.expected_rows:
+            raise e.HhypRowCountMismatch(actual=rows, expected=self.expected_rows,
+                                         where={"entry": self.lines.entry, "field": f"tables.{self.table}"})
+        self.summary.rows[self.table] = rows
+        self.checks.table_done(self.table)
+
+
+def _check_table_name(path: str) -> None:
+    if path.startswith("base/") and table_of(path) not in TABLES:
+        raise e.HhypUnknownTable(name=path, tables=", ".join(TABLES), where={"entry": path})
+
+
+def _open(path: Path) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
+    except IsADirectoryError:
+        raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
+
+
+def _discard(path: str, stream: BinaryIO, size_bytes: int) -> None:
+    """check(): the reader drains each entry itself."""
+
+

@@ -1,0 +1,113 @@
+"""JSON Lines tables: bytes in, validated rows out, batch by batch, lines numbered from 1.
+
+The fast path decodes each line straight into the table's compiled msgspec
+type (:mod:`hosting.formats.compiled`); when a batch fails, the slow path
+re-reads its lines one by one and asks the JSON Schema what is wrong, so the
+error names the line and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+import msgspec
+
+from hosting.formats import errors as e
+from hosting.formats.compiled import row_decoder
+from hosting.formats.limits import Limits
+from hosting.formats.schema import first_fault
+
+RowBatch = Callable[[list[Any], int], None]
+_READ_BYTES = 1 << 20
+
+
+class TableLines:
+    """Feed the bytes of ``base/<table>.jsonl``; each batch of complete lines goes to ``on_rows``."""
+
+    def __init__(self, table: str, on_rows: RowBatch, *, max_line_bytes: int):
+        self.table = table
+        self.entry = f"base/{table}.jsonl"
+        self.rows = 0
+        self._on_rows = on_rows
+        self._max = max_line_bytes
+        self._decode = row_decoder(table).decode
+        self._carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        lines = (self._carry + chunk).split(b"\n") if self._carry else chunk.split(b"\n")
+        self._carry = lines.pop()
+        if len(self._carry) > self._max:
+            self._too_long(self.rows + len(lines) + 1)
+        if lines:
+            self._batch(lines)
+
+    def finish(self) -> int:
+        """Take the last line (a final newline is optional); return how many rows there were."""
+        if self._carry:
+            self._batch([self._carry])
+            self._carry = b""
+        return self.rows
+
+    def _batch(self, lines: list[bytes]) -> None:
+        if max(map(len, lines)) > self._max:
+            self._too_long(self.rows + 1 + next(i for i, line in enumerate(lines) if len(line) > self._max))
+        try:
+            rows = list(map(self._decode, lines))
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            rows = [self._slow(line, self.rows + 1 + index) for index, line in enumerate(lines)]
+        first = self.rows + 1
+        self.rows += len(rows)
+        self._on_rows(rows, first)
+
+    def _too_long(self, line: int) -> None:
+        raise e.HhypLineTooLong(limit=self._max, where={"entry": self.entry, "line": line})
+
+    def _slow(self, line: bytes, number: int) -> Any:
+        try:
+            return self._decode(line)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise row_fault(self.table, line, exc, where={"entry": self.entry, "line": number}) from None
+
+
+def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) -> e.FormatError:
+    """The precise error of a line the fast path refused."""
+    if not line.strip():
+        return e.HhypRowNotJson(reason="empty line", where=where)
+    try:
+        value = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        return e.HhypRowNotJson(reason="not UTF-8", where=where)
+    except ValueError as error:
+        return e.HhypRowNotJson(reason=str(error), where=where)
+    fault = first_fault(f"{table}.row", value)
+    if fault is None:
+        # The schema allows what msgspec refuses (``4.0`` for an integer): keep the stricter answer.
+        path = str(exc).rpartition(" - at `$")[2].rstrip("`").lstrip(".")
+        return e.HhypRowInvalid(reason=str(exc), where={**where, "field": path} if path else where)
+    if fault.kind == "unknown_field":
+        return e.HhypUnknownField(name=fault.name, where={**where, "field": fault.field})
+    return e.HhypRowInvalid(reason=fault.reason, where={**where, "field": fault.field})
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def iter_table_rows(table: str, stream: BinaryIO, *, limits: Limits | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of ``base/<table>.jsonl`` read from ``stream``, each checked against the table's schema.
+
+    For re-reading a table already verified by :class:`~hosting.formats.hhyp.HhypReader` (the
+    instantiate stage reads it back from object storage): rows come out as plain dicts, absent
+    optional fields absent. Cross-row rules were checked by the reader and are not repeated.
+    """
+    pending: list[Any] = []
+    lines = TableLines(table, lambda rows, first: pending.extend(rows),
+                       max_line_bytes=(limits or Limits()).max_line_bytes)
+    while chunk := stream.read(_READ_BYTES):
+        lines.feed(chunk)
+        yield from map(msgspec.to_builtins, pending)
+        pending.clear()
+    lines.finish()
+    yield from map(msgspec.to_builtins, pending)

@@ -1,0 +1,120 @@
+"""``manifest.json`` of a ``.HHYP``: parsed, validated, and bound to a hosting number."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from hosting.formats import errors as e
+from hosting.formats.grid_errors import GridError
+from hosting.formats.names import MANIFEST
+from hosting.formats.schema import first_fault
+from hosting.timegrid import TimeGrid
+
+FORMAT, VERSION = "HHYP", 1
+TABLES = ("subjects", "teachers", "rooms", "groups", "students", "courses")
+_WHERE = {"entry": MANIFEST}
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    path: str
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest. ``raw`` is the JSON object as read; the rest are typed views of it."""
+
+    raw: dict[str, Any] = field(repr=False)
+    hosting_number: str
+    base_name: str
+    generated_at: dt.datetime
+    generator: str
+    time_grid: TimeGrid
+    entries: dict[str, ManifestEntry]  # by path, in manifest order
+    tables: dict[str, int]  # rows per table present
+
+
+def parse_manifest(data: bytes, *, expected_hosting_number: str | None = None) -> Manifest:
+    """Check ``data`` (the bytes of manifest.json) against every manifest rule, the hosting number first."""
+    raw = _json_object(data)
+    _check_version(raw)
+    if expected_hosting_number is not None and raw.get("hosting_number") != expected_hosting_number:
+        raise e.HhypWrongHostingNumber(actual=raw.get("hosting_number"), expected=expected_hosting_number,
+                                       where={**_WHERE, "field": "hosting_number"})
+    _check_schema(raw)
+    return Manifest(
+        raw=raw,
+        hosting_number=raw["hosting_number"],
+        base_name=raw["base_name"],
+        generated_at=_timestamp(raw["generated_at"]),
+        generator=raw["generator"],
+        time_grid=_time_grid(raw["time_grid"]),
+        entries=_entries(raw["entries"]),
+        tables=dict(raw["tables"]),
+    )
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    try:
+        raw = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise e.HhypManifestNotJson(reason="not UTF-8", where=_WHERE) from None
+    except ValueError as exc:
+        raise e.HhypManifestNotJson(reason=str(exc), where=_WHERE) from None
+    if not isinstance(raw, dict):
+        raise e.HhypManifestNotJson(reason="not an object", where=_WHERE)
+    return raw
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_version(raw: dict[str, Any]) -> None:
+    version = raw.get("version")
+    newer = isinstance(version, int) and not isinstance(version, bool) and version > VERSION
+    if raw.get("format") == FORMAT and newer:
+        raise e.HhypUnsupportedVersion(format=FORMAT, version=version, where={**_WHERE, "field": "version"})
+
+
+def _check_schema(raw: dict[str, Any]) -> None:
+    fault = first_fault("manifest", raw)
+    if fault is None:
+        return
+    where = {**_WHERE, "field": fault.field}
+    if fault.kind == "unknown_field":
+        raise e.HhypUnknownField(name=fault.name, where=where)
+    raise e.HhypManifestInvalid(reason=fault.reason, where=where)
+
+
+def _timestamp(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text.upper().replace(" ", "T"))
+    except ValueError:
+        raise e.HhypManifestInvalid(reason="generated_at is not a real date and time",
+                                    where={**_WHERE, "field": "generated_at"}) from None
+
+
+def _time_grid(data: dict[str, Any]) -> TimeGrid:
+    try:
+        return TimeGrid.from_dict(data)
+    except GridError as exc:
+        exc.where = {**_WHERE, "field": f"time_grid.{exc.where.get('field', '')}".rstrip(".")}
+        raise
+
+
+def _entries(listed: list[dict[str, Any]]) -> dict[str, ManifestEntry]:
+    entries: dict[str, ManifestEntry] = {}
+    for index, item in enumerate(listed):
+        path, where = item["path"], {**_WHERE, "field": f"entries[{index}].path"}
+        if path == MANIFEST:
+            raise e.HhypManifestInvalid(reason="the manifest lists itself", where=where)
+        if path in entries:
+            raise e.HhypManifestInvalid(reason=f"{path} is listed twice", where=where)
+        entries[path] = ManifestEntry(path, item["size"], item["sha256"])
+    return entries

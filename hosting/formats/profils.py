@@ -1,0 +1,183 @@
+"""``.profils`` v1: the users of a base and their authorisations, read and written.
+
+``read_profils(source)`` returns a :class:`Profils` once every rule of
+FORMATS.md holds (≤ 64 MiB, schema ``schemas/profils.json``, unique case-folded
+logins and profile names, known rights, existing profiles, supported password
+hashes) or raises the ``PROFILS_*`` error of the first broken one. A clear
+password is refused with its own code, and no message ever repeats it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from hosting.errors import NotFound
+from hosting.formats import profils_errors as p
+from hosting.formats.errors import FormatError
+from hosting.formats.limits import Limits
+from hosting.formats.schema import SchemaFault, first_fault, load_schema
+
+FORMAT, VERSION = "HYPERPLANNING-PROFILS", 1
+STATUSES = ("user", "base_administrator", "superadministrator")
+RIGHTS: tuple[str, ...] = tuple(load_schema("profils")["$defs"]["right"]["enum"])
+_READ_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    rights: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class User:
+    login: str
+    last_name: str
+    first_name: str
+    profiles: tuple[str, ...]
+    email: str | None = None
+    status: str = "user"
+    password_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Profils:
+    """A valid ``.profils``: profiles (with rights) and users (with the names of their profiles)."""
+
+    exported_at: dt.datetime
+    profiles: tuple[Profile, ...]
+    users: tuple[User, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "version": VERSION, "exported_at": self.exported_at.isoformat(),
+            "profiles": [{"name": item.name, "rights": list(item.rights)} for item in self.profiles],
+            "users": [_user_dict(user) for user in self.users],
+        }
+
+
+def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = Limits()) -> Profils:
+    """Read and check a ``.profils`` from a path or a binary stream."""
+    raw = _json_object(_bounded_bytes(source, limits.max_profils_bytes))
+    _check_version(raw)
+    _check_clear_passwords(raw)
+    fault = first_fault("profils", raw)
+    if fault is not None:
+        raise _schema_error(fault, raw)
+    _check_names(raw)
+    profiles = tuple(Profile(item["name"], tuple(item["rights"])) for item in raw["profiles"])
+    users = tuple(User(login=item["login"], last_name=item["last_name"], first_name=item["first_name"],
+                       profiles=tuple(item["profiles"]), email=item.get("email"),
+                       status=item.get("status", "user"), password_hash=item.get("password_hash"))
+                  for item in raw["users"])
+    return Profils(_timestamp(raw["exported_at"]), profiles, users)
+
+
+def write_profils(target: str | os.PathLike[str] | BinaryIO, profils: Profils) -> None:
+    """Write ``profils`` as a ``.profils`` document (UTF-8 JSON)."""
+    data = json.dumps(profils.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
+    if isinstance(target, str | os.PathLike):
+        Path(target).write_bytes(data)
+    else:
+        target.write(data)
+
+
+def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> bytes:
+    if isinstance(source, str | os.PathLike):
+        try:
+            with Path(source).open("rb") as stream:
+                return _bounded_bytes(stream, limit)
+        except (FileNotFoundError, IsADirectoryError):
+            raise NotFound(kind="file", ident=str(source), where={"path": str(source)}) from None
+    blocks, size = [], 0
+    while size <= limit and (block := source.read(min(_READ_BYTES, limit + 1 - size))):
+        blocks.append(block)
+        size += len(block)
+    if size > limit:
+        raise p.ProfilsTooLarge(limit=limit, where={"field": ""})
+    return b"".join(blocks)
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    try:
+        raw = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise p.ProfilsNotJson(reason="not UTF-8", where={"field": ""}) from None
+    except ValueError as exc:
+        raise p.ProfilsNotJson(reason=str(exc), where={"field": ""}) from None
+    if not isinstance(raw, dict):
+        raise p.ProfilsNotJson(reason="not an object", where={"field": ""})
+    return raw
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_version(raw: dict[str, Any]) -> None:
+    version = raw.get("version")
+    if raw.get("format") == FORMAT and isinstance(version, int) and not isinstance(version, bool) and version > 1:
+        raise p.ProfilsUnsupportedVersion(format=FORMAT, version=version, where={"field": "version"})
+
+
+def _check_clear_passwords(raw: dict[str, Any]) -> None:
+    users = raw.get("users")
+    for index, user in enumerate(users if isinstance(users, list) else ()):
+        if isinstance(user, dict) and "password" in user:
+            raise p.ProfilsClearPassword(where={"field": f"users[{index}].password"})
+
+
+def _schema_error(fault: SchemaFault, raw: dict[str, Any]) -> FormatError:
+    where = {"field": fault.field}
+    if fault.kind == "unknown_field":
+        return p.ProfilsUnknownField(name=fault.name, where=where)
+    if fault.name == "password_hash":
+        return p.ProfilsUnsupportedHash(where=where)
+    if ".rights[" in fault.field and fault.keyword == "enum":
+        _, profile, _, position = fault.path
+        return p.ProfilsUnknownRight(right=raw["profiles"][profile]["rights"][position], where=where)
+    return p.ProfilsInvalid(reason=fault.reason, where=where)
+
+
+def _check_names(raw: dict[str, Any]) -> None:
+    names: dict[str, int] = {}
+    for index, item in enumerate(raw["profiles"]):
+        key = item["name"].casefold()
+        if key in names:
+            raise p.ProfilsDuplicateProfile(name=item["name"], first=names[key],
+                                            where={"field": f"profiles[{index}].name"})
+        names[key] = index
+    logins: dict[str, int] = {}
+    for index, user in enumerate(raw["users"]):
+        key = user["login"].casefold()
+        if key in logins:
+            raise p.ProfilsDuplicateLogin(login=user["login"], first=logins[key],
+                                          where={"field": f"users[{index}].login"})
+        logins[key] = index
+        for position, name in enumerate(user["profiles"]):
+            if name.casefold() not in names:
+                raise p.ProfilsUnknownProfile(name=name, where={"field": f"users[{index}].profiles[{position}]"})
+
+
+def _timestamp(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text.upper().replace(" ", "T"))
+    except ValueError:
+        raise p.ProfilsInvalid(reason="exported_at is not a real date and time",
+                               where={"field": "exported_at"}) from None
+
+
+def _user_dict(user: User) -> dict[str, Any]:
+    data: dict[str, Any] = {"login": user.login, "last_name": user.last_name, "first_name": user.first_name}
+    if user.email is not None:
+        data["email"] = user.email
+    data["status"] = user.status
+    if user.password_hash is not None:
+        data["password_hash"] = user.password_hash
+    data["profiles"] = list(user.profiles)
+    return data

@@ -1,0 +1,172 @@
+"""Rules across rows and tables of a base: unique ids, references, annexes, placements, cycles.
+
+Rows arrive in batches (see :mod:`hosting.formats.jsonl`). Each rule is first
+checked on the whole batch with set operations (the fast path: a base may
+hold millions of rows); only a failing batch is walked row by row to name the
+line and field. A reference to a table not yet read is remembered and settled
+when that table ends, so tables may come in any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+import msgspec
+
+from hosting.formats import errors as e
+from hosting.formats.manifest import TABLES
+from hosting.timegrid import TimeGrid
+
+UNSET = msgspec.UNSET
+# (table, field, target table, holds a list) for every reference a row may make
+REFERENCES = {
+    "students": (("groups", "groups", True),),
+    "courses": (("subject", "subjects", False), ("teachers", "teachers", True),
+                ("groups", "groups", True), ("rooms", "rooms", True)),
+}
+ANNEXES = {"teachers": (("photo", False),), "students": (("photo", False),), "courses": (("documents", True),)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    line: int
+    field: str
+    target: str
+    ident: str
+
+
+class BaseChecks:
+    """Everything a base must satisfy beyond one row's schema; feed it with :meth:`rows`."""
+
+    def __init__(self, grid: TimeGrid, annexes: Iterable[str], present: Iterable[str]):
+        self.grid = grid
+        self.annexes = frozenset(annexes)
+        self.ids: dict[str, set[str]] = {table: set() for table in TABLES}
+        # A table absent from the archive is complete (and empty) from the start.
+        self.complete = set(TABLES) - set(present)
+        self.pending: dict[str, list[tuple[str, _Pending]]] = {table: [] for table in TABLES}
+        self.parents: list[tuple[str, str, int]] = []  # group id, parent id, line
+        self._days = frozenset(grid.working_days)
+        self._weeks = frozenset(range(1, grid.weeks + 1))
+        self._steps = grid.steps_per_day
+
+    def rows(self, table: str, rows: list[Any], first_line: int) -> None:
+        """Check one batch of decoded rows of ``table``, the first on line ``first_line``."""
+        self._unique(table, rows, first_line)
+        for field, target, many in REFERENCES.get(table, ()):
+            self._references(table, rows, first_line, field, target, many)
+        for field, many in ANNEXES.get(table, ()):
+            self._annexes(table, rows, first_line, field, many)
+        if table == "courses":
+            self._placements(rows, first_line)
+        elif table == "groups":
+            self.parents.extend((row.id, row.parent, first_line + index)
+                                for index, row in enumerate(rows) if row.parent is not UNSET)
+
+    def table_done(self, table: str) -> None:
+        """The table has no more rows: settle what waited for it."""
+        self.complete.add(table)
+        if table == "groups":
+            self._check_parents()
+        self._settle(table)
+
+    def finish(self) -> None:
+        """After the last entry: every remembered reference must have been settled."""
+        for table in TABLES:
+            self._settle(table)
+
+    def _unique(self, table: str, rows: list[Any], first_line: int) -> None:
+        seen = self.ids[table]
+        batch = [row.id for row in rows]
+        fresh = set(batch)
+        if len(fresh) == len(batch) and seen.isdisjoint(fresh):
+            seen |= fresh
+            return
+        for index, ident in enumerate(batch):
+            if ident in seen:
+                raise e.HhypDuplicateId(ident=ident, where=_where(table, first_line + index, "id"))
+            seen.add(ident)
+
+    def _references(self, table: str, rows: list[Any], first_line: int, field: str, target: str,
+                    many: bool) -> None:
+        values = [getattr(row, field) for row in rows]
+        wanted = set(chain.from_iterable(values)) if many else set(values)
+        missing = wanted - self.ids[target]
+        if not missing:
+            return
+        for index, value in enumerate(values):
+            for position, ident in enumerate(value if many else (value,)):
+                if ident not in missing:
+                    continue
+                path = f"{field}[{position}]" if many else field
+                if target in self.complete:
+                    raise e.HhypDanglingReference(ident=ident, table=target,
+                                                  where=_where(table, first_line + index, path))
+                self.pending[target].append((table, _Pending(first_line + index, path, target, ident)))
+
+    def _annexes(self, table: str, rows: list[Any], first_line: int, field: str, many: bool) -> None:
+        values = [getattr(row, field) for row in rows]
+        present = [value for value in values if value is not UNSET]
+        wanted = set(chain.from_iterable(present)) if many else set(present)
+        if wanted <= self.annexes:
+            return
+        for index, value in enumerate(values):
+            for position, path in enumerate(value if many else (value,)):
+                if value is not UNSET and path not in self.annexes:
+                    field_path = f"{field}[{position}]" if many else field
+                    raise e.HhypMissingAnnex(path=path, where=_where(table, first_line + index, field_path))
+
+    def _placements(self, rows: list[Any], first_line: int) -> None:
+        days, weeks, steps = self._days, self._weeks, self._steps
+        for index, row in enumerate(rows):
+            placement = row.placement
+            if placement is UNSET:
+                continue
+            listed = placement.weeks
+            distinct = set(listed)
+            if (placement.day not in days or placement.start_step + row.duration_steps > steps
+                    or len(distinct) != len(listed) or not distinct <= weeks):
+                self._misplaced(row, first_line + index)
+
+    def _misplaced(self, row: Any, line: int) -> None:
+        placement = row.placement
+        fault = self.grid.placement_fault(placement.day, placement.start_step, row.duration_steps, placement.weeks)
+        assert fault is not None
+        field, reason = fault
+        raise e.HhypPlacementOutsideGrid(reason=reason, where=_where("courses", line, f"placement.{field}"))
+
+    def _check_parents(self) -> None:
+        groups = self.ids["groups"]
+        for ident, parent, line in self.parents:
+            if parent not in groups:
+                raise e.HhypDanglingReference(ident=parent, table="groups", where=_where("groups", line, "parent"))
+        parent_of = {ident: (parent, line) for ident, parent, line in self.parents}
+        cleared: set[str] = set()
+        for start in parent_of:
+            path: list[str] = []
+            node: str | None = start
+            while node is not None and node not in cleared:
+                if node in path:
+                    cycle = path[path.index(node):]
+                    line = min(parent_of[member][1] for member in cycle)
+                    raise e.HhypGroupCycle(ident=node, cycle=" → ".join([*cycle, node]),
+                                           where=_where("groups", line, "parent"))
+                path.append(node)
+                node = parent_of[node][0] if node in parent_of else None
+            cleared.update(path)
+
+    def _settle(self, target: str) -> None:
+        if target not in self.complete:
+            return
+        known = self.ids[target]
+        for table, ref in self.pending[target]:
+            if ref.ident not in known:
+                raise e.HhypDanglingReference(ident=ref.ident, table=target, where=_where(table, ref.line, ref.field))
+        self.pending[target].clear()
+
+
+def _where(table: str, line: int, field: str) -> dict[str, Any]:
+    return {"entry": f"base/{table}.jsonl", "line": line, "field": field}
