@@ -25,15 +25,17 @@ raises a :class:`~hosting.formats.errors.FormatError` (``code``, ``message``,
 :class:`HhypSummary`.
 
 Memory stays bounded whatever the archive's size: entries flow in 1 MiB
-chunks, at most a few chunks ahead (read, inflated and hashed in a background
-thread, see :mod:`hosting.formats.prefetch`).
+chunks, pulled by the caller's reads. Everything runs in the caller's thread:
+a reading thread beside a thread busy validating rows would wait for the GIL
+after every socket read (the convoy effect), which is slower, not faster.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Iterator
+from contextlib import closing
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -41,12 +43,12 @@ from typing import Any, BinaryIO
 from hosting.errors import NotFound
 from hosting.formats import errors as e
 from hosting.formats.archive import CentralDirectory, Source, ZipEntry, read_central_directory
+from hosting.formats.gcpause import fewer_collections
 from hosting.formats.inflate import Budget, Expected, read_small_entry, verified_chunks
 from hosting.formats.jsonl import TableLines, iter_table_rows
 from hosting.formats.limits import Limits
 from hosting.formats.manifest import TABLES, Manifest, parse_manifest
 from hosting.formats.names import MANIFEST, table_of
-from hosting.formats.prefetch import Prefetcher
 from hosting.formats.tables import BaseChecks
 
 Put = Callable[[str, BinaryIO, int], None]
@@ -95,7 +97,8 @@ class HhypReader:
         annexes = [path for path in manifest.entries if path.startswith("annexes/")]
         checks = BaseChecks(manifest.time_grid, annexes, manifest.tables)
         summary = HhypSummary(directories=len(self._directory.entries) - len(self._entries) - 1)
-        with Prefetcher(self._chunks(budget)) as chunks:
+        chunks = self._chunks(budget)
+        with fewer_collections(), closing(chunks):
             for index, entry in enumerate(self._entries):
                 stream = EntryStream(index, chunks, self._table_sink(entry.name, checks, summary))
                 put(entry.name, stream, manifest.entries[entry.name].size_bytes)
@@ -168,8 +171,8 @@ class HhypReader:
             if total > self.limits.max_total_bytes:
                 raise e.HhypTooLarge(limit=self.limits.max_total_bytes, where={"entry": item.path})
 
-    def _chunks(self, budget: Budget) -> Iterator[_Chunk]:
-        """Runs in the prefetch thread: the only reader of the source while streaming."""
+    def _chunks(self, budget: Budget) -> Generator[_Chunk, None, None]:
+        """Every entry's verified bytes in archive order, each entry closed by ``(index, None)``."""
         for index, entry in enumerate(self._entries):
             listed = self.manifest.entries[entry.name]
             expected = Expected(listed.size_bytes, listed.sha256)

@@ -36,7 +36,9 @@ class TableLines:
         self._carry = b""
 
     def feed(self, chunk: bytes) -> None:
-        lines = (self._carry + chunk).split(b"\n") if self._carry else chunk.split(b"\n")
+        lines = chunk.split(b"\n")
+        if self._carry:
+            lines[0] = self._carry + lines[0]
         self._carry = lines.pop()
         if len(self._carry) > self._max:
             self._too_long(self.rows + len(lines) + 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
+from operator import add, attrgetter
 from typing import Any
 
 import msgspec
@@ -21,6 +22,8 @@ from hosting.formats.manifest import TABLES
 from hosting.timegrid import TimeGrid
 
 UNSET = msgspec.UNSET
+_ID, _PLACEMENT, _DURATION = attrgetter("id"), attrgetter("placement"), attrgetter("duration_steps")
+_DAY, _START, _WEEKS = attrgetter("day"), attrgetter("start_step"), attrgetter("weeks")
 # (table, field, target table, holds a list) for every reference a row may make
 REFERENCES = {
     "students": (("groups", "groups", True),),
@@ -80,7 +83,7 @@ class BaseChecks:
 
     def _unique(self, table: str, rows: list[Any], first_line: int) -> None:
         seen = self.ids[table]
-        batch = [row.id for row in rows]
+        batch = list(map(_ID, rows))
         fresh = set(batch)
         if len(fresh) == len(batch) and seen.isdisjoint(fresh):
             seen |= fresh
@@ -92,12 +95,15 @@ class BaseChecks:
 
     def _references(self, table: str, rows: list[Any], first_line: int, field: str, target: str,
                     many: bool) -> None:
-        values = [getattr(row, field) for row in rows]
-        wanted = set(chain.from_iterable(values)) if many else set(values)
-        missing = wanted - self.ids[target]
-        if not missing:
-            return
-        for index, value in enumerate(values):
+        values = map(attrgetter(field), rows)
+        missing = (set(chain.from_iterable(values)) if many else set(values)) - self.ids[target]
+        if missing:
+            self._locate_references(table, rows, first_line, field, target, many, missing)
+
+    def _locate_references(self, table: str, rows: list[Any], first_line: int, field: str, target: str,
+                           many: bool, missing: set[str]) -> None:
+        for index, row in enumerate(rows):
+            value = getattr(row, field)
             for position, ident in enumerate(value if many else (value,)):
                 if ident not in missing:
                     continue
@@ -108,7 +114,7 @@ class BaseChecks:
                 self.pending[target].append((table, _Pending(first_line + index, path, target, ident)))
 
     def _annexes(self, table: str, rows: list[Any], first_line: int, field: str, many: bool) -> None:
-        values = [getattr(row, field) for row in rows]
+        values = list(map(attrgetter(field), rows))
         present = [value for value in values if value is not UNSET]
         wanted = set(chain.from_iterable(present)) if many else set(present)
         if wanted <= self.annexes:
@@ -120,16 +126,24 @@ class BaseChecks:
                     raise e.HhypMissingAnnex(path=path, where=_where(table, first_line + index, field_path))
 
     def _placements(self, rows: list[Any], first_line: int) -> None:
-        days, weeks, steps = self._days, self._weeks, self._steps
+        # Whole-batch checks with C-level set and map operations; a row-by-row walk only to name a fault.
+        placed = [row for row in rows if row.placement is not UNSET]
+        if not placed:
+            return
+        placements = list(map(_PLACEMENT, placed))
+        ends = map(add, map(_START, placements), map(_DURATION, placed))
+        if (set(map(_DAY, placements)) <= self._days and max(ends) <= self._steps
+                and all(map(self._weeks_fit, set(map(_WEEKS, placements))))):
+            return
         for index, row in enumerate(rows):
-            placement = row.placement
-            if placement is UNSET:
-                continue
-            listed = placement.weeks
-            distinct = set(listed)
-            if (placement.day not in days or placement.start_step + row.duration_steps > steps
-                    or len(distinct) != len(listed) or not distinct <= weeks):
+            if row.placement is not UNSET and not self.grid.fits(
+                    row.placement.day, row.placement.start_step, row.duration_steps, row.placement.weeks):
                 self._misplaced(row, first_line + index)
+
+    def _weeks_fit(self, weeks: tuple[int, ...]) -> bool:
+        """One distinct list of weeks (a batch holds few): in range, none twice."""
+        distinct = set(weeks)
+        return len(distinct) == len(weeks) and distinct <= self._weeks
 
     def _misplaced(self, row: Any, line: int) -> None:
         placement = row.placement

@@ -1,0 +1,309 @@
+"""The chaos harness: run many jobs while killing workers and breaking servers, then check.
+
+Used by ``tests/chaos`` (short form, in the test command) and ``bench/chaos.py``
+(long form). A trial enqueues a batch of jobs on several plannings, injects the
+faults it was given at random moments, waits for every job to end, and checks
+the invariants of docs/ARCHITECTURE.md:
+
+- every job ends succeeded or failed with a stated reason (none stuck);
+- no stage's effect applied twice (one ``stage.succeeded`` per stage, one
+  ``job.succeeded`` per job, Controller rows unique);
+- a succeeded load's base matches its .HHYP byte for byte (objects) and row for row;
+- a failed job left nothing half-done, and ``fsck`` finds no orphan;
+- the previous base served throughout (sampled while the trial runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import signal
+import threading
+import time
+import uuid
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hosting.db.models import AuditEvent, BaseRecord, ControllerUser, Planning, Stage, utcnow
+from hosting.fsck import fsck
+from hosting.plannings import PlanningSettings, create_hosting, create_planning
+from tests.support.hphost_stack import Stack
+
+HOSTING = "123456789012"
+GRID = {"first_monday": "2026-08-31", "weeks": 30, "working_days": ["mon", "tue", "wed", "thu", "fri"],
+        "day_start": "08:00", "sequences_per_day": 8, "sequence_minutes": 60, "steps_per_sequence": 2}
+
+
+@dataclass
+class Kill:
+    """One SIGKILL: when, whom, and which stages were running on the killed processes."""
+
+    at: float
+    whole_worker: bool
+    victims: list[tuple[str, str]]  # (job_id, stage) owned by the killed processes
+    recovered_after_s: dict[tuple[str, str], float] = field(default_factory=dict)
+
+
+@dataclass
+class TrialResult:
+    broker: str
+    faults: list[str]
+    jobs: int
+    succeeded: int
+    failed: dict[str, int]
+    stuck: int
+    duplicates: list[str]
+    mismatches: list[str]
+    orphans: int
+    fsck_problems: list[dict[str, Any]]
+    served_gaps: list[str]
+    kills: list[Kill]
+    duration_s: float
+
+    @property
+    def ok(self) -> bool:
+        return not (self.stuck or self.duplicates or self.mismatches or self.orphans
+                    or self.fsck_problems or self.served_gaps)
+
+    def recovery_times(self) -> list[float]:
+        return [t for kill in self.kills for t in kill.recovered_after_s.values()]
+
+    def row(self) -> dict[str, Any]:
+        return {"broker": self.broker, "faults": "+".join(self.faults) or "none", "jobs": self.jobs,
+                "succeeded": self.succeeded, "failed": dict(self.failed), "stuck": self.stuck,
+                "duplicates": len(self.duplicates), "mismatches": len(self.mismatches),
+                "orphans": self.orphans, "kills": len(self.kills),
+                "recovery_s": [round(t, 1) for t in self.recovery_times()],
+                "duration_s": round(self.duration_s, 1), "ok": self.ok}
+
+
+class Trial:
+    """One trial on a running stack; ``faults`` among: kill, kill_child, broker, s3, postgres."""
+
+    def __init__(self, stack: Stack, hhyp: Path, profils: Path, *, seed: int, jobs: int = 4,
+                 faults: tuple[str, ...] = ("kill",), servers: dict[str, Any] | None = None,
+                 proxy: Any = None, timeout_s: float = 240.0):
+        self.stack, self.hhyp, self.profils = stack, hhyp, profils
+        self.rng = random.Random(seed)
+        self.n_jobs, self.faults, self.servers = jobs, faults, servers or {}
+        self.proxy, self.timeout_s = proxy, timeout_s
+        self.kills: list[Kill] = []
+        self.served_gaps: list[str] = []
+        self._stop = threading.Event()
+
+    # --- running ---------------------------------------------------------------------
+    def run(self) -> TrialResult:
+        started = time.monotonic()
+        client = self.stack.client
+        plannings = [self._planning(i) for i in range(self.n_jobs)]
+        baseline = {p: self._serve(p) for p in plannings[: self.n_jobs // 2]}
+        job_ids = [client.enqueue("load_base", p, hhyp=self.hhyp, profils=self.profils).id for p in plannings]
+        watcher = threading.Thread(target=self._watch_served, args=(baseline,), daemon=True)
+        watcher.start()
+        chaos = threading.Thread(target=self._inject, daemon=True)
+        chaos.start()
+        views = self._wait_all(job_ids)
+        self._stop.set()
+        chaos.join(60)
+        watcher.join(10)
+        self._heal()
+        return self._check(job_ids, views, baseline, time.monotonic() - started)
+
+    def _planning(self, index: int) -> str:
+        tag = uuid.uuid4().hex[:8]
+        with self.stack.client.rt.db.transaction() as session:
+            if not _hosting_exists(session):
+                create_hosting(session, HOSTING, actor="chaos")
+            return create_planning(session, HOSTING, PlanningSettings(
+                name=f"chaos-{tag}-{index}", domain=f"{tag}.chaos.example.edu",
+                controller_domain="ctl.chaos.example.edu"), actor="chaos").id
+
+    def _serve(self, planning: str) -> str:
+        """Put a first base in service on the planning (before any fault)."""
+        job = self.stack.client.enqueue("create_base", planning, time_grid=GRID)
+        done = self.stack.client.wait(job.id, timeout_s=120)
+        assert done.state == "succeeded", done.error
+        return done.id
+
+    def _wait_all(self, job_ids: list[str]) -> dict[str, Any]:
+        deadline = time.monotonic() + self.timeout_s
+        views: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            views = {j: self.stack.client.get(j) for j in job_ids}
+            if all(v.final for v in views.values()):
+                break
+            time.sleep(0.5)
+        return views
+
+    # --- faults ------------------------------------------------------------------------
+    def _inject(self) -> None:
+        """Inject one fault every few seconds while jobs run."""
+        while not self._stop.wait(self.rng.uniform(1.0, 4.0)):
+            fault = self.rng.choice(self.faults)
+            try:
+                getattr(self, f"_fault_{fault}")()
+            except Exception as exc:  # a fault that could not be injected is not a finding
+                print(f"chaos: fault {fault} not injected: {exc!r}")
+
+    def _running_on(self, pids: set[int]) -> list[tuple[str, str]]:
+        with self.stack.client.rt.db.transaction() as session:
+            rows = session.execute(select(Stage.job_id, Stage.name, Stage.lease_owner)
+                                   .where(Stage.state == "running")).all()
+        return [(job, name) for job, name, owner in rows
+                if owner and int(owner.split(":")[1]) in pids]
+
+    def _fault_kill(self, whole: bool = True) -> None:
+        alive = [w for w in self.stack.workers if w.alive()]
+        if not alive:
+            return
+        worker = self.rng.choice(alive)
+        children = worker.children()
+        if whole:
+            victims = self._running_on({worker.pid, *children})
+            at = time.time()
+            worker.kill()
+            self.kills.append(Kill(at, True, victims))
+            self.stack.workers.remove(worker)
+            self.stack.start_workers(1, concurrency=worker.concurrency)
+        elif children:
+            child = self.rng.choice(children)
+            victims = self._running_on({child})
+            at = time.time()
+            signal_kill(child)
+            self.kills.append(Kill(at, False, victims))
+
+    def _fault_kill_child(self) -> None:
+        self._fault_kill(whole=False)
+
+    def _fault_broker(self) -> None:
+        server = self.servers.get("broker")
+        if server is not None:
+            server.restart()
+
+    def _fault_postgres(self) -> None:
+        server = self.servers.get("postgres")
+        if server is not None:
+            server.restart()
+
+    def _fault_s3(self) -> None:
+        if self.proxy is not None:
+            self.proxy.error_rate = self.rng.choice([0.0, 0.2, 0.3])
+
+    def _heal(self) -> None:
+        if self.proxy is not None:
+            self.proxy.error_rate = 0.0
+        for name in ("broker", "postgres"):
+            server = self.servers.get(name)
+            if server is not None and not server.is_up():
+                server.start()
+
+    def _watch_served(self, baseline: dict[str, str]) -> None:
+        """While the trial runs, every planning that had a base in service keeps one."""
+        while not self._stop.wait(0.3):
+            try:
+                with self.stack.client.rt.db.transaction() as session:
+                    for planning in baseline:
+                        current = session.get(Planning, planning).current_base_id
+                        base = session.get(BaseRecord, current) if current else None
+                        if base is None or base.state != "in_service":
+                            self.served_gaps.append(f"{planning} had no base in service at {time.time():.1f}")
+            except Exception:  # the control DB may be restarting: not a gap in service
+                continue
+
+    # --- checks ------------------------------------------------------------------------
+    def _check(self, job_ids: list[str], views: dict[str, Any], baseline: dict[str, str],
+               duration_s: float) -> TrialResult:
+        self._recovery_times()
+        rt = self.stack.client.rt
+        stuck = [j for j, v in views.items() if not v.final]
+        succeeded = [j for j, v in views.items() if v.state == "succeeded"]
+        failed = Counter(v.error["code"] if v.error else "NO_REASON" for v in views.values() if v.state == "failed")
+        duplicates = self._duplicates(job_ids)
+        mismatches = [m for j in succeeded for m in self._matches_archive(j)]
+        for planning, old in baseline.items():
+            with rt.db.transaction() as session:
+                current = session.get(Planning, planning).current_base_id
+            expected = next((j for j in succeeded if views[j].planning_id == planning), old)
+            if current != expected:
+                mismatches.append(f"planning {planning} serves {current}, expected {expected}")
+        time.sleep(max(rt.settings.sweep_interval_s, 1.0) * 2)  # let a sweep finish any cleanup
+        report = fsck(rt)
+        return TrialResult(self.stack.name, list(self.faults), len(job_ids), len(succeeded), dict(failed),
+                           len(stuck), duplicates, mismatches, len(report.orphan_objects) + len(report.orphan_base_dbs),
+                           report.problems, self.served_gaps, self.kills, duration_s)
+
+    def _duplicates(self, job_ids: list[str]) -> list[str]:
+        with self.stack.client.rt.db.transaction() as session:
+            rows = session.execute(select(AuditEvent.job_id, AuditEvent.stage, AuditEvent.action)
+                                   .where(AuditEvent.job_id.in_(job_ids))).all()
+            users = session.execute(select(ControllerUser.login, func.count())
+                                    .where(ControllerUser.hosting_number == HOSTING)
+                                    .group_by(ControllerUser.login)).all()
+        once = {"stage.succeeded", "stage.skipped", "job.succeeded", "job.failed", "base.in_service"}
+        counts = Counter((j, s, a) for j, s, a in rows if a in once)
+        found = [f"{a} x{n} for {j} {s or ''}" for (j, s, a), n in counts.items() if n > 1]
+        found += [f"controller user {login} x{n}" for login, n in users if n > 1]
+        return found
+
+    def _matches_archive(self, job_id: str) -> list[str]:
+        rt = self.stack.client.rt
+        problems = []
+        with zipfile.ZipFile(self.hhyp) as archive:
+            manifest = json.loads(archive.read("manifest.json"))
+            for info in archive.infolist():
+                if info.is_dir() or info.filename == "manifest.json":
+                    continue
+                stored = rt.store.get_bytes(f"bases/{job_id}/{info.filename}")
+                if hashlib.sha256(stored).digest() != hashlib.sha256(archive.read(info)).digest():
+                    problems.append(f"{job_id}: object {info.filename} differs")
+                if info.filename.startswith("base/"):
+                    table = info.filename.removeprefix("base/").removesuffix(".jsonl")
+                    expected = [json.loads(line) for line in archive.read(info).splitlines() if line.strip()]
+                    actual = list(rt.basedbs.rows(job_id, table))
+                    if sorted(expected, key=lambda r: r["id"]) != sorted(actual, key=lambda r: r["id"]):
+                        problems.append(f"{job_id}: table {table} differs")
+        if rt.basedbs.counts(job_id) != manifest["tables"]:
+            problems.append(f"{job_id}: row counts differ")
+        return problems
+
+    def _recovery_times(self) -> None:
+        """For each stage a kill interrupted: seconds until a new delivery started running it."""
+        with self.stack.client.rt.db.transaction() as session:
+            for kill in self.kills:
+                for job_id, stage in kill.victims:
+                    at = session.scalar(select(func.min(AuditEvent.at)).where(
+                        AuditEvent.job_id == job_id, AuditEvent.stage == stage,
+                        AuditEvent.action == "stage.running",
+                        AuditEvent.at > _utc(kill.at)))
+                    if at is not None:
+                        kill.recovered_after_s[(job_id, stage)] = at.timestamp() - kill.at
+
+
+def signal_kill(pid: int) -> None:
+    import os
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _utc(timestamp: float):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _hosting_exists(session) -> bool:  # type: ignore[no-untyped-def]
+    from hosting.db.models import Hosting
+
+    return session.get(Hosting, HOSTING) is not None
+
+
+__all__ = ["Trial", "TrialResult", "utcnow"]
