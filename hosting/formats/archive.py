@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from hosting.formats import errors as e
 from hosting.formats.limits import Limits
-from hosting.formats.names import check_name, decode_name, is_directory
+from hosting.formats.names import check_name, decode_name, encode_name, is_directory
 
 _EOCD = struct.Struct("<4sHHHHIIH")
 _EOCD64_LOCATOR = struct.Struct("<4sIQI")
@@ -40,11 +40,11 @@ class Source:
 
     def read_at(self, offset: int, size: int, what: str) -> bytes:
         if offset < 0 or offset + size > self.size_bytes:
-            raise e.HhypTruncated(reason=f"{what} lies beyond the end of the file")
+            raise e.HhypTruncated(reason=f"{what} lies beyond the end of the file", where={"offset": offset})
         self.stream.seek(offset)
         data = self.stream.read(size)
         if len(data) != size:
-            raise e.HhypTruncated(reason=f"{what} ends early")
+            raise e.HhypTruncated(reason=f"{what} ends early", where={"offset": offset + len(data)})
         return data
 
 
@@ -53,7 +53,6 @@ class ZipEntry:
     """One central-directory entry, sizes and offset already ZIP64-resolved."""
 
     name: str
-    raw_name: bytes
     flags: int
     method: int
     crc: int
@@ -65,6 +64,10 @@ class ZipEntry:
     @property
     def is_directory(self) -> bool:
         return is_directory(self.name)
+
+    @property
+    def raw_name(self) -> bytes:
+        return encode_name(self.name, self.flags)
 
 
 @dataclass
@@ -80,7 +83,8 @@ def read_central_directory(source: Source, limits: Limits) -> CentralDirectory:
     """Parse and check the central directory: names, kinds, flags, methods, count, overlaps."""
     count, size, offset, end = _end_record(source, limits)
     if offset + size != end:
-        raise e.HhypCorrupt(reason="the central directory does not end where its end record begins")
+        raise e.HhypCorrupt(reason="the central directory does not end where its end record begins",
+                            where={"offset": end})
     entries = list(_central_entries(source, offset, size, count, limits))
     _check_unique(entries)
     entries.sort(key=lambda entry: entry.header_offset)
@@ -98,18 +102,20 @@ def _end_record(source: Source, limits: Limits) -> tuple[int, int, int, int]:
     if at < 0 or tail_size - at < _EOCD.size:
         head = source.read_at(0, min(4, source.size_bytes), "the start of the archive")
         if head == LOCAL_SIG:
-            raise e.HhypTruncated(reason="the end-of-central-directory record is missing")
-        raise e.HhypNotZip(reason="no end-of-central-directory record")
+            raise e.HhypTruncated(reason="the end-of-central-directory record is missing",
+                                  where={"offset": source.size_bytes})
+        raise e.HhypNotZip(reason="no end-of-central-directory record", where={"offset": tail_start})
     _, disk, cd_disk, on_disk, count, size, offset, _ = _EOCD.unpack_from(tail, at)
     eocd_at = tail_start + at
     if 0xFFFF in (count, on_disk) or 0xFFFFFFFF in (size, offset):
         count, size, offset, eocd_at = _zip64_end_record(source, eocd_at)
     elif disk or cd_disk or on_disk != count:
-        raise e.HhypCorrupt(reason="multi-disk archives are not accepted")
+        raise e.HhypCorrupt(reason="multi-disk archives are not accepted", where={"offset": eocd_at})
     if count > limits.max_entries:
-        raise e.HhypTooManyEntries(count=count, limit=limits.max_entries)
+        raise e.HhypTooManyEntries(count=count, limit=limits.max_entries, where={"offset": eocd_at})
     if offset + size > source.size_bytes:
-        raise e.HhypTruncated(reason="the central directory lies beyond the end of the file")
+        raise e.HhypTruncated(reason="the central directory lies beyond the end of the file",
+                              where={"offset": offset})
     return count, size, offset, eocd_at
 
 
@@ -117,11 +123,12 @@ def _zip64_end_record(source: Source, eocd_at: int) -> tuple[int, int, int, int]
     locator = source.read_at(eocd_at - _EOCD64_LOCATOR.size, _EOCD64_LOCATOR.size, "the ZIP64 locator")
     sig, _, record_at, disks = _EOCD64_LOCATOR.unpack(locator)
     if sig != _EOCD64_LOCATOR_SIG or disks > 1:
-        raise e.HhypCorrupt(reason="the ZIP64 end-of-central-directory locator is missing or multi-disk")
+        raise e.HhypCorrupt(reason="the ZIP64 end-of-central-directory locator is missing or multi-disk",
+                            where={"offset": eocd_at - _EOCD64_LOCATOR.size})
     record = source.read_at(record_at, _EOCD64.size, "the ZIP64 end-of-central-directory record")
     sig, _, _, _, disk, cd_disk, on_disk, count, size, offset = _EOCD64.unpack(record)
     if sig != _EOCD64_SIG or disk or cd_disk or on_disk != count:
-        raise e.HhypCorrupt(reason="bad ZIP64 end-of-central-directory record")
+        raise e.HhypCorrupt(reason="bad ZIP64 end-of-central-directory record", where={"offset": record_at})
     return count, size, offset, record_at
 
 
@@ -132,13 +139,15 @@ def _central_entries(source: Source, offset: int, size: int, count: int,
         while not _holds_entry(buffer, at):
             more = min(_READ_BYTES, end - position)
             if more <= 0:
-                raise e.HhypCorrupt(reason=f"the central directory holds {parsed} entries, not {count}")
+                raise e.HhypCorrupt(reason=f"the central directory holds {parsed} entries, not {count}",
+                                    where={"offset": position})
             buffer = buffer[at:] + source.read_at(position, more, "the central directory")
             at, position = 0, position + more
         entry, at = _central_entry(buffer, at, limits)
         yield entry
     if at != len(buffer) or position != end:
-        raise e.HhypCorrupt(reason=f"the central directory holds more than {count} entries")
+        raise e.HhypCorrupt(reason=f"the central directory holds more than {count} entries",
+                            where={"offset": position - len(buffer) + at})
 
 
 def _holds_entry(buffer: bytes, at: int) -> bool:
@@ -151,13 +160,13 @@ def _central_entry(buffer: bytes, at: int, limits: Limits) -> tuple[ZipEntry, in
     (sig, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len,
      disk, _, external, local) = _CENTRAL.unpack_from(buffer, at)
     if sig != _CENTRAL_SIG:
-        raise e.HhypCorrupt(reason="bad central directory entry signature")
+        raise e.HhypCorrupt(reason="bad central directory entry signature", where={"index": at})
     start = at + _CENTRAL.size
     raw = buffer[start:start + name_len]
     extra = buffer[start + name_len:start + name_len + extra_len]
     name = decode_name(raw, flags)
     usize, csize, local, disk = _zip64_fields(extra, usize, csize, local, disk, name)
-    entry = ZipEntry(name, raw, flags, method, crc, csize, usize, local)
+    entry = ZipEntry(name, flags, method, crc, csize, usize, local)
     check_name(name, raw, max_bytes=limits.max_name_bytes)
     _check_kind(entry, external)
     if disk:

@@ -1,15 +1,16 @@
-"""Row schemas compiled into msgspec types: the fast path of row validation.
+"""Schemas compiled into msgspec types: the fast path of validation.
 
-A JSONL table can hold millions of rows; jsonschema checks one in tens of
-microseconds, msgspec decodes *and* validates one in well under one. So the
-schema file of each table is translated, keyword by keyword, into a
-``msgspec.Struct`` type, and rows are decoded straight into it.
+A JSONL table can hold millions of rows and a manifest 200,000 entries;
+jsonschema checks a row in tens of microseconds, msgspec decodes *and*
+validates one in about one. So the schema files of the rows and of the
+manifest are translated, keyword by keyword, into ``msgspec.Struct`` types,
+and documents are decoded straight into them.
 
 The translation refuses any keyword it does not render (a schema edited with a
-new keyword fails at import, it is never silently ignored), so the compiled
-type is at least as strict as its schema. When a row fails the fast path,
-:mod:`hosting.formats.jsonl` asks jsonschema for the precise fault. msgspec is
-stricter than JSON Schema in one corner only: an integer field refuses ``4.0``.
+new keyword fails at first use, it is never silently ignored), so the compiled
+type is at least as strict as its schema. When a document fails the fast
+path, jsonschema is asked for the precise fault. msgspec is stricter than JSON
+Schema in two corners only: an integer refuses ``4.0``, and must fit 64 bits.
 """
 
 from __future__ import annotations
@@ -30,21 +31,25 @@ class SchemaNotCompilable(Exception):
 
 
 @cache
-def row_type(table: str) -> Any:
-    """The msgspec type of one row of ``base/<table>.jsonl``, compiled from ``<table>.row.json``."""
-    schema = load_schema(f"{table}.row")
-    return _Compiler(schema, "").render(schema, table.title() + "Row")
+def compiled_type(name: str) -> Any:
+    """The msgspec type compiled from ``schemas/<name>.json``."""
+    schema = load_schema(name)
+    return _Compiler(schema).render(schema, "".join(part.title() for part in name.split(".")))
 
 
 @cache
+def decoder(name: str) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(compiled_type(name))
+
+
 def row_decoder(table: str) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(row_type(table))
+    """Decoder of one row of ``base/<table>.jsonl`` (schema ``<table>.row.json``)."""
+    return decoder(f"{table}.row")
 
 
 class _Compiler:
-    def __init__(self, root: dict[str, Any], prefix: str):
+    def __init__(self, root: dict[str, Any]):
         self.root = root
-        self.prefix = prefix
 
     def render(self, schema: dict[str, Any], name: str) -> Any:
         unknown = set(schema) - _IGNORED - _KNOWN
@@ -54,7 +59,7 @@ class _Compiler:
             if set(schema) - _IGNORED != {"$ref"}:
                 raise SchemaNotCompilable(f"{name}: $ref beside other keywords")
             return self.render(self._resolve(schema["$ref"]), name)
-        if "enum" in schema:
+        if "enum" in schema or "const" in schema:
             return self._enum(schema, name)
         kind = schema.get("type")
         renderers = {"object": self._object, "array": self._array, "string": self._string, "integer": self._integer}
@@ -69,7 +74,14 @@ class _Compiler:
         return resolved
 
     def _object(self, schema: dict[str, Any], name: str) -> Any:
-        if schema.get("additionalProperties") is not False:
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict) and not schema.get("properties"):
+            keys = self.render({"type": "string", **schema["propertyNames"]}, f"{name}_key") \
+                if "propertyNames" in schema else str
+            return dict.__class_getitem__((keys, self.render(extra, f"{name}_value")))
+        if extra is None and not schema.get("properties") and not schema.get("required"):
+            return dict[str, Any]  # a free-form object, checked elsewhere (the time grid)
+        if extra is not False:
             raise SchemaNotCompilable(f"{name}: objects must refuse additional properties")
         required = set(schema.get("required", ()))
         fields: list[Any] = []
@@ -80,12 +92,13 @@ class _Compiler:
             else:
                 fields.append((key, Union[field_type, msgspec.UnsetType], msgspec.UNSET))  # noqa: UP007
         # gc=False: rows hold no cycles, and skipping the collector's tracking is a large part of the speed.
-        return msgspec.defstruct(f"{self.prefix}{name}", fields, kw_only=True, forbid_unknown_fields=True, gc=False)
+        return msgspec.defstruct(name, fields, kw_only=True, forbid_unknown_fields=True, gc=False)
 
     def _array(self, schema: dict[str, Any], name: str) -> Any:
         items = self.render(schema.get("items", {}), f"{name}_item")
         # Tuples decode faster than lists, and hash: equal week lists are checked once per batch.
-        return _constrained(tuple[items, ...], min_length=schema.get("minItems"), max_length=schema.get("maxItems"))
+        return _constrained(tuple.__class_getitem__((items, ...)),
+                            min_length=schema.get("minItems"), max_length=schema.get("maxItems"))
 
     def _string(self, schema: dict[str, Any], name: str) -> Any:
         pattern = schema.get("pattern")
@@ -98,14 +111,16 @@ class _Compiler:
         return _constrained(int, ge=schema.get("minimum"), le=schema.get("maximum"))
 
     def _enum(self, schema: dict[str, Any], name: str) -> Any:
-        values = schema["enum"]
-        if not values or not all(isinstance(value, str) for value in values) or set(schema) - _IGNORED != {"enum"}:
-            raise SchemaNotCompilable(f"{name}: only a bare enum of strings is rendered")
+        values = schema["enum"] if "enum" in schema else [schema["const"]]
+        plain = all(isinstance(value, str) for value in values) or (
+            all(type(value) is int for value in values) and schema.get("type") in (None, "integer"))
+        if not values or not plain or set(schema) - _IGNORED - {"type"} not in ({"enum"}, {"const"}):
+            raise SchemaNotCompilable(f"{name}: only an enum or const of strings or of integers is rendered")
         return Literal[tuple(values)]
 
 
-_KNOWN = {"$ref", "enum", "type", "properties", "required", "additionalProperties", "items", "minItems",
-          "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum"}
+_KNOWN = {"$ref", "enum", "const", "type", "properties", "required", "additionalProperties", "propertyNames",
+          "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum"}
 
 
 def _constrained(base: Any, **constraints: Any) -> Any:

@@ -34,19 +34,19 @@ from __future__ import annotations
 
 import io
 import os
-from contextlib import closing
 from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from hosting.errors import NotFound
 from hosting.formats import errors as e
-from hosting.formats.archive import CentralDirectory, Source, ZipEntry, read_central_directory
+from hosting.formats.archive import Source, ZipEntry, read_central_directory
 from hosting.formats.gcpause import fewer_collections
 from hosting.formats.inflate import Budget, Expected, read_small_entry, verified_chunks
 from hosting.formats.jsonl import TableLines, iter_table_rows
-from hosting.formats.limits import Limits
+from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.manifest import TABLES, Manifest, parse_manifest
 from hosting.formats.names import MANIFEST, table_of
 from hosting.formats.tables import BaseChecks
@@ -75,7 +75,7 @@ class HhypSummary:
 class HhypReader:
     """A ``.HHYP`` checked structurally and by its manifest; :meth:`stream` checks the rest."""
 
-    def __init__(self, source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = Limits(),
+    def __init__(self, source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = DEFAULT_LIMITS,
                  expected_hosting_number: str | None = None):
         self.limits = limits
         self._owned: BinaryIO | None = None
@@ -95,13 +95,13 @@ class HhypReader:
         manifest = self.manifest
         budget = Budget(self.limits.max_total_bytes, used=self._manifest_bytes)
         annexes = [path for path in manifest.entries if path.startswith("annexes/")]
-        checks = BaseChecks(manifest.time_grid, annexes, manifest.tables)
+        checks = BaseChecks(manifest.time_grid, annexes, manifest.tables, self._reread_ids)
         summary = HhypSummary(directories=len(self._directory.entries) - len(self._entries) - 1)
         chunks = self._chunks(budget)
         with fewer_collections(), closing(chunks):
             for index, entry in enumerate(self._entries):
                 stream = EntryStream(index, chunks, self._table_sink(entry.name, checks, summary))
-                put(entry.name, stream, manifest.entries[entry.name].size_bytes)
+                put(entry.name, cast(BinaryIO, stream), manifest.entries[entry.name].size_bytes)
                 stream.drain()
                 summary.entries += 1
                 summary.bytes += manifest.entries[entry.name].size_bytes
@@ -179,6 +179,21 @@ class HhypReader:
             for chunk in verified_chunks(self._source, entry, expected, self.limits, budget):
                 yield index, chunk
             yield index, None
+
+    def _reread_ids(self, table: str) -> Iterator[tuple[int, str]]:
+        """(line, id) of every row of a table already verified, read again (rare: a suspected duplicate)."""
+        path = f"base/{table}.jsonl"
+        entry = next(entry for entry in self._entries if entry.name == path)
+        found: list[tuple[int, str]] = []
+        lines = TableLines(table, lambda rows, first: found.extend(enumerate(map(_row_id, rows), first)),
+                           max_line_bytes=self.limits.max_line_bytes)
+        expected = Expected(self.manifest.entries[path].size_bytes, None)
+        for chunk in verified_chunks(self._source, entry, expected, self.limits, Budget(self.limits.max_total_bytes)):
+            lines.feed(chunk)
+            yield from found
+            found.clear()
+        lines.finish()
+        yield from found
 
     def _table_sink(self, path: str, checks: BaseChecks, summary: HhypSummary) -> _TableSink | None:
         table = table_of(path)
@@ -280,6 +295,11 @@ def _open(path: Path) -> BinaryIO:
         raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
     except IsADirectoryError:
         raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
+
+
+def _row_id(row: Any) -> str:
+    ident: str = row.id
+    return ident
 
 
 def _discard(path: str, stream: BinaryIO, size_bytes: int) -> None:

@@ -35,7 +35,7 @@ class HhypWriter:
                  time_grid: TimeGrid | Mapping[str, Any], generated_at: dt.datetime | None = None,
                  generator: str = "hphost", compresslevel: int = 6):
         grid = time_grid if isinstance(time_grid, TimeGrid) else TimeGrid.from_dict(time_grid)
-        self.generated_at = generated_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        self.generated_at = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
         self._header = {"format": FORMAT, "version": VERSION, "hosting_number": hosting_number,
                         "base_name": base_name, "generated_at": self.generated_at.isoformat(),
                         "generator": generator, "time_grid": grid.to_dict()}

@@ -12,6 +12,7 @@ import hashlib
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from hosting.formats import errors as e
 from hosting.formats.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry
@@ -30,7 +31,7 @@ class Budget:
     limit: int
     used: int = 0
 
-    def spend(self, size: int, where: dict[str, object]) -> None:
+    def spend(self, size: int, where: dict[str, Any]) -> None:
         self.used += size
         if self.used > self.limit:
             raise e.HhypTooLarge(limit=self.limit, where=where)

@@ -100,7 +100,8 @@ class Institution:
         rng = self._rng("rooms")
         for k in range(self.shape.rooms):
             if k % 20 == 0:
-                yield {"id": f"R{k:04d}", "name": f"Amphithéâtre {k // 20 + 1}", "capacity": rng.randrange(150, 450, 10)}
+                yield {"id": f"R{k:04d}", "name": f"Amphithéâtre {k // 20 + 1}",
+                       "capacity": rng.randrange(150, 450, 10)}
             elif k % 4 == 0:
                 yield {"id": f"R{k:04d}", "name": f"Salle TP {k:03d}", "capacity": rng.randrange(16, 25)}
             else:

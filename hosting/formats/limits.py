@@ -20,3 +20,6 @@ class Limits:
     max_line_bytes: int = 1 * MiB
     max_name_bytes: int = 255
     max_profils_bytes: int = 64 * MiB
+
+
+DEFAULT_LIMITS = Limits()

@@ -7,7 +7,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from hosting.formats import errors as e
+from hosting.formats.compiled import decoder
 from hosting.formats.grid_errors import GridError
 from hosting.formats.names import MANIFEST
 from hosting.formats.schema import first_fault
@@ -27,9 +30,9 @@ class ManifestEntry:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A validated manifest. ``raw`` is the JSON object as read; the rest are typed views of it."""
+    """A validated manifest: typed views of it, and ``raw``, the JSON object as read."""
 
-    raw: dict[str, Any] = field(repr=False)
+    data: bytes = field(repr=False)
     hosting_number: str
     base_name: str
     generated_at: dt.datetime
@@ -38,25 +41,48 @@ class Manifest:
     entries: dict[str, ManifestEntry]  # by path, in manifest order
     tables: dict[str, int]  # rows per table present
 
+    @property
+    def raw(self) -> dict[str, Any]:
+        # Parsed again on demand: a 200,000-entry manifest as dicts weighs ten times its bytes.
+        raw: dict[str, Any] = json.loads(self.data)
+        return raw
+
 
 def parse_manifest(data: bytes, *, expected_hosting_number: str | None = None) -> Manifest:
     """Check ``data`` (the bytes of manifest.json) against every manifest rule, the hosting number first."""
-    raw = _json_object(data)
-    _check_version(raw)
-    if expected_hosting_number is not None and raw.get("hosting_number") != expected_hosting_number:
-        raise e.HhypWrongHostingNumber(actual=raw.get("hosting_number"), expected=expected_hosting_number,
-                                       where={**_WHERE, "field": "hosting_number"})
-    _check_schema(raw)
+    try:
+        # The fast path (compiled from schemas/manifest.json); a refusal is explained by the slow one.
+        decoded = decoder("manifest").decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _explained(data, expected_hosting_number, exc) from None
+    _check_binding(decoded.hosting_number, expected_hosting_number)
     return Manifest(
-        raw=raw,
-        hosting_number=raw["hosting_number"],
-        base_name=raw["base_name"],
-        generated_at=_timestamp(raw["generated_at"]),
-        generator=raw["generator"],
-        time_grid=_time_grid(raw["time_grid"]),
-        entries=_entries(raw["entries"]),
-        tables=dict(raw["tables"]),
+        data=data,
+        hosting_number=decoded.hosting_number,
+        base_name=decoded.base_name,
+        generated_at=_timestamp(decoded.generated_at),
+        generator=decoded.generator,
+        time_grid=_time_grid(decoded.time_grid),
+        entries=_entries(decoded.entries),
+        tables=dict(decoded.tables),
     )
+
+
+def _explained(data: bytes, expected_hosting_number: str | None, exc: Exception) -> e.FormatError:
+    """The precise error of a manifest the fast path refused, in the order FORMATS.md gives the rules."""
+    try:
+        raw = _json_object(data)
+        _check_version(raw)
+        _check_binding(raw.get("hosting_number"), expected_hosting_number)
+        _check_schema(raw)
+    except e.FormatError as error:
+        return error
+    return e.HhypManifestInvalid(reason=str(exc), where=_WHERE)
+
+
+def _check_binding(actual: Any, expected: str | None) -> None:
+    if expected is not None and actual != expected:
+        raise e.HhypWrongHostingNumber(actual=actual, expected=expected, where={**_WHERE, "field": "hosting_number"})
 
 
 def _json_object(data: bytes) -> dict[str, Any]:
@@ -108,13 +134,13 @@ def _time_grid(data: dict[str, Any]) -> TimeGrid:
         raise
 
 
-def _entries(listed: list[dict[str, Any]]) -> dict[str, ManifestEntry]:
+def _entries(listed: Any) -> dict[str, ManifestEntry]:
     entries: dict[str, ManifestEntry] = {}
     for index, item in enumerate(listed):
-        path, where = item["path"], {**_WHERE, "field": f"entries[{index}].path"}
+        path, where = item.path, {**_WHERE, "field": f"entries[{index}].path"}
         if path == MANIFEST:
             raise e.HhypManifestInvalid(reason="the manifest lists itself", where=where)
         if path in entries:
             raise e.HhypManifestInvalid(reason=f"{path} is listed twice", where=where)
-        entries[path] = ManifestEntry(path, item["size"], item["sha256"])
+        entries[path] = ManifestEntry(path, item.size, item.sha256)
     return entries

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from hosting.errors import NotFound
 from hosting.formats import profils_errors as p
 from hosting.formats.errors import FormatError
-from hosting.formats.limits import Limits
+from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.schema import SchemaFault, first_fault, load_schema
 
 FORMAT, VERSION = "HYPERPLANNING-PROFILS", 1
@@ -61,7 +61,7 @@ class Profils:
         }
 
 
-def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = Limits()) -> Profils:
+def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = DEFAULT_LIMITS) -> Profils:
     """Read and check a ``.profils`` from a path or a binary stream."""
     raw = _json_object(_bounded_bytes(source, limits.max_profils_bytes))
     _check_version(raw)

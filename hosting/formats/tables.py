@@ -9,7 +9,7 @@ when that table ends, so tables may come in any order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from operator import add, attrgetter
@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from hosting.formats import errors as e
+from hosting.formats.idset import IdFingerprints
 from hosting.formats.manifest import TABLES
 from hosting.timegrid import TimeGrid
 
@@ -31,6 +32,9 @@ REFERENCES = {
                 ("groups", "groups", True), ("rooms", "rooms", True)),
 }
 ANNEXES = {"teachers": (("photo", False),), "students": (("photo", False),), "courses": (("documents", True),)}
+# Nothing refers to these, and they are the big ones: their ids are kept as fingerprints only.
+UNREFERENCED = ("students", "courses")
+RereadIds = Callable[[str], Iterator[tuple[int, str]]]  # table -> (line, id) of every row, read again
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +48,15 @@ class _Pending:
 class BaseChecks:
     """Everything a base must satisfy beyond one row's schema; feed it with :meth:`rows`."""
 
-    def __init__(self, grid: TimeGrid, annexes: Iterable[str], present: Iterable[str]):
+    def __init__(self, grid: TimeGrid, annexes: Iterable[str], present: Iterable[str], reread: RereadIds):
         self.grid = grid
         self.annexes = frozenset(annexes)
-        self.ids: dict[str, set[str]] = {table: set() for table in TABLES}
+        self.ids: dict[str, set[str]] = {table: set() for table in TABLES if table not in UNREFERENCED}
+        self.fingerprints = {table: IdFingerprints() for table in UNREFERENCED}
+        self.reread = reread
         # A table absent from the archive is complete (and empty) from the start.
         self.complete = set(TABLES) - set(present)
-        self.pending: dict[str, list[tuple[str, _Pending]]] = {table: [] for table in TABLES}
+        self.pending: dict[str, list[tuple[str, _Pending]]] = {table: [] for table in self.ids}
         self.parents: list[tuple[str, str, int]] = []  # group id, parent id, line
         self._days = frozenset(grid.working_days)
         self._weeks = frozenset(range(1, grid.weeks + 1))
@@ -72,16 +78,22 @@ class BaseChecks:
     def table_done(self, table: str) -> None:
         """The table has no more rows: settle what waited for it."""
         self.complete.add(table)
+        if table in self.fingerprints:
+            self._check_fingerprints(table)
+            return
         if table == "groups":
             self._check_parents()
         self._settle(table)
 
     def finish(self) -> None:
         """After the last entry: every remembered reference must have been settled."""
-        for table in TABLES:
+        for table in self.pending:
             self._settle(table)
 
     def _unique(self, table: str, rows: list[Any], first_line: int) -> None:
+        if table in self.fingerprints:
+            self.fingerprints[table].add(map(_ID, rows))
+            return
         seen = self.ids[table]
         batch = list(map(_ID, rows))
         fresh = set(batch)
@@ -92,6 +104,17 @@ class BaseChecks:
             if ident in seen:
                 raise e.HhypDuplicateId(ident=ident, where=_where(table, first_line + index, "id"))
             seen.add(ident)
+
+    def _check_fingerprints(self, table: str) -> None:
+        suspects = self.fingerprints[table].suspects()
+        if not suspects:
+            return
+        seen: set[str] = set()
+        for line, ident in self.reread(table):
+            if hash(ident) in suspects:
+                if ident in seen:
+                    raise e.HhypDuplicateId(ident=ident, where=_where(table, line, "id"))
+                seen.add(ident)
 
     def _references(self, table: str, rows: list[Any], first_line: int, field: str, target: str,
                     many: bool) -> None:
@@ -154,7 +177,7 @@ class BaseChecks:
 
     def _check_parents(self) -> None:
         groups = self.ids["groups"]
-        for ident, parent, line in self.parents:
+        for _, parent, line in self.parents:
             if parent not in groups:
                 raise e.HhypDanglingReference(ident=parent, table="groups", where=_where("groups", line, "parent"))
         parent_of = {ident: (parent, line) for ident, parent, line in self.parents}
