@@ -29,8 +29,7 @@ from hosting.jobs import cleanup
 from hosting.jobs.control import get_job, request_cancel, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
 from hosting.jobs.kinds import base_prefix
-from hosting.pipeline.publish import MARKER as PUBLISHED
-from hosting.pipeline.unpack import MARKER as UNPACKED
+from hosting.pipeline.markers import PUBLISHED, UNPACKED
 from hosting.runtime import Runtime
 from hosting.sealing import Sealer, secret_key
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from hosting.db.models import BaseRecord, Job, Planning, Stage
 from hosting.jobs.kinds import base_prefix
-from hosting.pipeline.unpack import MARKER as UNPACKED
+from hosting.pipeline.markers import UNPACKED
 from hosting.runtime import Runtime
 
 

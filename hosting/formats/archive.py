@@ -93,13 +93,15 @@ def read_central_directory(source: Source, limits: Limits) -> CentralDirectory:
 
 
 def _end_record(source: Source, limits: Limits) -> tuple[int, int, int, int]:
-    tail_size = min(source.size_bytes, _EOCD.size + 0xFFFF)
-    tail_start = source.size_bytes - tail_size
-    tail = source.read_at(tail_start, tail_size, "the end of the archive")
-    at = tail.rfind(_EOCD_SIG)
-    while at >= 0 and at + _EOCD.size + _EOCD.unpack_from(tail, at)[7] != tail_size:
-        at = tail.rfind(_EOCD_SIG, 0, at)
-    if at < 0 or tail_size - at < _EOCD.size:
+    # Most archives have no comment: a short read at the end finds the record without a 64 KiB one.
+    for window in (1024, _EOCD.size + 0xFFFF):
+        tail_size = min(source.size_bytes, window)
+        tail_start = source.size_bytes - tail_size
+        tail = source.read_at(tail_start, tail_size, "the end of the archive")
+        at = _find_end_record(tail)
+        if at >= 0 or tail_size == source.size_bytes:
+            break
+    if at < 0:
         head = source.read_at(0, min(4, source.size_bytes), "the start of the archive")
         if head == LOCAL_SIG:
             raise e.HhypTruncated(reason="the end-of-central-directory record is missing",
@@ -117,6 +119,14 @@ def _end_record(source: Source, limits: Limits) -> tuple[int, int, int, int]:
         raise e.HhypTruncated(reason="the central directory lies beyond the end of the file",
                               where={"offset": offset})
     return count, size, offset, eocd_at
+
+
+def _find_end_record(tail: bytes) -> int:
+    """Where the end record whose comment reaches exactly the end of ``tail`` begins, or -1."""
+    at = tail.rfind(_EOCD_SIG)
+    while at >= 0 and (len(tail) - at < _EOCD.size or at + _EOCD.size + _EOCD.unpack_from(tail, at)[7] != len(tail)):
+        at = tail.rfind(_EOCD_SIG, 0, at)
+    return at
 
 
 def _zip64_end_record(source: Source, eocd_at: int) -> tuple[int, int, int, int]:
@@ -143,7 +153,7 @@ def _central_entries(source: Source, offset: int, size: int, count: int,
                                     where={"offset": position})
             buffer = buffer[at:] + source.read_at(position, more, "the central directory")
             at, position = 0, position + more
-        entry, at = _central_entry(buffer, at, limits)
+        entry, at = _central_entry(buffer, at, position - len(buffer), limits)
         yield entry
     if at != len(buffer) or position != end:
         raise e.HhypCorrupt(reason=f"the central directory holds more than {count} entries",
@@ -156,11 +166,11 @@ def _holds_entry(buffer: bytes, at: int) -> bool:
     return len(buffer) - at >= _CENTRAL.size + sum(_CENTRAL.unpack_from(buffer, at)[10:13])
 
 
-def _central_entry(buffer: bytes, at: int, limits: Limits) -> tuple[ZipEntry, int]:
+def _central_entry(buffer: bytes, at: int, buffer_offset: int, limits: Limits) -> tuple[ZipEntry, int]:
     (sig, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len,
      disk, _, external, local) = _CENTRAL.unpack_from(buffer, at)
     if sig != _CENTRAL_SIG:
-        raise e.HhypCorrupt(reason="bad central directory entry signature", where={"index": at})
+        raise e.HhypCorrupt(reason="bad central directory entry signature", where={"offset": buffer_offset + at})
     start = at + _CENTRAL.size
     raw = buffer[start:start + name_len]
     extra = buffer[start + name_len:start + name_len + extra_len]

@@ -24,6 +24,8 @@ import msgspec
 from hosting.formats.schema import load_schema
 
 _IGNORED = {"$schema", "$id", "$defs", "title", "description", "default"}
+# What a compiled decoder raises on a bad document (msgspec lets invalid UTF-8 through as UnicodeDecodeError).
+DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError)
 
 
 class SchemaNotCompilable(Exception):
@@ -33,8 +35,12 @@ class SchemaNotCompilable(Exception):
 @cache
 def compiled_type(name: str) -> Any:
     """The msgspec type compiled from ``schemas/<name>.json``."""
-    schema = load_schema(name)
-    return _Compiler(schema).render(schema, "".join(part.title() for part in name.split(".")))
+    return compile_schema(load_schema(name), "".join(part.title() for part in name.split(".")))
+
+
+def compile_schema(schema: dict[str, Any], name: str) -> Any:
+    """The msgspec type of ``schema``; raises SchemaNotCompilable for a keyword it cannot render."""
+    return _Compiler(schema).render(schema, name)
 
 
 @cache

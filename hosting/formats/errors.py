@@ -25,6 +25,12 @@ class HhypNotZip(FormatError):
     code = "HHYP_NOT_ZIP"
 
 
+class HhypFileName(FormatError):
+    """A .HHYP file's name must end in .HHYP (any case)."""
+
+    code = "HHYP_FILE_NAME"
+
+
 class HhypTruncated(FormatError):
     """The archive is truncated: {reason}."""
 

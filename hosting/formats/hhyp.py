@@ -185,7 +185,7 @@ class HhypReader:
         path = f"base/{table}.jsonl"
         entry = next(entry for entry in self._entries if entry.name == path)
         found: list[tuple[int, str]] = []
-        lines = TableLines(table, lambda rows, first: found.extend(enumerate(map(_row_id, rows), first)),
+        lines = TableLines(table, lambda rows, first, _: found.extend(enumerate(map(_row_id, rows), first)),
                            max_line_bytes=self.limits.max_line_bytes)
         expected = Expected(self.manifest.entries[path].size_bytes, None)
         for chunk in verified_chunks(self._source, entry, expected, self.limits, Budget(self.limits.max_total_bytes)):
@@ -271,7 +271,7 @@ class _TableSink:
         self.lines = TableLines(table, self._rows, max_line_bytes=limits.max_line_bytes)
         self.feed = self.lines.feed
 
-    def _rows(self, rows: list[Any], first_line: int) -> None:
+    def _rows(self, rows: list[Any], first_line: int, lines: list[bytes]) -> None:
         self.checks.rows(self.table, rows, first_line)
 
     def finish(self) -> None:
@@ -289,11 +289,11 @@ def _check_table_name(path: str) -> None:
 
 
 def _open(path: Path) -> BinaryIO:
+    if not path.name.lower().endswith(".hhyp"):
+        raise e.HhypFileName(where={"path": str(path)})
     try:
         return path.open("rb")
     except FileNotFoundError:
-        raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
-    except IsADirectoryError:
         raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
 
 

@@ -15,11 +15,11 @@ from typing import Any, BinaryIO
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import row_decoder
-from hosting.formats.limits import Limits
+from hosting.formats.compiled import DECODE_ERRORS, row_decoder
+from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.schema import first_fault
 
-RowBatch = Callable[[list[Any], int], None]
+RowBatch = Callable[[list[Any], int, list[bytes]], None]  # rows, line of the first, their lines
 _READ_BYTES = 1 << 20
 
 
@@ -57,11 +57,11 @@ class TableLines:
             self._too_long(self.rows + 1 + next(i for i, line in enumerate(lines) if len(line) > self._max))
         try:
             rows = list(map(self._decode, lines))
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except DECODE_ERRORS:
             rows = [self._slow(line, self.rows + 1 + index) for index, line in enumerate(lines)]
         first = self.rows + 1
         self.rows += len(rows)
-        self._on_rows(rows, first)
+        self._on_rows(rows, first, lines)
 
     def _too_long(self, line: int) -> None:
         raise e.HhypLineTooLong(limit=self._max, where={"entry": self.entry, "line": line})
@@ -69,7 +69,7 @@ class TableLines:
     def _slow(self, line: bytes, number: int) -> Any:
         try:
             return self._decode(line)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except DECODE_ERRORS as exc:
             raise row_fault(self.table, line, exc, where={"entry": self.entry, "line": number}) from None
 
 
@@ -104,12 +104,13 @@ def iter_table_rows(table: str, stream: BinaryIO, *, limits: Limits | None = Non
     instantiate stage reads it back from object storage): rows come out as plain dicts, absent
     optional fields absent. Cross-row rules were checked by the reader and are not repeated.
     """
-    pending: list[Any] = []
-    lines = TableLines(table, lambda rows, first: pending.extend(rows),
-                       max_line_bytes=(limits or Limits()).max_line_bytes)
+    pending: list[bytes] = []
+    lines = TableLines(table, lambda rows, first, valid: pending.extend(valid),
+                       max_line_bytes=(limits or DEFAULT_LIMITS).max_line_bytes)
+    # Valid lines are decoded again as plain JSON: dicts and lists, exactly as written.
     while chunk := stream.read(_READ_BYTES):
         lines.feed(chunk)
-        yield from map(msgspec.to_builtins, pending)
+        yield from map(msgspec.json.decode, pending)
         pending.clear()
     lines.finish()
-    yield from map(msgspec.to_builtins, pending)
+    yield from map(msgspec.json.decode, pending)

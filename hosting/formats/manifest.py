@@ -7,10 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from hosting.formats import errors as e
-from hosting.formats.compiled import decoder
+from hosting.formats.compiled import DECODE_ERRORS, decoder
 from hosting.formats.grid_errors import GridError
 from hosting.formats.names import MANIFEST
 from hosting.formats.schema import first_fault
@@ -53,7 +51,7 @@ def parse_manifest(data: bytes, *, expected_hosting_number: str | None = None) -
     try:
         # The fast path (compiled from schemas/manifest.json); a refusal is explained by the slow one.
         decoded = decoder("manifest").decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except DECODE_ERRORS as exc:
         raise _explained(data, expected_hosting_number, exc) from None
     _check_binding(decoded.hosting_number, expected_hosting_number)
     return Manifest(

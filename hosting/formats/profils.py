@@ -89,11 +89,14 @@ def write_profils(target: str | os.PathLike[str] | BinaryIO, profils: Profils) -
 
 def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> bytes:
     if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.name.lower().endswith(".profils"):
+            raise p.ProfilsFileName(where={"path": str(path)})
         try:
-            with Path(source).open("rb") as stream:
+            with path.open("rb") as stream:
                 return _bounded_bytes(stream, limit)
-        except (FileNotFoundError, IsADirectoryError):
-            raise NotFound(kind="file", ident=str(source), where={"path": str(source)}) from None
+        except FileNotFoundError:
+            raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
     blocks, size = [], 0
     while size <= limit and (block := source.read(min(_READ_BYTES, limit + 1 - size))):
         blocks.append(block)

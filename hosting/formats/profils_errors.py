@@ -6,6 +6,12 @@ from __future__ import annotations
 from hosting.formats.errors import FormatError
 
 
+class ProfilsFileName(FormatError):
+    """A .profils file's name must end in .profils (any case)."""
+
+    code = "PROFILS_FILE_NAME"
+
+
 class ProfilsTooLarge(FormatError):
     """The .profils file is larger than {limit} bytes."""
 

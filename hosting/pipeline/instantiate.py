@@ -14,7 +14,7 @@ from hosting.formats.hhyp import iter_table_rows
 from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.errors import BaseIntegrityError
-from hosting.pipeline.unpack import MARKER as UNPACKED
+from hosting.pipeline.markers import UNPACKED
 from hosting.timegrid import TimeGrid
 
 CHECKPOINT_ROWS = 5_000

@@ -15,8 +15,9 @@ from hosting.db.models import Planning, Publication
 from hosting.espaces import build_read_models
 from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.context import StageContext, StageOutcome
+from hosting.pipeline.markers import PUBLISHED
 
-MARKER = "espaces/_published.json"
+MARKER = PUBLISHED
 
 
 def publish(ctx: StageContext) -> StageOutcome:

@@ -14,8 +14,9 @@ from hosting.formats.hhyp import HhypReader
 from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.errors import InputMissing
+from hosting.pipeline.markers import UNPACKED
 
-MARKER = "_unpacked.json"
+MARKER = UNPACKED
 
 
 def unpack(ctx: StageContext) -> StageOutcome:

@@ -1,0 +1,300 @@
+"""The archive rules of a .HHYP: names, entry kinds, flags, methods, overlaps, corruption."""
+
+from __future__ import annotations
+
+import io
+import struct
+import tracemalloc
+import zlib
+
+import pytest
+from hhyp_craft import Raw, compose_zip, entry_named, hhyp_bytes, read_all, refusal
+
+from hosting.formats.hhyp import HhypReader
+
+
+def with_extra(raw: Raw):  # type: ignore[no-untyped-def]
+    return lambda raws: raws.append(raw)
+
+
+@pytest.mark.parametrize(("name", "code"), [
+    ("base/../../etc/passwd", "HHYP_ZIP_SLIP"),
+    ("annexes/photos/../../x.png", "HHYP_ZIP_SLIP"),
+    ("/etc/passwd", "HHYP_ABSOLUTE_PATH"),
+    ("C:/Windows/evil.dll", "HHYP_DRIVE_LETTER"),
+    ("c:evil", "HHYP_DRIVE_LETTER"),
+    ("annexes\\photos\\x.png", "HHYP_BACKSLASH"),
+    ("annexes/photos/a\x00b.png", "HHYP_CONTROL_CHARACTER"),
+    ("annexes/photos/a\x1bb.png", "HHYP_CONTROL_CHARACTER"),
+    ("annexes//photos/x.png", "HHYP_EMPTY_SEGMENT"),
+    ("annexes/photos/./x.png", "HHYP_EMPTY_SEGMENT"),
+    ("annexes/photos/e\u0301cole.png", "HHYP_NAME_NOT_NFC"),
+    ("annexes/photos/" + "x" * 241 + ".png", "HHYP_NAME_TOO_LONG"),
+    ("other/x.txt", "HHYP_OUTSIDE_PREFIX"),
+    ("annexes/videos/x.mp4", "HHYP_OUTSIDE_PREFIX"),
+    ("Manifest.json", "HHYP_OUTSIDE_PREFIX"),
+])
+def test_entry_names_are_refused(name: str, code: str) -> None:
+    error = refusal(hhyp_bytes(entries=with_extra(Raw(name, b"x"))), code)
+    assert error.where["entry"] in (name, name.replace("\x00", "?").replace("\x1b", "?"))
+
+
+def test_a_name_flagged_utf8_must_be_utf8() -> None:
+    error = refusal(hhyp_bytes(entries=with_extra(Raw(b"annexes/photos/\xff.png", b"x", flags=0x800))),
+                    "HHYP_NAME_ENCODING")
+    assert error.where["entry"].startswith("annexes/photos/")
+
+
+def test_names_equal_once_case_folded_are_duplicates() -> None:
+    def twins(raws: list[Raw]) -> None:
+        raws.append(Raw("annexes/photos/T1.PNG", b"x"))
+
+    error = refusal(hhyp_bytes(entries=twins), "HHYP_DUPLICATE_NAME")
+    assert error.where == {"entry": "annexes/photos/T1.PNG"}
+
+
+def test_exactly_repeated_names_are_duplicates() -> None:
+    error = refusal(hhyp_bytes(entries=with_extra(Raw("base/rooms.jsonl", b""))), "HHYP_DUPLICATE_NAME")
+    assert error.where == {"entry": "base/rooms.jsonl"}
+
+
+@pytest.mark.parametrize(("mode", "code"), [
+    (0o120777, "HHYP_SYMLINK"),
+    (0o010644, "HHYP_NOT_REGULAR"),
+    (0o020644, "HHYP_NOT_REGULAR"),
+    (0o060644, "HHYP_NOT_REGULAR"),
+    (0o140644, "HHYP_NOT_REGULAR"),
+])
+def test_non_regular_entries_are_refused(mode: int, code: str) -> None:
+    def kind(raws: list[Raw]) -> None:
+        entry_named(raws, "annexes/photos/T1.png").external_attr = mode << 16
+
+    error = refusal(hhyp_bytes(entries=kind), code)
+    assert error.where == {"entry": "annexes/photos/T1.png"}
+
+
+@pytest.mark.parametrize("flag", [0x1, 0x40, 0x2000])
+def test_encrypted_entries_are_refused(flag: int) -> None:
+    def encrypt(raws: list[Raw]) -> None:
+        entry_named(raws, "base/rooms.jsonl").flags |= flag
+
+    error = refusal(hhyp_bytes(entries=encrypt), "HHYP_ENCRYPTED")
+    assert error.where == {"entry": "base/rooms.jsonl"}
+
+
+@pytest.mark.parametrize("method", [1, 9, 12, 14, 93, 99])
+def test_only_stored_and_deflate_are_accepted(method: int) -> None:
+    def compress(raws: list[Raw]) -> None:
+        raw = entry_named(raws, "base/subjects.jsonl")
+        raw.compressed, raw.method = raw.payload(), method
+
+    error = refusal(hhyp_bytes(entries=compress), "HHYP_COMPRESSION")
+    assert error.where == {"entry": "base/subjects.jsonl"}
+    assert str(method) in error.message
+
+
+def test_directory_entries_under_allowed_prefixes_are_ignored() -> None:
+    def folders(raws: list[Raw]) -> None:
+        raws[1:1] = [Raw(name, b"", method=0, external_attr=0o040755 << 16)
+                     for name in ("base/", "annexes/", "annexes/photos/", "annexes/documents/")]
+
+    summary = read_all(hhyp_bytes(entries=folders))
+    assert summary.directories == 4
+    assert summary.entries == 9
+
+
+def test_a_directory_outside_the_prefixes_is_refused() -> None:
+    error = refusal(hhyp_bytes(entries=with_extra(Raw("secrets/", b"", method=0))), "HHYP_OUTSIDE_PREFIX")
+    assert error.where == {"entry": "secrets/"}
+
+
+def test_a_directory_entry_with_data_is_refused() -> None:
+    error = refusal(hhyp_bytes(entries=with_extra(Raw("annexes/photos/", b"surprise", method=0))),
+                    "HHYP_DIRECTORY_WITH_DATA")
+    assert error.where == {"entry": "annexes/photos/"}
+
+
+def test_entries_pointing_at_the_same_bytes_overlap() -> None:
+    # CVE-2024-0450: two central entries share one local header and its data.
+    def alias(raws: list[Raw]) -> None:
+        raws.append(Raw("annexes/photos/X.png", PHOTO_ALIAS, method=0, central_offset=0))
+
+    error = refusal(hhyp_bytes(entries=alias), "HHYP_OVERLAPPING_ENTRIES")
+    assert error.where["entry"] in ("manifest.json", "annexes/photos/X.png")
+
+
+PHOTO_ALIAS = b"\x89PNG"
+
+
+def test_overlap_hidden_in_a_local_extra_field_is_caught_when_read() -> None:
+    # The central directory alone looks fine; the local header's extra field runs into the next entry.
+    data = bytearray(hhyp_bytes())
+    rooms_at = data.index(b"PK\x03\x04" + struct.pack("<H", 20), data.index(b"base/rooms.jsonl") - 40)
+    extra_len_at = rooms_at + 28
+    struct.pack_into("<H", data, extra_len_at, 400)
+    error = refusal(bytes(data), "HHYP_OVERLAPPING_ENTRIES")
+    assert error.where == {"entry": "base/rooms.jsonl"}
+
+
+def test_a_truncated_archive_is_refused() -> None:
+    data = hhyp_bytes()
+    error = refusal(data[: len(data) // 2], "HHYP_TRUNCATED")
+    assert error.where == {"offset": len(data) // 2}
+
+
+def test_a_central_directory_beyond_the_end_is_truncation() -> None:
+    data = bytearray(hhyp_bytes())
+    struct.pack_into("<I", data, len(data) - 6, len(data) * 2)
+    error = refusal(bytes(data), "HHYP_TRUNCATED")
+    assert error.where == {"offset": len(data) * 2}
+
+
+def test_not_a_zip_at_all() -> None:
+    error = refusal(b"just some text, no archive here" * 10, "HHYP_NOT_ZIP")
+    assert error.where == {"offset": 0}
+
+
+def test_corrupt_deflate_data_is_refused() -> None:
+    def garble(raws: list[Raw]) -> None:
+        entry_named(raws, "base/courses.jsonl").compressed = b"\xff" * 64
+
+    error = refusal(hhyp_bytes(entries=garble), "HHYP_CORRUPT")
+    assert error.where == {"entry": "base/courses.jsonl"}
+
+
+def test_a_deflate_stream_cut_short_is_truncation() -> None:
+    def cut(raws: list[Raw]) -> None:
+        raw = entry_named(raws, "base/courses.jsonl")
+        raw.compressed = raw.payload()[:-10]
+
+    error = refusal(hhyp_bytes(entries=cut), "HHYP_TRUNCATED")
+    assert error.where == {"entry": "base/courses.jsonl"}
+
+
+def test_bytes_after_the_deflate_stream_are_refused() -> None:
+    def pad(raws: list[Raw]) -> None:
+        raw = entry_named(raws, "base/courses.jsonl")
+        raw.compressed = raw.payload() + b"hidden"
+
+    error = refusal(hhyp_bytes(entries=pad), "HHYP_CORRUPT")
+    assert error.where == {"entry": "base/courses.jsonl"}
+
+
+def test_a_bad_crc_is_refused() -> None:
+    def wrong_crc(raws: list[Raw]) -> None:
+        entry_named(raws, "base/groups.jsonl").crc = 0x12345678
+
+    error = refusal(hhyp_bytes(entries=wrong_crc), "HHYP_BAD_CRC")
+    assert error.where == {"entry": "base/groups.jsonl"}
+
+
+def test_a_local_header_that_disagrees_with_the_central_one_is_refused() -> None:
+    data = bytearray(hhyp_bytes())
+    at = data.index(b"base/rooms.jsonl")  # the first occurrence is the local header's
+    data[at:at + 4] = b"BASE"
+    error = refusal(bytes(data), "HHYP_CORRUPT")
+    assert error.where == {"entry": "base/rooms.jsonl"}
+
+
+def test_a_header_that_understates_the_size_is_caught_by_counting() -> None:
+    def lie(raws: list[Raw]) -> None:
+        entry_named(raws, "base/students.jsonl").size = 10
+
+    error = refusal(hhyp_bytes(entries=lie), "HHYP_CORRUPT")
+    assert error.where == {"entry": "base/students.jsonl"}
+
+
+def test_a_zip_bomb_with_a_lying_header_stops_at_the_announced_size() -> None:
+    # Header and manifest both claim 1 KiB; the data inflates to 64 MiB of zeros.
+    bomb = zlib.compress(bytes(64 << 20), 9)[2:-4]
+
+    def plant(raws: list[Raw]) -> None:
+        raws.append(Raw("annexes/documents/bomb.pdf", bytes(1024), compressed=bomb))
+
+    def announce(manifest: dict) -> None:  # type: ignore[type-arg]
+        manifest["entries"].append({"path": "annexes/documents/bomb.pdf", "size": 1024,
+                                    "sha256": "0" * 64})
+
+    tracemalloc.start()
+    try:
+        error = refusal(hhyp_bytes(manifest=announce, entries=plant), "HHYP_SIZE_MISMATCH")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error.where == {"entry": "annexes/documents/bomb.pdf"}
+    assert peak < 16 << 20
+
+
+def test_a_zip_bomb_announced_truthfully_is_caught_by_its_ratio() -> None:
+    zeros = bytes(16 << 20)
+    import hashlib
+
+    def plant(raws: list[Raw]) -> None:
+        raws.append(Raw("annexes/documents/bomb.pdf", zeros, size=1024))
+
+    def announce(manifest: dict) -> None:  # type: ignore[type-arg]
+        manifest["entries"].append({"path": "annexes/documents/bomb.pdf", "size": len(zeros),
+                                    "sha256": hashlib.sha256(zeros).hexdigest()})
+
+    error = refusal(hhyp_bytes(manifest=announce, entries=plant), "HHYP_RATIO")
+    assert error.where == {"entry": "annexes/documents/bomb.pdf"}
+
+
+def test_zip64_archives_and_data_descriptors_are_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hhyp_craft import GRID, HOSTING, base_annexes, base_tables
+
+    from hosting.formats.hhyp_writer import HhypWriter
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.buffer = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
+            self.buffer += data
+            return len(data)
+
+    sink = Unseekable()
+    with HhypWriter(sink, hosting_number=HOSTING, base_name="B", time_grid=GRID) as writer:
+        for table, rows in base_tables().items():
+            writer.add_table(table, rows)
+        for path, data in base_annexes().items():
+            writer.add_file(path, io.BytesIO(data))
+    data = bytes(sink.buffer)
+    assert b"PK\x07\x08" in data  # data descriptors: the writer could not seek back
+    assert read_all(data).rows["courses"] == 3
+
+
+def test_an_empty_deflate_entry_without_data_is_read() -> None:
+    def empty(raws: list[Raw]) -> None:
+        entry_named(raws, "base/rooms.jsonl").compressed = b""
+
+    tables = {"rooms": []}
+    summary = read_all(hhyp_bytes(tables, {}, entries=empty))  # type: ignore[arg-type]
+    assert summary.rows == {"rooms": 0}
+
+
+def test_the_reader_accepts_a_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "base.hhyp"
+    path.write_bytes(hhyp_bytes())
+    with HhypReader(path) as reader:
+        assert reader.check().entries == 9
+
+
+def test_a_path_must_be_named_hhyp(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hosting.formats.errors import FormatError
+
+    path = tmp_path / "base.zip"
+    path.write_bytes(hhyp_bytes())
+    with pytest.raises(FormatError) as caught:
+        HhypReader(path)
+    assert caught.value.code == "HHYP_FILE_NAME"
+    assert caught.value.where == {"path": str(path)}
+
+
+def test_central_entries_are_checked_in_order_of_the_archive() -> None:
+    raws = [Raw("annexes/photos/a.png", b"a"), Raw("/abs", b"b")]
+    error = refusal(compose_zip(raws), "HHYP_ABSOLUTE_PATH")
+    assert error.where == {"entry": "/abs"}

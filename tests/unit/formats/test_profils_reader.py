@@ -1,0 +1,199 @@
+"""The .profils rules, each with its own code and place; a clear password is never echoed."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hosting.errors import NotFound
+from hosting.formats.errors import FormatError
+from hosting.formats.limits import Limits
+from hosting.formats.profils import RIGHTS, Profils, read_profils, write_profils
+
+SAMPLES = Path(__file__).parents[2] / "samples"
+SCRYPT = "scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$ZGlnZXN0ZGlnZXN0ZGlnZXN0ZGlnZXN0ZGlnZXN0ZGk="
+PBKDF2 = "pbkdf2_sha256$600000$salt$aGFzaGhhc2hoYXNoaGFzaA=="
+DOCUMENT: dict[str, Any] = {
+    "format": "HYPERPLANNING-PROFILS", "version": 1, "exported_at": "2026-09-01T08:00:00+02:00",
+    "profiles": [{"name": "Secrétariat pédagogique", "rights": ["courses.read", "courses.edit", "rooms.book"]},
+                 {"name": "Consultation", "rights": ["courses.read"]}],
+    "users": [{"login": "mdupont", "last_name": "Dupont", "first_name": "Marie", "email": "marie@example.edu",
+               "status": "user", "profiles": ["Secrétariat pédagogique"], "password_hash": SCRYPT},
+              {"login": "p.martin", "last_name": "Martin", "first_name": "Paul", "profiles": ["consultation"],
+               "password_hash": PBKDF2},
+              {"login": "admin_1", "last_name": "Admin", "first_name": "Root", "status": "superadministrator",
+               "profiles": []}],
+}
+
+
+def profils_bytes(change=None) -> bytes:  # type: ignore[no-untyped-def]
+    document = copy.deepcopy(DOCUMENT)
+    if change is not None:
+        change(document)
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def refused(data: bytes, code: str, *, limits: Limits | None = None) -> FormatError:
+    with pytest.raises(FormatError) as caught:
+        read_profils(io.BytesIO(data), **({"limits": limits} if limits else {}))
+    assert caught.value.code == code, f"{caught.value.code}: {caught.value.message} {caught.value.where}"
+    return caught.value
+
+
+def test_the_independent_sample_is_accepted() -> None:
+    profils = read_profils(SAMPLES / "small.profils")
+    assert [profile.name for profile in profils.profiles] == ["Secrétariat pédagogique", "Consultation"]
+    assert len(profils.users) == 12
+    assert profils.users[0].profiles == ("Secrétariat pédagogique",)
+
+
+def test_a_valid_document_is_read_with_defaults() -> None:
+    profils = read_profils(io.BytesIO(profils_bytes()))
+    assert profils.users[1].status == "user"
+    assert profils.users[1].email is None
+    assert profils.users[0].password_hash == SCRYPT
+    assert profils.profiles[0].rights == ("courses.read", "courses.edit", "rooms.book")
+
+
+def test_writer_and_reader_round_trip(tmp_path: Path) -> None:
+    profils = read_profils(io.BytesIO(profils_bytes()))
+    path = tmp_path / "users.profils"
+    write_profils(path, profils)
+    assert read_profils(path) == profils
+    assert isinstance(read_profils(path), Profils)
+
+
+def test_an_unknown_right_is_refused() -> None:
+    error = refused(profils_bytes(lambda d: d["profiles"][1]["rights"].append("planes.fly")), "PROFILS_UNKNOWN_RIGHT")
+    assert error.where == {"field": "profiles[1].rights[1]"}
+    assert "planes.fly" in error.message
+
+
+def test_every_right_of_the_catalogue_is_known() -> None:
+    everything = profils_bytes(lambda d: d["profiles"][0].update(rights=list(RIGHTS)))
+    assert len(read_profils(io.BytesIO(everything)).profiles[0].rights) == 14
+
+
+def test_a_duplicate_login_is_refused() -> None:
+    error = refused(profils_bytes(lambda d: d["users"].append(dict(d["users"][0]))), "PROFILS_DUPLICATE_LOGIN")
+    assert error.where == {"field": "users[3].login"}
+    assert "users[0]" in error.message
+
+
+def test_logins_cannot_differ_by_case_alone() -> None:
+    # The schema allows lower case only, so "MDupont" cannot sneak in beside "mdupont".
+    def shout(document: dict[str, Any]) -> None:
+        document["users"].append({**document["users"][0], "login": "MDupont"})
+
+    error = refused(profils_bytes(shout), "PROFILS_INVALID")
+    assert error.where == {"field": "users[3].login"}
+
+
+def test_a_duplicate_profile_is_refused_case_folded() -> None:
+    def twin(document: dict[str, Any]) -> None:
+        document["profiles"].append({"name": "SECRÉTARIAT PÉDAGOGIQUE", "rights": []})
+
+    error = refused(profils_bytes(twin), "PROFILS_DUPLICATE_PROFILE")
+    assert error.where == {"field": "profiles[2].name"}
+
+
+def test_a_clear_password_is_refused_and_never_repeated() -> None:
+    secret = "Tr0ub4dor&3-horse-battery"
+    error = refused(profils_bytes(lambda d: d["users"][1].update(password=secret)), "PROFILS_CLEAR_PASSWORD")
+    assert error.where == {"field": "users[1].password"}
+    assert secret not in error.message
+    assert secret not in str(error)
+    assert secret not in json.dumps(error.to_dict())
+
+
+def test_a_clear_password_put_in_password_hash_is_not_repeated_either() -> None:
+    secret = "hunter2hunter2"
+    error = refused(profils_bytes(lambda d: d["users"][0].update(password_hash=secret)), "PROFILS_UNSUPPORTED_HASH")
+    assert error.where == {"field": "users[0].password_hash"}
+    assert secret not in str(error)
+
+
+@pytest.mark.parametrize("value", ["md5$abc", "bcrypt$2b$12$abc", "scrypt$16384$8$1$salt", "pbkdf2_sha1$1$s$h",
+                                   "$scrypt$", 42])
+def test_an_unsupported_hash_is_refused(value: Any) -> None:
+    error = refused(profils_bytes(lambda d: d["users"][0].update(password_hash=value)), "PROFILS_UNSUPPORTED_HASH")
+    assert error.where == {"field": "users[0].password_hash"}
+
+
+def test_a_user_given_an_unknown_profile_is_refused() -> None:
+    error = refused(profils_bytes(lambda d: d["users"][0]["profiles"].append("Direction")), "PROFILS_UNKNOWN_PROFILE")
+    assert error.where == {"field": "users[0].profiles[1]"}
+
+
+def test_an_unknown_field_is_refused() -> None:
+    error = refused(profils_bytes(lambda d: d["users"][2].update(phone="0102030405")), "PROFILS_UNKNOWN_FIELD")
+    assert error.where == {"field": "users[2].phone"}
+    top = refused(profils_bytes(lambda d: d.update(groups=[])), "PROFILS_UNKNOWN_FIELD")
+    assert top.where == {"field": "groups"}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda d: d["users"][0].update(login="Marie Dupont"), "users[0].login"),
+    (lambda d: d["users"][0].update(login="x" * 65), "users[0].login"),
+    (lambda d: d["users"][0].update(status="root"), "users[0].status"),
+    (lambda d: d["profiles"][0].update(name="n" * 81), "profiles[0].name"),
+    (lambda d: d["profiles"][0].update(name=""), "profiles[0].name"),
+    (lambda d: d["users"][1].pop("last_name"), "users[1].last_name"),
+    (lambda d: d.update(exported_at="hier"), "exported_at"),
+    (lambda d: d.update(format="PROFILS"), "format"),
+])
+def test_a_document_breaking_its_schema_is_refused(change, field: str) -> None:  # type: ignore[no-untyped-def]
+    error = refused(profils_bytes(change), "PROFILS_INVALID")
+    assert error.where == {"field": field}
+
+
+def test_a_newer_version_is_unsupported() -> None:
+    error = refused(profils_bytes(lambda d: d.update(version=2)), "PROFILS_UNSUPPORTED_VERSION")
+    assert error.where == {"field": "version"}
+
+
+@pytest.mark.parametrize("data", [b"", b"{", b"[]", b"\xff\xfe", b'{"format": Infinity}'])
+def test_not_json_is_refused(data: bytes) -> None:
+    error = refused(data, "PROFILS_NOT_JSON")
+    assert error.where == {"field": ""}
+
+
+def test_a_file_over_the_limit_is_refused_without_reading_it_all() -> None:
+    class Endless(io.RawIOBase):
+        served = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+            buffer[:] = b" " * len(buffer)
+            self.served += len(buffer)
+            return len(buffer)
+
+    source = Endless()
+    with pytest.raises(FormatError) as caught:
+        read_profils(source, limits=Limits(max_profils_bytes=1 << 20))  # type: ignore[arg-type]
+    assert caught.value.code == "PROFILS_TOO_LARGE"
+    assert source.served <= (1 << 20) + (1 << 20)
+
+
+def test_the_default_limit_is_64_mib() -> None:
+    assert Limits().max_profils_bytes == 64 << 20
+    error = refused(profils_bytes(), "PROFILS_TOO_LARGE", limits=Limits(max_profils_bytes=100))
+    assert error.where == {"field": ""}
+
+
+def test_a_path_must_exist_and_be_named_profils(tmp_path: Path) -> None:
+    with pytest.raises(NotFound):
+        read_profils(tmp_path / "missing.profils")
+    wrong = tmp_path / "users.json"
+    wrong.write_bytes(profils_bytes())
+    with pytest.raises(FormatError) as caught:
+        read_profils(wrong)
+    assert caught.value.code == "PROFILS_FILE_NAME"
+    assert caught.value.where == {"path": str(wrong)}
