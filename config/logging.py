@@ -55,6 +55,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    logging.captureWarnings(True)  # warnings become JSON lines too
     root.setLevel(level.upper())
     for noisy in ("botocore", "boto3", "s3transfer", "urllib3", "alembic", "amqp", "kombu"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -26,7 +26,7 @@ class WorkerProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+        return [sys.executable, "-m", "celery", "-A", "workers.app", "--quiet", "worker",
                 "-Q", ",".join(self.queues), "-c", str(self.concurrency), "-n", f"{self.name}@%h",
                 "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"]
 

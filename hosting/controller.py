@@ -110,7 +110,7 @@ def _replace_assignments(session: Session, profile_ids: list[int], user_ids: set
         return
     current = set(session.execute(
         select(Assignment.user_id, Assignment.profile_id)
-        .where(Assignment.profile_id.in_(profile_ids), Assignment.user_id.in_(user_ids))).tuples())
+        .where(Assignment.profile_id.in_(profile_ids), Assignment.user_id.in_(user_ids))))
     for user_id, profile_id in current - wanted:
         session.execute(delete(Assignment).where(Assignment.user_id == user_id,
                                                  Assignment.profile_id == profile_id))

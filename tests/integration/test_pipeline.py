@@ -98,9 +98,9 @@ def _assignments(session, planning_id: str) -> int:
 def _controller_state(stack, planning_id: str):
     with stack.client.rt.db.transaction() as session:
         users = sorted(session.execute(select(ControllerUser.login, ControllerUser.status, ControllerUser.password_hash)
-                                       .where(ControllerUser.hosting_number == HOSTING)).tuples())
+                                       .where(ControllerUser.hosting_number == HOSTING)))
         profiles = sorted(session.execute(select(Profile.name, Profile.rights)
-                                          .where(Profile.planning_id == planning_id)).tuples(), key=str)
+                                          .where(Profile.planning_id == planning_id)), key=str)
         return users, profiles, _assignments(session, planning_id)
 
 

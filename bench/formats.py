@@ -1,0 +1,120 @@
+"""How fast ``HhypReader.check`` is next to a bare read of the same archive, and how much memory each takes.
+
+    .venv/bin/python bench/formats.py [--preset university] [--students N] [--scales 1,4] [--repeat 3]
+
+For each scale it generates the sample in a temporary directory, then runs,
+each in its own subprocess (so peak RSS is the run's own):
+
+* ``raw``: every entry read with zipfile and hashed with SHA-256, nothing checked;
+* ``check``: ``HhypReader(path).check()``, every rule of FORMATS.md.
+
+Throughput is uncompressed bytes per second; the ratio is check / raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HOSTING = "123456789012"
+
+
+def measure_raw(path: str) -> dict[str, float]:
+    import hashlib
+    import zipfile
+
+    started, size = time.perf_counter(), 0
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            digest = hashlib.sha256()
+            with archive.open(info) as entry:
+                while block := entry.read(1 << 20):
+                    digest.update(block)
+                    size += len(block)
+    return {"seconds": time.perf_counter() - started, "bytes": size}
+
+
+def measure_check(path: str) -> dict[str, float]:
+    from hosting.formats.hhyp import HhypReader
+
+    started = time.perf_counter()
+    with HhypReader(path, expected_hosting_number=HOSTING) as reader:
+        summary = reader.check()
+        manifest_bytes = len(reader.manifest.data)
+    return {"seconds": time.perf_counter() - started, "bytes": summary.bytes + manifest_bytes}
+
+
+def in_subprocess(mode: str, path: Path) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, "--measure", mode, str(path)], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def best_of(mode: str, path: Path, repeat: int) -> dict[str, float]:
+    runs = [in_subprocess(mode, path) for _ in range(repeat)]
+    fastest = min(runs, key=lambda run: run["seconds"])
+    return {**fastest, "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
+
+
+def bench(preset: str, students: int | None, repeat: int, folder: Path) -> dict[str, object]:
+    from hosting.formats.sample import generate_sample
+
+    path = folder / f"{preset}-{students or 'preset'}.HHYP"
+    started = time.perf_counter()
+    sample = generate_sample(path, hosting_number=HOSTING, preset=preset, students=students)
+    generated_s = time.perf_counter() - started
+    raw, check = best_of("raw", path, repeat), best_of("check", path, repeat)
+    mbps = {name: run["bytes"] / run["seconds"] / 1e6 for name, run in (("raw", raw), ("check", check))}
+    return {"preset": preset, "students": sample.rows["students"], "courses": sample.rows["courses"],
+            "archive_mb": round(sample.hhyp_bytes / 1e6, 1), "uncompressed_mb": round(check["bytes"] / 1e6, 1),
+            "generate_s": round(generated_s, 2),
+            "raw_mb_s": round(mbps["raw"], 1), "check_mb_s": round(mbps["check"], 1),
+            "ratio": round(mbps["check"] / mbps["raw"], 2),
+            "raw_s": round(raw["seconds"], 3), "check_s": round(check["seconds"], 3),
+            "raw_peak_rss_mb": round(raw["peak_rss_mb"], 1), "check_peak_rss_mb": round(check["peak_rss_mb"], 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="university", choices=("small", "school", "university"))
+    parser.add_argument("--students", type=int, default=None, help="Students at scale 1 (default: the preset's).")
+    parser.add_argument("--scales", default="1", help="Comma-separated multiples of the students, e.g. 1,4.")
+    parser.add_argument("--repeat", type=int, default=3, help="Runs of each measure; the fastest is kept.")
+    parser.add_argument("--json", action="store_true", help="One JSON object per scale.")
+    parser.add_argument("--measure", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        mode, path = args.measure
+        result = (measure_raw if mode == "raw" else measure_check)(path)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    from hosting.formats.sample import preset_shape
+
+    base = args.students or preset_shape(args.preset).students
+    with tempfile.TemporaryDirectory(prefix="hphost-bench-") as folder:
+        for scale in (int(text) for text in args.scales.split(",")):
+            report = bench(args.preset, base * scale, args.repeat, Path(folder))
+            print(json.dumps(report) if args.json else _human(scale, report), flush=True)
+
+
+def _human(scale: int, report: dict[str, object]) -> str:
+    return (f"{report['preset']} x{scale}: {report['students']:,} students, {report['courses']:,} courses, "
+            f"{report['archive_mb']} MB archive ({report['uncompressed_mb']} MB uncompressed), "
+            f"generated in {report['generate_s']} s\n"
+            f"  raw   (zipfile + sha256): {report['raw_mb_s']:8.1f} MB/s  {report['raw_s']:.3f} s  "
+            f"peak RSS {report['raw_peak_rss_mb']} MB\n"
+            f"  check (HhypReader)      : {report['check_mb_s']:8.1f} MB/s  {report['check_s']:.3f} s  "
+            f"peak RSS {report['check_peak_rss_mb']} MB\n"
+            f"  ratio check/raw: {report['ratio']}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    main()

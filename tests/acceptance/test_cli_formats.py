@@ -1,0 +1,164 @@
+"""hphost hhyp check, hphost profils check, hphost sample: as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from console.cli_formats import register
+
+SAMPLES = Path(__file__).parent.parent / "samples"
+HPHOST = [sys.executable, "-m", "console"]
+HOSTING = "123456789012"
+RSS_LIMIT_KB = 150 * 1024
+
+
+@pytest.fixture(scope="module")
+def cli() -> typer.Typer:
+    app = typer.Typer(pretty_exceptions_enable=False)
+    register(app)
+    return app
+
+
+def run(cli: typer.Typer, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def run_json(cli: typer.Typer, *args: str) -> tuple[int, dict[str, Any]]:
+    code, output = run(cli, *args, "--json")
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output  # exactly one JSON object
+    return code, json.loads(lines[0])
+
+
+def test_the_shared_samples_pass(cli: typer.Typer) -> None:
+    code, out = run_json(cli, "hhyp", "check", str(SAMPLES / "small.HHYP"), "--hosting-number", HOSTING)
+    assert (code, out["ok"], out["code"], out["where"]) == (0, True, None, None)
+    assert out["summary"]["rows"]["students"] == 40
+    code, out = run_json(cli, "profils", "check", str(SAMPLES / "small.profils"))
+    assert (code, out["ok"], out["summary"]["users"]) == (0, True, 12)
+
+
+def test_sample_then_check(cli: typer.Typer, tmp_path: Path) -> None:
+    hhyp, profils = tmp_path / "base.HHYP", tmp_path / "users.profils"
+    code, out = run_json(cli, "sample", str(hhyp), "--hosting-number", HOSTING, "--preset", "small",
+                         "--seed", "4", "--profils", str(profils))
+    assert code == 0 and out["ok"] and out["summary"]["rows"]["students"] == 48
+    code, out = run_json(cli, "hhyp", "check", str(hhyp), "--hosting-number", HOSTING)
+    assert code == 0 and out["summary"]["entries"] == 21
+    code, output = run(cli, "hhyp", "check", str(hhyp))
+    assert code == 0 and output.startswith("valid: 21 entries")
+    code, out = run_json(cli, "profils", "check", str(profils))
+    assert code == 0 and out["summary"]["profiles"] == 4
+
+
+def test_students_scale_the_sample(cli: typer.Typer, tmp_path: Path) -> None:
+    code, out = run_json(cli, "sample", str(tmp_path / "b.hhyp"), "--hosting-number", HOSTING, "--students", "96")
+    assert code == 0 and out["summary"]["rows"]["students"] == 96 and out["summary"]["rows"]["courses"] == 120
+
+
+def test_a_refused_base_says_why_and_where(cli: typer.Typer) -> None:
+    code, out = run_json(cli, "hhyp", "check", str(SAMPLES / "small.HHYP"), "--hosting-number", "210987654321")
+    assert code == 2
+    assert out == {"ok": False, "code": "HHYP_WRONG_HOSTING_NUMBER", "message": out["message"],
+                   "where": {"entry": "manifest.json", "field": "hosting_number"}, "summary": None}
+    assert "210987654321" in out["message"]
+
+
+def test_a_refusal_in_human_form(cli: typer.Typer, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.HHYP"
+    broken.write_bytes((SAMPLES / "small.HHYP").read_bytes()[:2000])
+    code, output = run(cli, "hhyp", "check", str(broken))
+    assert code == 2
+    assert output.startswith("refused HHYP_TRUNCATED:")
+
+
+@pytest.mark.parametrize("command", [["hhyp", "check"], ["profils", "check"]])
+def test_a_missing_file_is_a_clear_refusal(cli: typer.Typer, tmp_path: Path, command: list[str]) -> None:
+    suffix = ".HHYP" if command[0] == "hhyp" else ".profils"
+    code, out = run_json(cli, *command, str(tmp_path / f"absent{suffix}"))
+    assert code == 2 and out["code"] == "NOT_FOUND" and out["where"] == {"path": str(tmp_path / f"absent{suffix}")}
+
+
+def test_a_directory_is_a_clear_refusal(cli: typer.Typer, tmp_path: Path) -> None:
+    folder = tmp_path / "folder.HHYP"
+    folder.mkdir()
+    code, out = run_json(cli, "hhyp", "check", str(folder))
+    assert code == 2 and out["code"] == "INVALID_INPUT"
+
+
+def test_a_wrongly_named_file_is_refused(cli: typer.Typer) -> None:
+    code, out = run_json(cli, "hhyp", "check", str(SAMPLES / "small.profils"))
+    assert code == 2 and out["code"] == "HHYP_FILE_NAME"
+    code, out = run_json(cli, "profils", "check", str(SAMPLES / "small.HHYP"))
+    assert code == 2 and out["code"] == "PROFILS_FILE_NAME"
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--hosting-number", "12345"], "hosting_number"),
+    (["--hosting-number", HOSTING, "--preset", "campus"], "preset"),
+    (["--hosting-number", HOSTING, "--students", "0"], "students"),
+])
+def test_sample_refuses_bad_options(cli: typer.Typer, tmp_path: Path, args: list[str], option: str) -> None:
+    code, out = run_json(cli, "sample", str(tmp_path / "s.HHYP"), *args)
+    assert code == 2 and out["code"] == "INVALID_INPUT" and out["where"] == {"option": option}
+    assert not (tmp_path / "s.HHYP").exists()
+
+
+def test_the_hphost_command_runs_the_checks(tmp_path: Path) -> None:
+    done = subprocess.run([*HPHOST, "hhyp", "check", str(SAMPLES / "small.HHYP"), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True
+    bad = tmp_path / "bad.profils"
+    bad.write_text('{"format": "HYPERPLANNING-PROFILS", "version": 1}')
+    done = subprocess.run([*HPHOST, "profils", "check", str(bad)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("refused PROFILS_INVALID")
+
+
+def peak_rss_kb(args: list[str]) -> tuple[int, subprocess.CompletedProcess[str]]:
+    """Run ``args`` in a child of a fresh interpreter; return the child's peak RSS."""
+    probe = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+             "sys.stderr.write(done.stderr); print(done.returncode); print(done.stdout.strip());"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=280,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    code, stdout, rss = done.stdout.strip().split("\n")
+    return int(rss), subprocess.CompletedProcess(args, int(code), stdout, done.stderr)
+
+
+def test_checking_a_university_stays_under_150_mb(tmp_path: Path) -> None:
+    from hosting.formats.sample import generate_sample
+
+    path = tmp_path / "university.HHYP"
+    generate_sample(path, hosting_number=HOSTING, preset="university")
+    rss_kb, done = peak_rss_kb([*HPHOST, "hhyp", "check", str(path), "--hosting-number", HOSTING, "--json"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["rows"]["courses"] == 100_000
+    assert rss_kb < RSS_LIMIT_KB
+
+
+@pytest.mark.slow
+def test_peak_rss_does_not_follow_the_archive_size(tmp_path: Path) -> None:
+    from hosting.formats.sample import generate_sample
+
+    peaks = []
+    for students in (25_000, 100_000):
+        path = tmp_path / f"u{students}.HHYP"
+        generate_sample(path, hosting_number=HOSTING, preset="university", students=students)
+        rss_kb, done = peak_rss_kb([*HPHOST, "hhyp", "check", str(path), "--json"])
+        assert done.returncode == 0, done.stderr
+        peaks.append(rss_kb)
+    assert peaks[1] < RSS_LIMIT_KB
+    assert peaks[1] - peaks[0] < 32 * 1024  # 4x the rows and entries: well under 4x the memory
