@@ -33,7 +33,7 @@ def demo_command(
     home.mkdir(parents=True)
     os.environ["HPHOST_HOME"] = str(home)
     get_settings.cache_clear()
-    console = Console()
+    console = Console(width=max(140, Console().width))
     settings = get_settings()
     console.print("[bold]hphost demo[/] on the embedded default (no server):")
     for part, where in settings.describe().items():
@@ -104,6 +104,8 @@ def _summary(console: Console, client, planning_ids, jobs) -> None:  # type: ign
                           ", ".join(publication.espaces) if publication else "-", str(users), str(assignments))
         hosting_users = session.scalar(select(func.count()).select_from(ControllerUser))
     console.print(table)
+    served = sum(1 for job in jobs if job.state == "succeeded")
+    console.print(f"{served} of {len(jobs)} bases in service.")
     console.print(f"Contrôleur: {hosting_users} users for hosting {DEMO_HOSTING}; generated passwords are "
                   f"shown once with: hphost jobs credentials {jobs[-1].id}")
 

@@ -35,9 +35,9 @@ def hphost(env, *args: str, check: bool = True) -> subprocess.CompletedProcess[s
 
 @pytest.fixture
 def worker(env, tmp_path):
-    log = (tmp_path / "worker.log").open("wb")
-    proc = subprocess.Popen([*HPHOST, "worker", "--concurrency", "2"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with (tmp_path / "worker.log").open("wb") as log:
+        proc = subprocess.Popen([*HPHOST, "worker", "--concurrency", "2"], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while b" ready." not in (tmp_path / "worker.log").read_bytes():
         assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
@@ -106,3 +106,4 @@ def test_demo_ends_with_both_bases_in_service(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Summary" in done.stdout
     assert done.stdout.count("(in_service)") == 2
+    assert "2 of 2 bases in service." in done.stdout

@@ -77,6 +77,7 @@ class Raw:
     compressed: bytes | None = None
     central_offset: int | None = None
     local_extra: bytes = b""
+    zip64: bool = False  # sizes and offset in a ZIP64 extra field of the central entry
 
     def name_bytes(self) -> bytes:
         if isinstance(self.name, bytes):
@@ -96,7 +97,8 @@ class Raw:
         return self.data
 
 
-def compose_zip(entries: list[Raw]) -> bytes:
+def compose_zip(entries: list[Raw], *, zip64_end: bool = False) -> bytes:
+    """The archive of ``entries``; ``zip64_end`` writes the ZIP64 end record and locator too."""
     out = bytearray()
     central = bytearray()
     for raw in entries:
@@ -107,13 +109,25 @@ def compose_zip(entries: list[Raw]) -> bytes:
         out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, raw.flag_bits(), raw.method, 0, 0x5921, crc,
                            len(payload), size, len(name), len(raw.local_extra))
         out += name + raw.local_extra + payload
-        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 0x031E, 20, raw.flag_bits(), raw.method, 0,
-                               0x5921, crc, len(payload), size, len(name), 0, 0, 0, 0, raw.external_attr,
-                               offset if raw.central_offset is None else raw.central_offset)
-        central += name
+        recorded = offset if raw.central_offset is None else raw.central_offset
+        fields, extra = (len(payload), size, recorded), b""
+        if raw.zip64:
+            extra = struct.pack("<HHQQQ", 1, 24, size, len(payload), recorded)
+            fields = (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
+        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 0x031E, 45, raw.flag_bits(), raw.method, 0,
+                               0x5921, crc, fields[0], fields[1], len(name), len(extra), 0, 0, 0, raw.external_attr,
+                               fields[2])
+        central += name + extra
     directory_at = len(out)
     out += central
-    out += struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), directory_at, 0)
+    count = len(entries)
+    if zip64_end:
+        record_at = len(out)
+        out += struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(central), directory_at)
+        out += struct.pack("<4sIQI", b"PK\x06\x07", 0, record_at, 1)
+        out += struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    else:
+        out += struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(central), directory_at, 0)
     return bytes(out)
 
 
@@ -124,7 +138,7 @@ def table_bytes(rows: list[dict[str, Any]]) -> bytes:
 def hhyp_bytes(tables: dict[str, list[dict[str, Any]]] | None = None, annexes: dict[str, bytes] | None = None, *,
                manifest: Callable[[dict[str, Any]], None] | None = None,
                entries: Callable[[list[Raw]], None] | None = None,
-               table_data: dict[str, bytes] | None = None) -> bytes:
+               table_data: dict[str, bytes] | None = None, zip64_end: bool = False) -> bytes:
     """A .HHYP of ``tables`` (default: :func:`base_tables`) whose manifest is right, then edited.
 
     ``table_data`` replaces a table's bytes (for lines that are not rows). ``manifest`` edits the
@@ -146,7 +160,7 @@ def hhyp_bytes(tables: dict[str, list[dict[str, Any]]] | None = None, annexes: d
     raws += [Raw(path, data, method=0 if path.startswith("annexes/photos/") else 8) for path, data in files.items()]
     if entries is not None:
         entries(raws)
-    return compose_zip(raws)
+    return compose_zip(raws, zip64_end=zip64_end)
 
 
 def read_all(data: bytes, *, limits: Limits = DEFAULT_LIMITS, hosting_number: str | None = HOSTING) -> HhypSummary:

@@ -107,3 +107,14 @@ def test_the_manifest_fast_path_accepts_what_the_schema_accepts() -> None:
     data = zipfile.ZipFile(Path(__file__).parents[2] / "samples" / "small.HHYP").read("manifest.json")
     assert first_fault("manifest", json.loads(data)) is None
     assert decoder("manifest").decode(data).hosting_number == "123456789012"
+
+
+def test_every_code_is_unique_and_documented() -> None:
+    from pathlib import Path
+
+    from hosting.formats.errors import all_format_errors
+
+    codes = [cls.code for cls in all_format_errors()]
+    assert len(codes) == len(set(codes))
+    documented = (Path(__file__).parents[3] / "docs" / "errors.md").read_text(encoding="utf-8")
+    assert [code for code in codes if f"`{code}`" not in documented] == []

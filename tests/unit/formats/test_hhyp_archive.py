@@ -267,6 +267,23 @@ def test_zip64_archives_and_data_descriptors_are_read(tmp_path) -> None:  # type
     assert read_all(data).rows["courses"] == 3
 
 
+def test_zip64_end_records_and_extra_fields_are_read() -> None:
+    def widen(raws: list[Raw]) -> None:
+        for raw in raws:
+            raw.zip64 = True
+
+    summary = read_all(hhyp_bytes(entries=widen, zip64_end=True))
+    assert summary.rows["courses"] == 3 and summary.entries == 9
+
+
+def test_a_zip64_end_record_that_is_not_there_is_corrupt() -> None:
+    data = bytearray(hhyp_bytes(zip64_end=True))
+    at = data.rindex(b"PK\x06\x06")
+    data[at:at + 4] = b"PK\x00\x00"
+    error = refusal(bytes(data), "HHYP_CORRUPT")
+    assert error.where == {"offset": at}
+
+
 def test_an_empty_deflate_entry_without_data_is_read() -> None:
     def empty(raws: list[Raw]) -> None:
         entry_named(raws, "base/rooms.jsonl").compressed = b""
