@@ -1,6 +1,7 @@
 """How fast ``HhypReader.check`` is next to a bare read of the same archive, and how much memory each takes.
 
     .venv/bin/python bench/formats.py [--preset university] [--students N] [--scales 1,4] [--repeat 3]
+                                      [--fixed-annexes] [--json]
 
 For each scale it generates the sample in a temporary directory, then runs,
 each in its own subprocess (so peak RSS is the run's own):
@@ -62,16 +63,17 @@ def best_of(mode: str, path: Path, repeat: int) -> dict[str, float]:
     return {**fastest, "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
 
 
-def bench(preset: str, students: int | None, repeat: int, folder: Path) -> dict[str, object]:
+def bench(preset: str, students: int | None, repeat: int, folder: Path, photos: int | None) -> dict[str, object]:
     from hosting.formats.sample import generate_sample
 
     path = folder / f"{preset}-{students or 'preset'}.HHYP"
     started = time.perf_counter()
-    sample = generate_sample(path, hosting_number=HOSTING, preset=preset, students=students)
+    sample = generate_sample(path, hosting_number=HOSTING, preset=preset, students=students, photos=photos)
     generated_s = time.perf_counter() - started
     raw, check = best_of("raw", path, repeat), best_of("check", path, repeat)
     mbps = {name: run["bytes"] / run["seconds"] / 1e6 for name, run in (("raw", raw), ("check", check))}
     return {"preset": preset, "students": sample.rows["students"], "courses": sample.rows["courses"],
+            "entries": sample.photos + sample.documents + len(sample.rows) + 1,
             "archive_mb": round(sample.hhyp_bytes / 1e6, 1), "uncompressed_mb": round(check["bytes"] / 1e6, 1),
             "generate_s": round(generated_s, 2),
             "raw_mb_s": round(mbps["raw"], 1), "check_mb_s": round(mbps["check"], 1),
@@ -86,6 +88,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=None, help="Students at scale 1 (default: the preset's).")
     parser.add_argument("--scales", default="1", help="Comma-separated multiples of the students, e.g. 1,4.")
     parser.add_argument("--repeat", type=int, default=3, help="Runs of each measure; the fastest is kept.")
+    parser.add_argument("--fixed-annexes", action="store_true",
+                        help="Keep the preset's number of photos at every scale (rows grow, entries do not).")
     parser.add_argument("--json", action="store_true", help="One JSON object per scale.")
     parser.add_argument("--measure", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -97,15 +101,17 @@ def main() -> None:
         return
     from hosting.formats.sample import preset_shape
 
-    base = args.students or preset_shape(args.preset).students
+    shape = preset_shape(args.preset, args.students)
+    photos = shape.photos if args.fixed_annexes else None
     with tempfile.TemporaryDirectory(prefix="hphost-bench-") as folder:
         for scale in (int(text) for text in args.scales.split(",")):
-            report = bench(args.preset, base * scale, args.repeat, Path(folder))
+            report = bench(args.preset, shape.students * scale, args.repeat, Path(folder), photos)
             print(json.dumps(report) if args.json else _human(scale, report), flush=True)
 
 
 def _human(scale: int, report: dict[str, object]) -> str:
     return (f"{report['preset']} x{scale}: {report['students']:,} students, {report['courses']:,} courses, "
+            f"{report['entries']:,} entries, "
             f"{report['archive_mb']} MB archive ({report['uncompressed_mb']} MB uncompressed), "
             f"generated in {report['generate_s']} s\n"
             f"  raw   (zipfile + sha256): {report['raw_mb_s']:8.1f} MB/s  {report['raw_s']:.3f} s  "

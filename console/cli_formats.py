@@ -63,9 +63,11 @@ def sample_command(
                                                 help="The 12-digit hosting number the base is bound to.")],
     preset: Annotated[str, typer.Option(envvar="HPHOST_SAMPLE_PRESET",
                                         help="small, school or university.")] = "small",
-    students: Annotated[int | None, typer.Option(help="Scale the preset to this many students.")] = None,
-    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 0,
-    profils: Annotated[Path | None, typer.Option(help="Also write the matching .profils here.")] = None,
+    students: Annotated[int | None, typer.Option(envvar="HPHOST_SAMPLE_STUDENTS",
+                                                 help="Scale the preset to this many students.")] = None,
+    seed: Annotated[int, typer.Option(envvar="HPHOST_SAMPLE_SEED", help="Same seed, same bytes.")] = 0,
+    profils: Annotated[Path | None, typer.Option(envvar="HPHOST_SAMPLE_PROFILS",
+                                                 help="Also write the matching .profils here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a deterministic sample .HHYP (and .profils) of a made-up institution."""

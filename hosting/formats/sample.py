@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +60,14 @@ def preset_shape(preset: str, students: int | None = None) -> Shape:
 
 def generate_sample(path: str | os.PathLike[str], *, hosting_number: str, preset: str = "small",
                     students: int | None = None, seed: int = 0,
-                    profils_path: str | os.PathLike[str] | None = None) -> SampleSummary:
-    """Write a sample ``.HHYP`` (and its ``.profils`` when ``profils_path`` is given)."""
+                    profils_path: str | os.PathLike[str] | None = None, photos: int | None = None) -> SampleSummary:
+    """Write a sample ``.HHYP`` (and its ``.profils`` when ``profils_path`` is given).
+
+    ``photos`` overrides the scaled number of photos (to grow rows without growing entries).
+    """
     shape = preset_shape(preset, students)
+    if photos is not None:
+        shape = replace(shape, photos=photos)
     grid = TimeGrid.from_dict(SAMPLE_GRID)
     institution = Institution(shape, grid, seed)
     rows: dict[str, int] = {}

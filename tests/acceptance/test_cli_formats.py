@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -132,8 +131,7 @@ def peak_rss_kb(args: list[str]) -> tuple[int, subprocess.CompletedProcess[str]]
     probe = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
              "sys.stderr.write(done.stderr); print(done.returncode); print(done.stdout.strip());"
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=280,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=280)
     code, stdout, rss = done.stdout.strip().split("\n")
     return int(rss), subprocess.CompletedProcess(args, int(code), stdout, done.stderr)
 

@@ -88,11 +88,11 @@ class Trial:
 
     def __init__(self, stack: Stack, hhyp: Path, profils: Path, *, seed: int, jobs: int = 4,
                  faults: tuple[str, ...] = ("kill",), servers: dict[str, Any] | None = None,
-                 proxy: Any = None, timeout_s: float = 240.0):
+                 proxy: Any = None, timeout_s: float = 240.0, max_faults: int = 2):
         self.stack, self.hhyp, self.profils = stack, hhyp, profils
         self.rng = random.Random(seed)
         self.n_jobs, self.faults, self.servers = jobs, faults, servers or {}
-        self.proxy, self.timeout_s = proxy, timeout_s
+        self.proxy, self.timeout_s, self.max_faults = proxy, timeout_s, max_faults
         self.kills: list[Kill] = []
         self.served_gaps: list[str] = []
         self._stop = threading.Event()
@@ -143,8 +143,10 @@ class Trial:
 
     # --- faults ------------------------------------------------------------------------
     def _inject(self) -> None:
-        """Inject one fault every few seconds while jobs run."""
-        while not self._stop.wait(self.rng.uniform(1.0, 4.0)):
+        """Inject up to ``max_faults`` faults, one every few seconds, while jobs run."""
+        for _ in range(self.max_faults):
+            if self._stop.wait(self.rng.uniform(0.5, 3.0)):
+                return
             fault = self.rng.choice(self.faults)
             try:
                 getattr(self, f"_fault_{fault}")()
@@ -159,10 +161,12 @@ class Trial:
                 if owner and int(owner.split(":")[1]) in pids]
 
     def _fault_kill(self, whole: bool = True) -> None:
+        """SIGKILL a worker (or one pool child), preferring one that is running a stage right now."""
         alive = [w for w in self.stack.workers if w.alive()]
         if not alive:
             return
-        worker = self.rng.choice(alive)
+        busy = [w for w in alive if self._running_on({w.pid, *w.children()})]
+        worker = self.rng.choice(busy or alive)
         children = worker.children()
         if whole:
             victims = self._running_on({worker.pid, *children})
@@ -171,8 +175,10 @@ class Trial:
             self.kills.append(Kill(at, True, victims))
             self.stack.workers.remove(worker)
             self.stack.start_workers(1, concurrency=worker.concurrency)
-        elif children:
-            child = self.rng.choice(children)
+            return
+        busy_children = [c for c in children if self._running_on({c})]
+        if busy_children or children:
+            child = self.rng.choice(busy_children or children)
             victims = self._running_on({child})
             at = time.time()
             signal_kill(child)

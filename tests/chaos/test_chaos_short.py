@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.servers, pytest.mark.chaos, pytest.mark.timeout(420)]
 def sample(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chaos-sample")
     hhyp, profils = folder / "chaos.HHYP", folder / "chaos.profils"
-    generate_sample(hhyp, hosting_number=HOSTING, preset="small", seed=7, profils_path=profils)
+    generate_sample(hhyp, hosting_number=HOSTING, preset="university", students=5000, seed=7,
+                    profils_path=profils)
     return hhyp, profils
 
 
@@ -33,7 +34,7 @@ def test_sigkill_workers_on_redis_loses_nothing(redis_server, postgres_server, m
     print(result.row())
     assert result.ok, result.row() | {"details": result.duplicates + result.mismatches + result.served_gaps}
     assert result.succeeded == result.jobs  # kills are recoverable faults: every job succeeds
-    assert result.kills, "the trial injected no kill"
+    assert result.recovery_times(), "no kill interrupted a running stage"
     assert all(t <= 30 for t in result.recovery_times())
 
 
@@ -48,6 +49,7 @@ def test_sigkill_on_the_embedded_filesystem_transport_is_recovered_by_the_sweepe
     print(result.row())
     assert result.ok, result.row()
     assert result.succeeded == result.jobs
+    assert result.recovery_times(), "no kill interrupted a running stage"
 
 
 def test_rabbitmq_restart_and_s3_faults(rabbitmq_server, postgres_server, moto_server, s3_fault_proxy,
