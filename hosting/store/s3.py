@@ -1,0 +1,207 @@
+"""The object store on S3 through boto3: AWS, MinIO, Ceph, moto.
+
+Transient faults (connection errors, timeouts, 5xx, throttling) are retried by
+botocore's standard retry mode and, for single calls, by tenacity with jittered
+backoff; what still fails raises ``StorageUnavailable`` so the stage is retried
+whole. 4xx answers (no such bucket, access denied) raise ``StorageError``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, TypeVar
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from tenacity import Retrying
+
+from config.retry import RetryPolicy
+from hosting.errors import StorageError, StorageUnavailable
+from hosting.store.base import ObjectInfo
+
+T = TypeVar("T")
+READ_BUFFER_BYTES = 1024 * 1024
+_TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
+                    "ServiceUnavailable", "503", "500", "502", "504"}
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in _TRANSIENT_CODES or status >= 500
+    return isinstance(exc, ConnectionError | HTTPClientError | BotoCoreError)
+
+
+class S3Store:
+    def __init__(self, client: Any, bucket: str, prefix: str = "", *, policy: RetryPolicy | None = None,
+                 chunk_bytes: int = 16 * 1024 * 1024, concurrency: int = 4):
+        self.client, self.bucket, self.prefix = client, bucket, prefix.strip("/")
+        self.policy = policy or RetryPolicy()
+        self.transfer = TransferConfig(multipart_threshold=chunk_bytes, multipart_chunksize=chunk_bytes,
+                                       max_concurrency=concurrency, use_threads=concurrency > 1)
+
+    @classmethod
+    def from_settings(cls, settings) -> S3Store:  # type: ignore[no-untyped-def]
+        bucket, _, prefix = settings.store_url.removeprefix("s3://").partition("/")
+        secret = settings.s3_secret_access_key
+        key_id = settings.s3_access_key_id
+        client = boto3.session.Session().client(
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region,
+            aws_access_key_id=key_id.get_secret_value() if key_id else None,
+            aws_secret_access_key=secret.get_secret_value() if secret else None,
+            config=Config(retries={"mode": "standard", "max_attempts": settings.s3_max_attempts},
+                          connect_timeout=5, read_timeout=30, s3={"addressing_style": "path"}))
+        return cls(client, bucket, prefix, policy=RetryPolicy.from_settings(settings),
+                   chunk_bytes=settings.s3_multipart_chunksize_bytes, concurrency=settings.s3_max_concurrency)
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"S3Store(bucket={self.bucket!r}, prefix={self.prefix!r})"
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _call(self, operation: str, key: str, fn: Callable[[], T]) -> T:
+        """One S3 call, retried on transient faults; errors mapped to the hphost family."""
+        try:
+            for attempt in Retrying(**self.policy.tenacity_kwargs(_transient)):  # type: ignore[arg-type]
+                with attempt:
+                    return fn()
+        except (ClientError, BotoCoreError) as exc:
+            raise _mapped(exc, operation, key) from None
+        raise AssertionError("unreachable")
+
+    # --- writing ---------------------------------------------------------------------
+    def put_stream(self, key: str, stream: BinaryIO, size_bytes: int | None = None) -> None:
+        # A consumed stream cannot be replayed: no tenacity here, the stage retries whole.
+        try:
+            self.client.upload_fileobj(_Unseekable(stream), self.bucket, self._key(key), Config=self.transfer)
+        except (ClientError, BotoCoreError) as exc:
+            raise _mapped(exc, "put", key) from None
+        except Exception as exc:  # s3transfer wraps failures of its worker threads
+            if isinstance(exc.__cause__, ClientError | BotoCoreError):
+                raise _mapped(exc.__cause__, "put", key) from None
+            raise
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._call("put", key, lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data))
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist (setup and tests)."""
+        try:
+            self._call("head_bucket", "", lambda: self.client.head_bucket(Bucket=self.bucket))
+        except StorageError:
+            self._call("create_bucket", "", lambda: self.client.create_bucket(Bucket=self.bucket))
+
+    # --- reading ---------------------------------------------------------------------
+    def get_bytes(self, key: str) -> bytes:
+        response = self._call("get", key, lambda: self.client.get_object(Bucket=self.bucket, Key=self._key(key)))
+        return self._call("get", key, response["Body"].read)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            response = self._call("head", key,
+                                  lambda: self.client.head_object(Bucket=self.bucket, Key=self._key(key)))
+        except StorageError as exc:
+            if exc.params.get("status") == 404:
+                return None
+            raise
+        return ObjectInfo(key, response["ContentLength"])
+
+    def open_read(self, key: str) -> BinaryIO:
+        info = self.head(key)
+        if info is None:
+            raise StorageError(operation="open", key=key, reason="no such object", where={"key": key})
+        return io.BufferedReader(_RangedReader(self, key, info.size_bytes), READ_BUFFER_BYTES)  # type: ignore[return-value]
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start..end`` (inclusive) of an object."""
+        def get() -> bytes:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range=f"bytes={start}-{end}")
+            return response["Body"].read()
+        return self._call("get", key, get)
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        token: dict[str, str] = {}
+        while True:
+            page = self._call("list", prefix, lambda: self.client.list_objects_v2(
+                Bucket=self.bucket, Prefix=self._key(prefix), **token))
+            for item in page.get("Contents", []):
+                yield ObjectInfo(item["Key"][strip:], item["Size"])
+            if not page.get("IsTruncated"):
+                return
+            token = {"ContinuationToken": page["NextContinuationToken"]}
+
+    # --- deleting --------------------------------------------------------------------
+    def delete(self, key: str) -> None:
+        self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key)))
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = [info.key for info in self.list(prefix)]
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": self._key(k)} for k in keys[start:start + 1000]]
+            self._call("delete", prefix, lambda batch=batch: self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}))
+        return len(keys)
+
+
+class _Unseekable(io.RawIOBase):
+    """Hides ``seek`` so boto3 streams the source once instead of seeking to its end to size it
+    (measured: ~25% faster for zip members, which would otherwise be inflated twice)."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _RangedReader(io.RawIOBase):
+    """A seekable view of an S3 object, each read one ranged GET."""
+
+    def __init__(self, store: S3Store, key: str, size_bytes: int):
+        self._store, self._key, self._size, self._pos = store, key, size_bytes, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pos >= self._size or not len(buffer):
+            return 0
+        end = min(self._size, self._pos + len(buffer)) - 1
+        data = self._store.read_range(self._key, self._pos, end)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def _mapped(exc: BaseException, operation: str, key: str) -> StorageError | StorageUnavailable:
+    where = {"key": key, "operation": operation}
+    if _transient(exc):
+        return StorageUnavailable(operation=operation, key=key, where=where)
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) if isinstance(exc, ClientError) else 0
+    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+    return StorageError(operation=operation, key=key, reason=code, status=status, where=where)
