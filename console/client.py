@@ -49,6 +49,16 @@ class Client:
         if migrate:
             upgrade(self.rt.db.engine)
 
+    def close(self) -> None:
+        """Release the database connections (a long-lived service keeps one client)."""
+        self.rt.db.dispose()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # --- enqueue -----------------------------------------------------------
     def upload(self, path: str | Path, *, suffix: str) -> str:
         """Put a local file into object storage under a fresh ``incoming/`` key."""

@@ -38,3 +38,13 @@ def rabbitmq_server(request):
 @pytest.fixture(scope="session")
 def moto_server(request):
     return _server(request, "moto")
+
+
+@pytest.fixture
+def s3_fault_proxy(moto_server):
+    """A fault-injecting proxy in front of the test S3 server; faults off until a test sets them."""
+    from tests.support.faultproxy import FaultProxy
+
+    proxy = FaultProxy(moto_server.url).start()
+    yield proxy
+    proxy.stop()

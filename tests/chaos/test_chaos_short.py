@@ -30,7 +30,7 @@ def test_sigkill_workers_on_redis_loses_nothing(redis_server, postgres_server, m
     try:
         result = Trial(stack, *sample, seed=11, jobs=4, faults=("kill", "kill_child")).run()
     finally:
-        stack.stop_workers()
+        stack.close()
     print(result.row())
     assert result.ok, result.row() | {"details": result.duplicates + result.mismatches + result.served_gaps}
     assert result.succeeded == result.jobs  # kills are recoverable faults: every job succeeds
@@ -44,7 +44,7 @@ def test_sigkill_on_the_embedded_filesystem_transport_is_recovered_by_the_sweepe
     try:
         result = Trial(stack, *sample, seed=5, jobs=3, faults=("kill",)).run()
     finally:
-        stack.stop_workers()
+        stack.close()
         shutil.rmtree(tmp_path, ignore_errors=True)
     print(result.row())
     assert result.ok, result.row()
@@ -63,7 +63,7 @@ def test_rabbitmq_restart_and_s3_faults(rabbitmq_server, postgres_server, moto_s
                        proxy=s3_fault_proxy, servers={"broker": rabbitmq_server}).run()
     finally:
         s3_fault_proxy.error_rate = 0.0
-        stack.stop_workers()
+        stack.close()
     print(result.row())
     assert result.ok, result.row()
     assert result.succeeded == result.jobs

@@ -44,7 +44,7 @@ def stack(request, tmp_path_factory):
         create_hosting(session, HOSTING, actor="test")
     built.start_workers(1, concurrency=2)
     yield built
-    built.stop_workers()
+    built.close()
     shutil.rmtree(home, ignore_errors=True)
 
 

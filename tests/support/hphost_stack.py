@@ -69,6 +69,13 @@ class Stack:
             worker.stop()
         self.workers.clear()
 
+    def close(self) -> None:
+        """Stop the workers and release the client's connections."""
+        self.stop_workers()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
     def worker_logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted((self.home / "logs").glob("*.log")))
 

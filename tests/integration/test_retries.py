@@ -1,0 +1,68 @@
+"""Transient S3 faults: retried until the job succeeds; past the cap, a clean failure."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hosting.audit import trail
+from hosting.db.models import BaseRecord, Planning
+from hosting.plannings import PlanningSettings, create_hosting, create_planning
+from hosting.store.s3 import S3Store
+from tests.support.hphost_stack import server_stack
+
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
+SAMPLES = Path(__file__).parent.parent / "samples"
+HOSTING = "123456789012"
+
+
+@pytest.fixture
+def stack(redis_server, postgres_server, s3_fault_proxy, tmp_path):
+    built = server_stack("redis", tmp_path, broker_url=redis_server.url, postgres_url=postgres_server.url,
+                         s3_endpoint=s3_fault_proxy.url)
+    with built.client.rt.db.transaction() as session:
+        create_hosting(session, HOSTING, actor="test")
+    built.start_workers(1, concurrency=2)
+    yield built
+    s3_fault_proxy.error_rate = 0.0
+    built.close()
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _planning(stack) -> str:
+    tag = uuid.uuid4().hex[:8]
+    with stack.client.rt.db.transaction() as session:
+        return create_planning(session, HOSTING, PlanningSettings(
+            name=tag, domain=f"{tag}.example.edu", controller_domain="ctl.example.edu"), actor="test").id
+
+
+def test_s3_failing_one_request_in_five_is_retried_and_the_job_succeeds(stack, s3_fault_proxy):
+    planning = _planning(stack)
+    s3_fault_proxy.error_rate = 0.2
+    job = stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP",
+                               profils=SAMPLES / "small.profils")
+    job = stack.client.wait(job.id, timeout_s=240)
+    assert job.state == "succeeded", job.error
+    assert s3_fault_proxy.faults > 0
+
+
+def test_s3_always_failing_exhausts_retries_and_leaves_nothing(stack, s3_fault_proxy, moto_server):
+    planning = _planning(stack)
+    job = stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP")  # upload before the outage
+    s3_fault_proxy.error_rate = 1.0
+    job = stack.client.wait(job.id, timeout_s=240)
+    assert (job.state, job.error["code"]) == ("failed", "TRANSIENT_EXHAUSTED")
+    assert "STORAGE_UNAVAILABLE" in job.error["message"]
+    settings = stack.settings()
+    with stack.client.rt.db.transaction() as session:
+        retries = [e for e in trail(session, job.id) if e.action == "stage.retry"]
+        assert len(retries) == settings.retry_max
+        assert session.get(BaseRecord, job.id).state == "failed"
+        assert session.get(Planning, planning).current_base_id is None
+    s3_fault_proxy.error_rate = 0.0
+    direct = S3Store.from_settings(settings.model_copy(update={"s3_endpoint_url": moto_server.url}))
+    assert list(direct.list(f"bases/{job.id}/")) == []
+    assert not stack.client.rt.basedbs.exists(job.id)
