@@ -46,11 +46,10 @@ def demo_command(
 
 
 def _run(console: Console, home: Path, preset: str, workers: int) -> bool:
-    from hosting.formats.sample import generate_sample
-
     from console.cli_jobs import watch
     from console.client import Client
     from console.worker_pool import WorkerProcess
+    from hosting.formats.sample import generate_sample
     from hosting.plannings import PlanningSettings, create_hosting, create_planning
 
     client = Client(actor="demo")

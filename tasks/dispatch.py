@@ -10,7 +10,7 @@ from config.celery import celery_config
 from config.settings import Settings, get_settings
 from hosting.jobs.kinds import STAGE_QUEUE
 
-_producers: dict[str, Celery] = {}
+_producers: dict[tuple[str, str], Celery] = {}
 _lock = threading.Lock()
 
 
@@ -20,12 +20,14 @@ def task_name(stage: str) -> str:
 
 def producer_app(settings: Settings) -> Celery:
     """A Celery app that only sends, one per broker (clients may talk to several)."""
+    # Every embedded broker is "filesystem://": its folder tells them apart.
+    key = (settings.broker_url, str(settings.broker_folder) if settings.embedded_broker else "")
     with _lock:
-        app = _producers.get(settings.broker_url)
+        app = _producers.get(key)
         if app is None:
             app = Celery("hphost-producer", set_as_current=False)
             app.config_from_object(celery_config(settings))
-            _producers[settings.broker_url] = app
+            _producers[key] = app
         return app
 
 

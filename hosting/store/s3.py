@@ -76,7 +76,12 @@ class S3Store:
 
     # --- writing ---------------------------------------------------------------------
     def put_stream(self, key: str, stream: BinaryIO, size_bytes: int | None = None) -> None:
-        # A consumed stream cannot be replayed: no tenacity here, the stage retries whole.
+        if size_bytes is not None and size_bytes < self.transfer.multipart_threshold:
+            # Small enough to hold: one PUT that tenacity can replay (photos, tables of a school).
+            self.put_bytes(key, stream.read())
+            return
+        # Multipart: botocore retries each part (parts are buffered); a consumed stream cannot be
+        # replayed as a whole, so what still fails fails the stage, which is retried whole.
         try:
             self.client.upload_fileobj(_Unseekable(stream), self.bucket, self._key(key), Config=self.transfer)
         except (ClientError, BotoCoreError) as exc:
@@ -128,7 +133,7 @@ class S3Store:
         strip = len(self.prefix) + 1 if self.prefix else 0
         token: dict[str, str] = {}
         while True:
-            page = self._call("list", prefix, lambda: self.client.list_objects_v2(
+            page = self._call("list", prefix, lambda token=token: self.client.list_objects_v2(
                 Bucket=self.bucket, Prefix=self._key(prefix), **token))
             for item in page.get("Contents", []):
                 yield ObjectInfo(item["Key"][strip:], item["Size"])

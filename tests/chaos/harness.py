@@ -88,11 +88,13 @@ class Trial:
 
     def __init__(self, stack: Stack, hhyp: Path, profils: Path, *, seed: int, jobs: int = 4,
                  faults: tuple[str, ...] = ("kill",), servers: dict[str, Any] | None = None,
-                 proxy: Any = None, timeout_s: float = 240.0, max_faults: int = 2):
+                 proxy: Any = None, timeout_s: float = 240.0, max_faults: int = 2,
+                 s3_error_rate: float | None = None):
         self.stack, self.hhyp, self.profils = stack, hhyp, profils
         self.rng = random.Random(seed)
         self.n_jobs, self.faults, self.servers = jobs, faults, servers or {}
         self.proxy, self.timeout_s, self.max_faults = proxy, timeout_s, max_faults
+        self.s3_error_rate = s3_error_rate  # set once the jobs are enqueued, until the checks
         self.kills: list[Kill] = []
         self.served_gaps: list[str] = []
         self._stop = threading.Event()
@@ -144,6 +146,8 @@ class Trial:
     # --- faults ------------------------------------------------------------------------
     def _inject(self) -> None:
         """Inject up to ``max_faults`` faults, one every few seconds, while jobs run."""
+        if self.proxy is not None and self.s3_error_rate is not None:
+            self.proxy.error_rate = self.s3_error_rate
         for _ in range(self.max_faults):
             if self._stop.wait(self.rng.uniform(0.5, 3.0)):
                 return

@@ -32,7 +32,10 @@ def _port_open(port: int) -> bool:
 
 
 def _need(binary: str | Path) -> str:
-    found = shutil.which(str(binary)) if not Path(binary).is_absolute() else (str(binary) if Path(binary).exists() else None)
+    if Path(binary).is_absolute():
+        found = str(binary) if Path(binary).exists() else None
+    else:
+        found = shutil.which(str(binary))
     if not found:
         raise ServerMissing(f"{binary} is not installed: run scripts/install-system-deps")
     return found
