@@ -59,6 +59,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hphost-chaos-"))
+    work.chmod(0o755)  # the daemons run as their own users and must reach their data
     root = work / "servers"
     root.mkdir()
     names = ["postgres", "moto", *args.brokers.split(",")]
