@@ -89,6 +89,8 @@ def _run_claimed(task: Task, rt: Runtime, claim: Claim) -> str:
     if following == lifecycle.LOST:
         log.warning("lease_lost_at_commit")
         return "lease_lost"
+    if following == lifecycle.CANCELLED:
+        return _discard(rt, claim)
     if following is not None:
         _ring(claim.job_id, following)
     elif claim.kind != "create_base":
@@ -137,6 +139,14 @@ def _cancelled(rt: Runtime, claim: Claim) -> str:
         job = session.get(Job, claim.job_id)
         assert job is not None
         finalize_cancel(session, job, actor=claim.owner)
+    return _discard(rt, claim)
+
+
+def _discard(rt: Runtime, claim: Claim) -> str:
+    """The job was cancelled: remove every output and upload it had."""
+    with rt.db.transaction() as session:
+        job = session.get(Job, claim.job_id)
+        assert job is not None
     removed = cleanup.discard_outputs(rt.store, rt.basedbs, job)
     with rt.db.transaction() as session:
         cleanup.mark_cleaned(session, claim.job_id, actor=claim.owner, discarded=True, removed=removed)

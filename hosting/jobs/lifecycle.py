@@ -123,6 +123,7 @@ def _owned_stage(session: Session, claim_: Claim) -> Stage | None:
 
 
 LOST = "lost"
+CANCELLED = "cancelled"
 
 
 def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped: bool = False,
@@ -132,12 +133,19 @@ def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped
 
     ``apply`` (the stage's control-DB effects) runs first in the same
     transaction, only if this worker still owns the stage. Returns the stage to
-    dispatch next, None when the job is finished, or ``LOST`` when the lease was
-    lost meanwhile (another delivery owns the stage; nothing was written).
+    dispatch next, None when the job is finished, ``LOST`` when the lease was
+    lost meanwhile (another delivery owns the stage; nothing was written), or
+    ``CANCELLED`` when an operator cancelled the job meanwhile (it stops here).
     """
     stage = _owned_stage(session, claim_)
     if stage is None:
         return LOST
+    job = session.get(Job, claim_.job_id)
+    if job is not None and job.cancel_requested:
+        from hosting.jobs.control import finalize_cancel
+
+        finalize_cancel(session, job, actor=claim_.owner)
+        return CANCELLED
     if apply is not None:
         apply(session)
     now = utcnow()

@@ -66,3 +66,17 @@ def test_s3_always_failing_exhausts_retries_and_leaves_nothing(stack, s3_fault_p
     direct = S3Store.from_settings(settings.model_copy(update={"s3_endpoint_url": moto_server.url}))
     assert list(direct.list(f"bases/{job.id}/")) == []
     assert not stack.client.rt.basedbs.exists(job.id)
+
+
+def test_a_failed_job_retried_after_the_outage_resumes_and_succeeds(stack, s3_fault_proxy):
+    planning = _planning(stack)
+    job = stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP")
+    s3_fault_proxy.error_rate = 1.0
+    assert stack.client.wait(job.id, timeout_s=240).state == "failed"
+    s3_fault_proxy.error_rate = 0.0
+    stack.client.retry(job.id)
+    view = stack.client.wait(job.id, timeout_s=120)
+    assert view.state == "succeeded", view.error
+    with stack.client.rt.db.transaction() as session:
+        assert session.get(Planning, planning).current_base_id == job.id
+        assert [e.data.get("from_stage") for e in trail(session, job.id) if e.action == "job.retried"] == ["unpack"]

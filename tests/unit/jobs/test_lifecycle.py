@@ -175,3 +175,18 @@ def test_heartbeat_renews_the_lease_and_reports_cancel(db, planning_id):
         stage = session.get(Stage, claim.stage_id)
         assert stage.lease_expires_at > utcnow() + timedelta(seconds=50)
         assert (stage.progress_done, stage.progress_total) == (3, 10)
+
+
+def test_a_cancel_requested_during_a_stage_stops_the_job_at_its_end(db, planning_id):
+    job_id, _ = _enqueue(db, planning_id)
+    claim = _claim(db, job_id, "instantiate")
+    with db.transaction() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
+    applied = []
+    with db.transaction() as session:
+        outcome = lifecycle.complete(session, claim, {}, apply=lambda s: applied.append(1))
+    assert (outcome, applied) == (lifecycle.CANCELLED, [])
+    with db.transaction() as session:
+        assert session.get(Job, job_id).state == "cancelled"
+        assert {s.name: s.state for s in stages(session, job_id)} == {"instantiate": "cancelled",
+                                                                       "publish": "cancelled"}

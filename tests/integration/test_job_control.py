@@ -1,0 +1,82 @@
+"""Operator decisions on real workers: cancel a queued or a running job; nothing of it stays."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+
+import pytest
+
+from hosting.audit import trail
+from hosting.db.models import BaseRecord, Planning
+from hosting.formats.sample import generate_sample
+from hosting.fsck import fsck
+from hosting.plannings import PlanningSettings, create_hosting, create_planning
+from tests.support.hphost_stack import embedded_stack
+
+pytestmark = pytest.mark.timeout(300)
+HOSTING = "123456789012"
+GRID = {"first_monday": "2026-08-31", "weeks": 30, "working_days": ["mon", "tue", "wed", "thu", "fri"],
+        "day_start": "08:00", "sequences_per_day": 8, "sequence_minutes": 60, "steps_per_sequence": 2}
+
+
+@pytest.fixture
+def stack(tmp_path):
+    built = embedded_stack(tmp_path / "home")
+    with built.client.rt.db.transaction() as session:
+        create_hosting(session, HOSTING, actor="test")
+    yield built
+    built.close()
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def big_sample(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sample") / "big.HHYP"
+    generate_sample(path, hosting_number=HOSTING, preset="university", students=6000, seed=2)
+    return path
+
+
+def _planning(stack) -> str:
+    tag = uuid.uuid4().hex[:8]
+    with stack.client.rt.db.transaction() as session:
+        return create_planning(session, HOSTING, PlanningSettings(
+            name=tag, domain=f"{tag}.example.edu", controller_domain="ctl.example.edu"), actor="test").id
+
+
+def test_cancelling_a_queued_job_removes_its_upload_at_once(stack, big_sample):
+    planning = _planning(stack)
+    job = stack.client.enqueue("load_base", planning, hhyp=big_sample, dispatch=False)
+    assert [i.key for i in stack.client.rt.store.list("incoming/")]
+    view = stack.client.cancel(job.id)
+    assert view.state == "cancelled" and [s.state for s in view.stages] == ["cancelled"] * 3
+    assert list(stack.client.rt.store.list("")) == []
+    with stack.client.rt.db.transaction() as session:
+        assert session.get(BaseRecord, job.id).state == "failed"
+        assert [e.action for e in trail(session, job.id)][-2:] == ["job.cancelled", "job.discarded"]
+    assert fsck(stack.client.rt).clean
+    # The planning is free again.
+    assert stack.client.enqueue("create_base", planning, time_grid=GRID, dispatch=False).state == "queued"
+
+
+def test_cancelling_a_running_load_stops_it_and_the_old_base_keeps_serving(stack, big_sample):
+    planning = _planning(stack)
+    stack.start_workers(1, concurrency=2)
+    served = stack.client.wait(stack.client.enqueue("create_base", planning, time_grid=GRID).id, timeout_s=60)
+    job = stack.client.enqueue("load_base", planning, hhyp=big_sample)
+    deadline = time.monotonic() + 60
+    while not any(s.state == "running" and s.name in ("instantiate", "publish") for s in stack.client.get(job.id).stages):
+        assert time.monotonic() < deadline, stack.client.get(job.id)
+        time.sleep(0.05)
+    assert stack.client.cancel(job.id).state in ("running", "cancelled")
+    view = stack.client.wait(job.id, timeout_s=60)
+    assert view.state == "cancelled"
+    time.sleep(stack.settings().sweep_interval_s * 2)
+    rt = stack.client.rt
+    assert list(rt.store.list(f"bases/{job.id}/")) == [] and list(rt.store.list("incoming/")) == []
+    assert not rt.basedbs.exists(job.id) and job.id not in rt.basedbs.list_ids()
+    with rt.db.transaction() as session:
+        assert session.get(Planning, planning).current_base_id == served.id
+        assert session.get(BaseRecord, served.id).state == "in_service"
+    assert fsck(rt).clean
