@@ -33,6 +33,26 @@ def hosting_create(number: str, name: str = "", as_json: JsonOpt = False) -> Non
          lambda: typer.echo(f"hosting {number} created; console password (shown once): {password}"))
 
 
+@hosting_app.command("login")
+def hosting_login(
+    number: str,
+    invoice: Annotated[str | None, typer.Option(help="Paid invoice number (10 digits), first login.")] = None,
+    password: Annotated[str, typer.Option(envvar="HPHOST_CONSOLE_PASSWORD", prompt=True, hide_input=True,
+                                          help="Console password (or HPHOST_CONSOLE_PASSWORD).")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Check console credentials; the first login binds the installation to a paid invoice."""
+    from hosting.plannings import BadCredentials, console_login
+
+    with refusals(as_json):
+        client = Client(actor="operator")
+        with client.rt.db.transaction() as session:
+            ok = console_login(session, number, password, invoice, actor="operator")
+        if not ok:  # the refusal is audited (committed above), then reported
+            raise BadCredentials(where={"hosting_number": number})
+    emit({"ok": True, "hosting_number": number}, as_json, lambda: typer.echo(f"hosting {number}: login ok"))
+
+
 def _planning_dict(planning) -> dict:  # type: ignore[no-untyped-def]
     return {"id": planning.id, "hosting_number": planning.hosting_number, "name": planning.name,
             "controller_domain": planning.controller_domain, "associate_net": planning.associate_net,

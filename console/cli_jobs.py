@@ -44,6 +44,7 @@ def watch(client: Client, job_id: str, *, timeout_s: float = 3600.0) -> JobView:
             time.sleep(0.5)
             view = client.get(job_id)
             live.update(job_table(view))
+    console.line()
     return view
 
 

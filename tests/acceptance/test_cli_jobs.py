@@ -107,3 +107,14 @@ def test_demo_ends_with_both_bases_in_service(tmp_path):
     assert "Summary" in done.stdout
     assert done.stdout.count("(in_service)") == 2
     assert "2 of 2 bases in service." in done.stdout
+
+
+def test_console_login_binds_the_invoice_at_first_login_and_audits_refusals(env):
+    password = json.loads(hphost(env, "hosting", "create", "123456789012", "--json").stdout)["console_password"]
+    login_env = {**env, "HPHOST_CONSOLE_PASSWORD": password}
+    first = hphost(login_env, "hosting", "login", "123456789012", "--json", check=False)
+    assert first.returncode == 2 and json.loads(first.stdout)["code"] == "BAD_CREDENTIALS"  # no invoice yet
+    hphost(login_env, "hosting", "login", "123456789012", "--invoice", "1234567890")
+    hphost(login_env, "hosting", "login", "123456789012")  # bound: the invoice is not asked again
+    wrong = hphost({**env, "HPHOST_CONSOLE_PASSWORD": "not-it"}, "hosting", "login", "123456789012", check=False)
+    assert wrong.returncode == 2 and password not in wrong.stdout + wrong.stderr

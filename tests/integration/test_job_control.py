@@ -66,7 +66,12 @@ def test_cancelling_a_running_load_stops_it_and_the_old_base_keeps_serving(stack
     served = stack.client.wait(stack.client.enqueue("create_base", planning, time_grid=GRID).id, timeout_s=60)
     job = stack.client.enqueue("load_base", planning, hhyp=big_sample)
     deadline = time.monotonic() + 60
-    while not any(s.state == "running" and s.name in ("instantiate", "publish") for s in stack.client.get(job.id).stages):
+
+    def busy() -> bool:
+        stages = stack.client.get(job.id).stages
+        return any(s.state == "running" and s.name in ("instantiate", "publish") for s in stages)
+
+    while not busy():
         assert time.monotonic() < deadline, stack.client.get(job.id)
         time.sleep(0.05)
     assert stack.client.cancel(job.id).state in ("running", "cancelled")
