@@ -149,6 +149,8 @@ class Client:
         return self.get(job_id)
 
     def retry(self, job_id: str) -> JobView:
+        # Finish a pending cleanup of the failed stage first (idempotent, under the job's lock).
+        cleanup.clean_failed_job(self.rt.db, self.rt.store, self.rt.basedbs, job_id, actor=self.actor)
         with self.rt.db.transaction() as session:
             stage = retry(session, job_id, actor=self.actor, output_present=self._output_present)
         self._ring(job_id, stage)

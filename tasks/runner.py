@@ -128,9 +128,10 @@ def _failed(rt: Runtime, claim: Claim, error: HphostError) -> str:
         if not lifecycle.fail(session, claim, error):
             return "lease_lost"
     log.info("stage_failed", code=error.code, where=error.where or None)
-    removed = cleanup.clean_failed_stage(rt.store, rt.basedbs, claim.base_id, claim.stage)
-    with rt.db.transaction() as session:
-        cleanup.mark_cleaned(session, claim.job_id, actor=claim.owner, discarded=False, removed=removed)
+    try:
+        cleanup.clean_failed_job(rt.db, rt.store, rt.basedbs, claim.job_id, actor=claim.owner)
+    except HphostError as exc:  # storage or DB down: the sweeper finishes the cleanup later
+        log.warning("cleanup_deferred", code=exc.code)
     return "failed"
 
 

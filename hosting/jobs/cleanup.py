@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hosting import audit
 from hosting.basedb.base import BaseDatabases
-from hosting.db.models import Job, Planning, Publication, utcnow
+from hosting.db.models import Job, Planning, Publication, Stage, utcnow
+from hosting.db.session import ControlDB
 from hosting.jobs.kinds import base_prefix
 from hosting.store.base import ObjectStore
 
@@ -33,6 +34,24 @@ def clean_failed_stage(store: ObjectStore, basedbs: BaseDatabases, base_id: str 
     if stage == "publish":
         return {"objects": store.delete_prefix(prefix + ESPACES_PREFIX)}
     return {}
+
+
+def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, job_id: str, *,
+                     actor: str) -> bool:
+    """Clean what a failed job's failed stage half-made, once, under the job's row lock.
+
+    The lock and the state check make the cleanup and an operator's retry
+    exclusive: a retry never starts while a cleanup runs, and a cleanup never
+    deletes what a retried job has begun to write again.
+    """
+    with db.transaction() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None or job.state != "failed" or job.cleaned_at is not None:
+            return False
+        stage = session.scalar(select(Stage.name).where(Stage.job_id == job_id, Stage.state == "failed"))
+        removed = clean_failed_stage(store, basedbs, job.base_id, stage)
+        mark_cleaned(session, job_id, actor=actor, discarded=False, removed=removed)
+    return True
 
 
 def discard_outputs(store: ObjectStore, basedbs: BaseDatabases, job: Job) -> dict[str, Any]:

@@ -9,8 +9,14 @@ from sqlalchemy.orm import Session
 
 from hosting import audit
 from hosting.db.models import BaseRecord, Job, Stage, utcnow
-from hosting.errors import Conflict, NotFound
+from hosting.errors import Conflict, NotFound, TransientError
 from hosting.jobs.enqueue import _refuse_if_busy
+
+
+class CleanupPending(TransientError):
+    """Job {job_id} is still being cleaned up after its failure; retry it in a moment."""
+
+    code = "CLEANUP_PENDING"
 
 
 class JobFinal(Conflict):
@@ -67,9 +73,11 @@ def finalize_cancel(session: Session, job: Job, *, actor: str) -> None:
 def retry(session: Session, job_id: str, *, actor: str,
           output_present: Callable[[Job, str], bool]) -> str:
     """Re-queue a failed job from its first stage whose output is missing; returns that stage."""
-    job = get_job(session, job_id)
+    job = session.get(Job, job_id, with_for_update=True) or get_job(session, job_id)
     if job.state != "failed":
         raise JobFinal(job_id=job_id, state=job.state, action="retry", where={"job_id": job_id})
+    if job.cleaned_at is None:
+        raise CleanupPending(job_id=job_id, where={"job_id": job_id})
     _refuse_if_busy(session, job.planning_id)
     ordered = stages(session, job_id)
     restart = next((s for s in ordered if s.state not in ("succeeded", "skipped")

@@ -96,19 +96,14 @@ def _redispatch_overdue(rt: Runtime, actor: str, report: SweepReport) -> None:
 
 
 def _clean_failed(rt: Runtime, actor: str, report: SweepReport) -> None:
-    """Finish the cleanup of failed jobs whose worker died before it cleaned up."""
+    """Finish the cleanup of failed jobs whose worker could not clean up (died, storage down)."""
     grace = utcnow() - timedelta(seconds=FAILED_CLEANUP_GRACE_S)
     with rt.db.transaction() as session:
-        rows = session.execute(
-            select(Job.id, Job.base_id).where(Job.state == "failed", Job.cleaned_at.is_(None),
-                                              Job.finished_at < grace)).all()
-        failed_stage = {job_id: session.scalar(select(Stage.name).where(
-            Stage.job_id == job_id, Stage.state == "failed")) for job_id, _ in rows}
-    for job_id, base_id in rows:
-        removed = cleanup.clean_failed_stage(rt.store, rt.basedbs, base_id, failed_stage[job_id])
-        with rt.db.transaction() as session:
-            cleanup.mark_cleaned(session, job_id, actor=actor, discarded=False, removed=removed)
-        report.cleaned.append(job_id)
+        job_ids = list(session.scalars(select(Job.id).where(
+            Job.state == "failed", Job.cleaned_at.is_(None), Job.finished_at < grace)))
+    for job_id in job_ids:
+        if cleanup.clean_failed_job(rt.db, rt.store, rt.basedbs, job_id, actor=actor):
+            report.cleaned.append(job_id)
 
 
 def _discard(rt: Runtime, actor: str, report: SweepReport, failed_retention_s: float) -> None:

@@ -11,7 +11,7 @@ from hosting.audit import trail
 from hosting.db.models import BaseRecord, Job, Planning, Stage, utcnow
 from hosting.errors import TransientError
 from hosting.jobs import lifecycle
-from hosting.jobs.control import retry, stages
+from hosting.jobs.control import CleanupPending, retry, stages
 from hosting.jobs.enqueue import IdempotencyKeyReused, JobRequest, PlanningBusy, enqueue
 from hosting.jobs.lifecycle import Claim, ClaimRefused
 
@@ -144,6 +144,9 @@ def test_failure_marks_job_base_and_stage_and_retry_resumes_from_failed_stage(db
         job = session.get(Job, job_id)
         assert (job.state, job.error_code, job.error_where) == ("failed", "TRANSIENT", {"key": "x"})
         assert session.get(BaseRecord, job_id).state == "failed"
+        with pytest.raises(CleanupPending):  # the failed stage's leftovers are not cleaned yet
+            retry(session, job_id, actor="op", output_present=lambda job, stage: True)
+        job.cleaned_at = utcnow()
         restart = retry(session, job_id, actor="op", output_present=lambda job, stage: True)
     assert restart == "publish"
     with db.transaction() as session:
@@ -160,6 +163,7 @@ def test_retry_restarts_at_the_first_stage_whose_output_is_gone(db, planning_id)
     with db.transaction() as session:
         lifecycle.fail(session, claim, TransientError())
     with db.transaction() as session:
+        session.get(Job, job_id).cleaned_at = utcnow()
         assert retry(session, job_id, actor="op", output_present=lambda job, stage: False) == "instantiate"
 
 
