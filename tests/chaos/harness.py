@@ -21,7 +21,6 @@ import random
 import signal
 import threading
 import time
-import uuid
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,7 +31,6 @@ from sqlalchemy import func, select
 
 from hosting.db.models import AuditEvent, BaseRecord, ControllerUser, Planning, Stage, utcnow
 from hosting.fsck import fsck
-from hosting.plannings import PlanningSettings, create_hosting, create_planning
 from tests.support.hphost_stack import Stack
 
 HOSTING = "123456789012"
@@ -103,7 +101,7 @@ class Trial:
     def run(self) -> TrialResult:
         started = time.monotonic()
         client = self.stack.client
-        plannings = [self._planning(i) for i in range(self.n_jobs)]
+        plannings = [self.stack.new_planning() for _ in range(self.n_jobs)]
         baseline = {p: self._serve(p) for p in plannings[: self.n_jobs // 2]}
         job_ids = [client.enqueue("load_base", p, hhyp=self.hhyp, profils=self.profils).id for p in plannings]
         watcher = threading.Thread(target=self._watch_served, args=(baseline,), daemon=True)
@@ -116,15 +114,6 @@ class Trial:
         watcher.join(10)
         self._heal()
         return self._check(job_ids, views, baseline, time.monotonic() - started)
-
-    def _planning(self, index: int) -> str:
-        tag = uuid.uuid4().hex[:8]
-        with self.stack.client.rt.db.transaction() as session:
-            if not _hosting_exists(session):
-                create_hosting(session, HOSTING, actor="chaos")
-            return create_planning(session, HOSTING, PlanningSettings(
-                name=f"chaos-{tag}-{index}", domain=f"{tag}.chaos.example.edu",
-                controller_domain="ctl.chaos.example.edu"), actor="chaos").id
 
     def _serve(self, planning: str) -> str:
         """Put a first base in service on the planning (before any fault)."""
@@ -308,12 +297,6 @@ def _utc(timestamp: float):  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(timestamp, UTC)
-
-
-def _hosting_exists(session) -> bool:  # type: ignore[no-untyped-def]
-    from hosting.db.models import Hosting
-
-    return session.get(Hosting, HOSTING) is not None
 
 
 __all__ = ["Trial", "TrialResult", "utcnow"]

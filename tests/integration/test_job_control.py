@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import time
-import uuid
 
 import pytest
 
@@ -12,7 +11,7 @@ from hosting.audit import trail
 from hosting.db.models import BaseRecord, Planning
 from hosting.formats.sample import generate_sample
 from hosting.fsck import fsck
-from hosting.plannings import PlanningSettings, create_hosting, create_planning
+from hosting.plannings import create_hosting
 from tests.support.hphost_stack import embedded_stack
 
 pytestmark = pytest.mark.timeout(300)
@@ -38,15 +37,8 @@ def big_sample(tmp_path_factory):
     return path
 
 
-def _planning(stack) -> str:
-    tag = uuid.uuid4().hex[:8]
-    with stack.client.rt.db.transaction() as session:
-        return create_planning(session, HOSTING, PlanningSettings(
-            name=tag, domain=f"{tag}.example.edu", controller_domain="ctl.example.edu"), actor="test").id
-
-
 def test_cancelling_a_queued_job_removes_its_upload_at_once(stack, big_sample):
-    planning = _planning(stack)
+    planning = stack.new_planning()
     job = stack.client.enqueue("load_base", planning, hhyp=big_sample, dispatch=False)
     assert [i.key for i in stack.client.rt.store.list("incoming/")]
     view = stack.client.cancel(job.id)
@@ -61,7 +53,7 @@ def test_cancelling_a_queued_job_removes_its_upload_at_once(stack, big_sample):
 
 
 def test_cancelling_a_running_load_stops_it_and_the_old_base_keeps_serving(stack, big_sample):
-    planning = _planning(stack)
+    planning = stack.new_planning()
     stack.start_workers(1, concurrency=2)
     served = stack.client.wait(stack.client.enqueue("create_base", planning, time_grid=GRID).id, timeout_s=60)
     job = stack.client.enqueue("load_base", planning, hhyp=big_sample)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from sqlalchemy import func, select
 from hosting.audit import trail
 from hosting.db.models import Assignment, BaseRecord, ControllerUser, Planning, Profile, Publication, SealedSecret
 from hosting.formats.sample import generate_sample
-from hosting.plannings import PlanningSettings, create_hosting, create_planning
+from hosting.plannings import create_hosting
 from tests.support.hphost_stack import embedded_stack, server_stack
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
@@ -48,16 +47,8 @@ def stack(request, tmp_path_factory):
     shutil.rmtree(home, ignore_errors=True)
 
 
-def new_planning(stack, *, net: bool = True) -> str:
-    tag = uuid.uuid4().hex[:8]
-    with stack.client.rt.db.transaction() as session:
-        return create_planning(session, HOSTING, PlanningSettings(
-            name=f"P-{tag}", domain=f"{tag}.edt.example.edu", controller_domain="ctl.example.edu",
-            associate_net=net), actor="test").id
-
-
 def test_create_base_goes_into_service_with_its_grid(stack):
-    planning = new_planning(stack)
+    planning = stack.new_planning()
     job = stack.client.wait(stack.client.enqueue("create_base", planning, time_grid=GRID).id, timeout_s=120)
     assert job.state == "succeeded", job.error
     with stack.client.rt.db.transaction() as session:
@@ -68,7 +59,7 @@ def test_create_base_goes_into_service_with_its_grid(stack):
 
 
 def test_load_base_with_profils_is_complete_and_in_service(stack):
-    planning = new_planning(stack)
+    planning = stack.new_planning()
     job = stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP",
                                profils=SAMPLES / "small.profils")
     job = stack.client.wait(job.id, timeout_s=180)
@@ -105,7 +96,7 @@ def _controller_state(stack, planning_id: str):
 
 
 def test_assign_profils_twice_gives_the_same_state(stack):
-    planning = new_planning(stack)
+    planning = stack.new_planning()
     first = stack.client.wait(stack.client.enqueue("assign_profils", planning,
                                                    profils=SAMPLES / "small.profils").id, timeout_s=120)
     assert first.state == "succeeded", first.error
@@ -121,7 +112,7 @@ def test_assign_profils_twice_gives_the_same_state(stack):
 
 
 def test_wrong_hosting_number_fails_and_leaves_the_previous_base_serving(stack, tmp_path):
-    planning = new_planning(stack)
+    planning = stack.new_planning()
     served = stack.client.wait(stack.client.enqueue("create_base", planning, time_grid=GRID).id, timeout_s=120)
     assert served.state == "succeeded"
     other = tmp_path / "other.HHYP"
@@ -141,7 +132,7 @@ def test_wrong_hosting_number_fails_and_leaves_the_previous_base_serving(stack, 
 
 
 def test_publish_is_skipped_and_audited_when_not_associated(stack):
-    planning = new_planning(stack, net=False)
+    planning = stack.new_planning(net=False)
     job = stack.client.wait(stack.client.enqueue("create_base", planning, time_grid=GRID).id, timeout_s=120)
     assert job.state == "succeeded", job.error
     publish = next(s for s in job.stages if s.name == "publish")
@@ -154,7 +145,7 @@ def test_publish_is_skipped_and_audited_when_not_associated(stack):
 
 
 def test_audit_has_every_transition_and_logs_are_json_without_passwords(stack):
-    planning = new_planning(stack)
+    planning = stack.new_planning()
     job = stack.client.wait(stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP",
                                                  profils=SAMPLES / "small.profils").id, timeout_s=180)
     assert job.state == "succeeded", job.error

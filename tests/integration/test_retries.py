@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 
 from hosting.audit import trail
 from hosting.db.models import BaseRecord, Planning
-from hosting.plannings import PlanningSettings, create_hosting, create_planning
+from hosting.plannings import create_hosting
 from hosting.store.s3 import S3Store
 from tests.support.hphost_stack import server_stack
 
@@ -32,15 +31,8 @@ def stack(redis_server, postgres_server, s3_fault_proxy, tmp_path):
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-def _planning(stack) -> str:
-    tag = uuid.uuid4().hex[:8]
-    with stack.client.rt.db.transaction() as session:
-        return create_planning(session, HOSTING, PlanningSettings(
-            name=tag, domain=f"{tag}.example.edu", controller_domain="ctl.example.edu"), actor="test").id
-
-
 def test_s3_failing_one_request_in_five_is_retried_and_the_job_succeeds(stack, s3_fault_proxy):
-    planning = _planning(stack)
+    planning = stack.new_planning()
     s3_fault_proxy.error_rate = 0.2
     job = stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP",
                                profils=SAMPLES / "small.profils")
@@ -50,7 +42,7 @@ def test_s3_failing_one_request_in_five_is_retried_and_the_job_succeeds(stack, s
 
 
 def test_s3_always_failing_exhausts_retries_and_leaves_nothing(stack, s3_fault_proxy, moto_server):
-    planning = _planning(stack)
+    planning = stack.new_planning()
     job = stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP")  # upload before the outage
     s3_fault_proxy.error_rate = 1.0
     job = stack.client.wait(job.id, timeout_s=240)
@@ -69,7 +61,7 @@ def test_s3_always_failing_exhausts_retries_and_leaves_nothing(stack, s3_fault_p
 
 
 def test_a_failed_job_retried_after_the_outage_resumes_and_succeeds(stack, s3_fault_proxy):
-    planning = _planning(stack)
+    planning = stack.new_planning()
     job = stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP")
     s3_fault_proxy.error_rate = 1.0
     assert stack.client.wait(job.id, timeout_s=240).state == "failed"

@@ -52,6 +52,19 @@ class Stack:
             self._client = Client(self.settings(), actor="test")
         return self._client
 
+    def new_planning(self, *, net: bool = True, hosting: str = "123456789012") -> str:
+        """A new planning (and its hosting, the first time) with domains of its own."""
+        from hosting.db.models import Hosting
+        from hosting.plannings import PlanningSettings, create_hosting, create_planning
+
+        tag = uuid.uuid4().hex[:8]
+        with self.client.rt.db.transaction() as session:
+            if session.get(Hosting, hosting) is None:
+                create_hosting(session, hosting, actor="test")
+            return create_planning(session, hosting, PlanningSettings(
+                name=f"P-{tag}", domain=f"{tag}.edt.example.edu", controller_domain="ctl.example.edu",
+                associate_net=net), actor="test").id
+
     def start_workers(self, count: int = 1, concurrency: int = 2, **kwargs: object) -> list[WorkerProcess]:
         started = []
         for _ in range(count):
