@@ -28,7 +28,7 @@ def test_sigkill_workers_on_redis_loses_nothing(redis_server, postgres_server, m
                          s3_endpoint=moto_server.url)
     stack.start_workers(2, concurrency=1)
     try:
-        result = Trial(stack, *sample, seed=11, jobs=4, faults=("kill", "kill_child")).run()
+        result = Trial(stack, *sample, seed=11, jobs=3, faults=("kill", "kill_child")).run()
     finally:
         stack.close()
     print(result.row())
@@ -59,7 +59,7 @@ def test_rabbitmq_restart_and_s3_faults(rabbitmq_server, postgres_server, moto_s
                          s3_endpoint=s3_fault_proxy.url)
     stack.start_workers(2, concurrency=1)
     try:
-        result = Trial(stack, *sample, seed=3, jobs=3, faults=("kill", "s3", "broker"),
+        result = Trial(stack, *sample, seed=3, jobs=2, faults=("kill", "s3", "broker"),
                        proxy=s3_fault_proxy, servers={"broker": rabbitmq_server}).run()
     finally:
         s3_fault_proxy.error_rate = 0.0

@@ -79,7 +79,7 @@ class Stack:
 
     def stop_workers(self) -> None:
         for worker in self.workers:
-            worker.stop()
+            worker.stop(timeout_s=5)  # a test's teardown: no running stage worth waiting for
         self.workers.clear()
 
     def close(self) -> None:
