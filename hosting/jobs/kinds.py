@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
-STAGE_STATES = ("pending", "queued", "running", "succeeded", "skipped", "failed", "cancelled")
+# Jobs: queued -> running -> succeeded | failed | cancelled (a failed job may be retried).
+# Stages: pending -> queued -> running -> succeeded | skipped | failed | cancelled.
 FINAL_JOB_STATES = ("succeeded", "failed", "cancelled")
 
 STAGE_QUEUE = {
