@@ -61,6 +61,14 @@ def _planning_dict(planning) -> dict:  # type: ignore[no-untyped-def]
             "current_base_id": planning.current_base_id}
 
 
+def _on_planning(as_json: bool, action) -> dict:  # type: ignore[no-untyped-def]
+    """Run ``action(session) -> Planning`` in one transaction; the planning as a dict, or a refusal."""
+    with refusals(as_json):
+        client = Client(actor="operator")
+        with client.rt.db.transaction() as session:
+            return _planning_dict(action(session))
+
+
 @planning_app.command("create")
 def planning_create(
     hosting: Annotated[str, typer.Option(help="Hosting number (12 digits).")],
@@ -75,10 +83,7 @@ def planning_create(
     """Configure a new planning."""
     cfg = PlanningSettings(name=name, controller_domain=controller_domain, domain=domain,
                            associate_net=net, time_zone=time_zone, publication_name=publication_name)
-    with refusals(as_json):
-        client = Client(actor="operator")
-        with client.rt.db.transaction() as session:
-            data = _planning_dict(create_planning(session, hosting, cfg, actor="operator"))
+    data = _on_planning(as_json, lambda session: create_planning(session, hosting, cfg, actor="operator"))
     emit({"ok": True, "planning": data}, as_json, lambda: typer.echo(f"planning {data['id']} created"))
 
 
@@ -96,20 +101,14 @@ def planning_configure(
     """Change a planning's settings (only the options given)."""
     cfg = PlanningSettings(name=name, controller_domain=controller_domain, domain=domain,
                            associate_net=net, time_zone=time_zone, publication_name=publication_name)
-    with refusals(as_json):
-        client = Client(actor="operator")
-        with client.rt.db.transaction() as session:
-            data = _planning_dict(configure_planning(session, planning, cfg, actor="operator"))
+    data = _on_planning(as_json, lambda session: configure_planning(session, planning, cfg, actor="operator"))
     emit({"ok": True, "planning": data}, as_json, lambda: typer.echo(json.dumps(data, indent=2)))
 
 
 @planning_app.command("show")
 def planning_show(planning: str, as_json: JsonOpt = False) -> None:
     """A planning's settings and the base in service."""
-    with refusals(as_json):
-        client = Client(actor="operator")
-        with client.rt.db.transaction() as session:
-            data = _planning_dict(get_planning(session, planning))
+    data = _on_planning(as_json, lambda session: get_planning(session, planning))
     emit({"ok": True, "planning": data}, as_json,
          lambda: typer.echo("\n".join(f"{k:18} {v}" for k, v in data.items())))
 
