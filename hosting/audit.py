@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from config.logging import get_logger
-from hosting.db.models import AuditEvent
+from hosting.db.models import AuditEvent, Planning
 
 log = get_logger("hphost.audit")
 _PENDING = "hphost_audit_pending"
@@ -75,8 +75,6 @@ def trail(session: Session, job_id: str) -> list[AuditEvent]:
 def record_for_job(session: Session, job, action: str, *, actor: str, stage: str | None = None,  # type: ignore[no-untyped-def]
                    **data: Any) -> AuditEvent:
     """An audit row about ``job``, with its planning and hosting filled in."""
-    from hosting.db.models import Planning
-
     hosting_number = session.scalar(select(Planning.hosting_number).where(Planning.id == job.planning_id))
     return record(session, action, actor=actor, job_id=job.id, stage=stage,
                   planning_id=job.planning_id, hosting_number=hosting_number, **data)

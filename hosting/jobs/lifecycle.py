@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hosting import audit
 from hosting.db.models import BaseRecord, Job, Planning, Stage, utcnow
 from hosting.errors import HphostError, PermanentError
+from hosting.jobs.control import finalize_cancel
 
 
 class DeliveryLimit(PermanentError):
@@ -142,8 +143,6 @@ def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped
         return LOST
     job = session.get(Job, claim_.job_id)
     if job is not None and job.cancel_requested:
-        from hosting.jobs.control import finalize_cancel
-
         finalize_cancel(session, job, actor=claim_.owner)
         return CANCELLED
     if apply is not None:
@@ -235,12 +234,9 @@ def fail_job(session: Session, job_id: str, error: HphostError, *, stage: Stage 
         base = session.get(BaseRecord, job.base_id)
         if base is not None and base.state in ("loading", "ready"):
             base.state = "failed"
-    hosting_number = session.scalar(select(Planning.hosting_number).where(Planning.id == job.planning_id))
-    common = {"actor": actor, "job_id": job_id, "planning_id": job.planning_id,
-              "hosting_number": hosting_number}
     if stage is not None:
-        audit.record(session, "stage.failed", stage=stage.name, code=error.code, **common)
-    audit.record(session, "job.failed", code=error.code, where=error.where or None, **common)
+        audit.record_for_job(session, job, "stage.failed", actor=actor, stage=stage.name, code=error.code)
+    audit.record_for_job(session, job, "job.failed", actor=actor, code=error.code, where=error.where or None)
 
 
 def _audit(session: Session, claim_: Claim, action: str, stage: str | None | object = ...,
