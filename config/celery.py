@@ -47,12 +47,15 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 def _transport_options(settings: Settings) -> dict[str, Any]:
     if settings.embedded_broker:
         folder = settings.broker_folder
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
+        # control_folder defaults to ./control in the process's working directory:
+        # every embedded home started from one directory would share its exchange table.
         return {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     if settings.broker_url.startswith(("redis://", "rediss://")):

@@ -144,7 +144,7 @@ class RabbitMQServer(Server):
                 "RABBITMQ_DIST_PORT": str(self.port + 20000), "RABBITMQ_MNESIA_BASE": str(self.data / "mnesia"),
                 "RABBITMQ_LOG_BASE": str(self.data / "log"), "RABBITMQ_ENABLED_PLUGINS_FILE": str(plugins),
                 "RABBITMQ_CONFIG_FILE": str(self.data / "rabbitmq"), "HOME": str(self.data),
-                "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1"}
+                "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1", "RABBITMQ_PID_FILE": str(self.data / "rabbitmq.pid")}
 
     def start(self) -> None:
         env = self._env()
@@ -156,8 +156,10 @@ class RabbitMQServer(Server):
                                      timeout=30).returncode == 0, 120, "rabbitmq")
 
     def stop(self) -> None:
-        subprocess.run([_need("rabbitmqctl"), "-n", self.node, "stop"], env=self._env(),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        # With the pid file, ``stop`` returns once the Erlang VM has exited, not when the
+        # applications have: a node started while the old VM lingers finds its name taken.
+        subprocess.run([_need("rabbitmqctl"), "-n", self.node, "stop", str(self.data / "rabbitmq.pid")],
+                       env=self._env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         _wait(lambda: not self.is_up(), 30, "rabbitmq stop")
 
 
