@@ -5,7 +5,8 @@
 Starts moto's S3 server on a port of its own, generates a university sample,
 then in separate processes (so peak RSS is each one's own):
 - raw: every entry read with zipfile and uploaded with boto3's upload_fileobj, no checks;
-- hphost: HhypReader.stream (every FORMATS.md check, sizes, SHA-256, rows) into S3Store.put_stream.
+- hphost: HhypReader.stream (every FORMATS.md check, sizes, SHA-256, rows) into S3 as the unpack
+  stage does it (ParallelPuts: small entries stored by a bounded pool, large ones streamed).
 Prints MB/s of each, the ratio hphost/raw, and peak RSS. moto keeps objects in
 memory and tops out near 100 MiB/s on loopback: the ratio is what to read.
 """
@@ -50,12 +51,16 @@ def run_raw(path: str, endpoint: str, bucket: str) -> dict:
 
 
 def run_hphost(path: str, endpoint: str, bucket: str) -> dict:
+    from config.settings import Settings
     from hosting.formats.hhyp import HhypReader
+    from hosting.store.parallel import ParallelPuts
 
     store = _store(endpoint, bucket)
+    workers = Settings(home=tempfile.gettempdir()).unpack_put_workers
     started = time.perf_counter()
-    with HhypReader(path) as reader:
-        summary = reader.stream(lambda key, stream, size: store.put_stream(f"ours/{key}", stream, size))
+    with HhypReader(path) as reader, ParallelPuts(store, workers=workers) as puts:  # as the unpack stage does
+        summary = reader.stream(lambda key, stream, size: puts.put(f"ours/{key}", stream, size))
+        puts.wait()
     return {"seconds": time.perf_counter() - started, "bytes": summary.bytes}
 
 

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     s3_multipart_chunksize_bytes: int = 16 * 1024 * 1024
     s3_max_concurrency: int = 4
     s3_max_attempts: int = 5
+    unpack_put_workers: int = Field(8, description="Small entries (photos, documents) stored at once by unpack.")
 
     secret_key: SecretStr | None = Field(
         None, description="Seals one-time credentials; generated into home when unset."

@@ -2,7 +2,9 @@
 
 The archive is read by ranges from the store (claim check: it never went
 through the broker) and verified while it streams; the hosting number is
-checked before the first object is written. A marker written last commits.
+checked before the first object is written. Small entries are stored by a
+bounded pool while the next ones stream (see ``ParallelPuts``); the marker,
+written last once every put has landed, commits.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.errors import InputMissing
 from hosting.pipeline.markers import UNPACKED
+from hosting.store.parallel import ParallelPuts
 
 MARKER = UNPACKED
 
@@ -30,19 +33,19 @@ def unpack(ctx: StageContext) -> StageOutcome:
         raise InputMissing(key=key, where={"key": key})
     ctx.store.delete_prefix(prefix)  # leftovers of an interrupted delivery
     with ctx.store.open_read(key) as source, HhypReader(
-            source, expected_hosting_number=claim.hosting_number) as reader:
+            source, expected_hosting_number=claim.hosting_number) as reader, ParallelPuts(
+            ctx.store, workers=ctx.settings.unpack_put_workers) as puts:
         manifest = reader.manifest
         total = len(manifest.entries)
-        done = 0
 
         def put(path: str, stream: BinaryIO, size_bytes: int) -> None:
-            nonlocal done
             ctx.checkpoint()
-            ctx.store.put_stream(prefix + path, stream, size_bytes)
-            done += 1
-            ctx.progress(done, total)
+            puts.put(prefix + path, stream, size_bytes)
+            ctx.progress(puts.done, total)
 
         summary = reader.stream(put)
+        puts.wait()
+    ctx.progress(total, total)
     ctx.store.put_bytes(prefix + "manifest.json", json.dumps(manifest.raw, sort_keys=True).encode())
     result = {
         "base_name": manifest.base_name,
