@@ -4,8 +4,13 @@
 
 Starts its own PostgreSQL, Redis, RabbitMQ and moto S3 on ports of its own
 (25433, 26379, 25673, 25000), runs the trials, and prints one row per trial,
-totals, the recovery-time distribution (SIGKILL → the lost stage running
-again) and the S3 fault experiments (20% and 100% error rates).
+totals, the stages the kills interrupted, the recovery-time distribution
+(SIGKILL → the lost stage running again) and the S3 fault experiments (20%
+and 100% error rates).
+
+Trial ``n`` aims its kill at stage ``STAGES[n % 4]`` (it waits until one runs);
+one trial in ten also restarts the broker first, one in ten PostgreSQL; the
+others add a second kill, of a worker's pool child, every other trial.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +31,7 @@ BENCH_PORTS = {"postgres": 25433, "redis": 26379, "rabbitmq": 25673, "moto": 250
 for _name, _port in BENCH_PORTS.items():
     os.environ.setdefault(f"HPHOST_TEST_{_name.upper()}_PORT", str(_port))
 
+from config.logging import configure_logging  # noqa: E402
 from hosting.formats.sample import generate_sample  # noqa: E402
 from tests.chaos.harness import HOSTING, Trial, TrialResult  # noqa: E402
 from tests.support.faultproxy import FaultProxy  # noqa: E402
@@ -37,14 +44,29 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
 
 
-def run_trial(servers, broker: str, sample, work: Path, *, seed: int, jobs: int, faults, max_faults: int,
+STAGES = ("unpack", "instantiate", "publish", "assign")
+
+
+def plan(seed: int) -> tuple[tuple[str, ...], str]:
+    """The faults of trial ``seed``, in order, and the stage its kills aim at."""
+    if seed % 10 == 3:
+        faults: tuple[str, ...] = ("broker", "kill")
+    elif seed % 10 == 7:
+        faults = ("postgres", "kill")
+    else:
+        faults = ("kill", "kill_child") if seed % 2 else ("kill",)
+    return faults, STAGES[seed % len(STAGES)]
+
+
+def run_trial(servers, broker: str, sample, work: Path, *, seed: int, jobs: int, faults, kill_stage=None,
               proxy=None, s3_error_rate: float | None = None) -> TrialResult:
     stack = server_stack(broker, work / f"{broker}-{seed}", broker_url=servers[broker].url,
                          postgres_url=servers["postgres"].url,
                          s3_endpoint=proxy.url if proxy is not None else servers["moto"].url)
     stack.start_workers(2, concurrency=1)
     try:
-        return Trial(stack, *sample, seed=seed, jobs=jobs, faults=faults, max_faults=max_faults, proxy=proxy,
+        return Trial(stack, *sample, seed=seed, jobs=jobs, faults=faults, ordered=True, kill_stage=kill_stage,
+                     servers={"broker": servers[broker], "postgres": servers["postgres"]}, proxy=proxy,
                      s3_error_rate=s3_error_rate, timeout_s=300).run()
     finally:
         stack.close()
@@ -53,11 +75,13 @@ def run_trial(servers, broker: str, sample, work: Path, *, seed: int, jobs: int,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--first", type=int, default=0, help="seed of the first trial (to replay one)")
     parser.add_argument("--brokers", default="redis,rabbitmq")
     parser.add_argument("--jobs", type=int, default=2, help="load_base jobs per trial")
     parser.add_argument("--students", type=int, default=3000, help="size of the university-preset sample")
     parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     args = parser.parse_args()
+    configure_logging("WARNING")  # this process's own audit lines (it enqueues) would bury the rows
     work = Path(tempfile.mkdtemp(prefix="hphost-chaos-"))
     work.chmod(0o755)  # the daemons run as their own users and must reach their data
     root = work / "servers"
@@ -71,9 +95,10 @@ def main() -> int:
     try:
         for broker in args.brokers.split(","):
             recovery[broker] = []
-            for seed in range(args.trials):
-                result = run_trial(servers, broker, sample, work, seed=seed, jobs=args.jobs,
-                                   faults=("kill", "kill_child"), max_faults=1 + seed % 3)
+            for seed in range(args.first, args.first + args.trials):
+                faults, kill_stage = plan(seed)
+                result = run_trial(servers, broker, sample, work, seed=seed, jobs=args.jobs, faults=faults,
+                                   kill_stage=kill_stage)
                 rows.append(result.row())
                 recovery[broker] += result.recovery_times()
                 print(json.dumps(result.row()), flush=True)
@@ -81,9 +106,10 @@ def main() -> int:
         for rate in (0.2, 1.0):
             before = proxy.faults
             result = run_trial(servers, "redis" if "redis" in servers else args.brokers.split(",")[0], sample,
-                               work, seed=1000 + int(rate * 100), jobs=2, faults=("s3",), max_faults=0,
-                               proxy=proxy, s3_error_rate=rate)
-            row = result.row() | {"s3_error_rate": rate, "faults_injected": proxy.faults - before}
+                               work, seed=1000 + int(rate * 100), jobs=2, faults=(), proxy=proxy,
+                               s3_error_rate=rate)
+            row = result.row() | {"faults": f"s3@{rate:.0%}", "s3_error_rate": rate,
+                                  "faults_injected": proxy.faults - before}
             rows.append(row)
             print(json.dumps(row), flush=True)
         proxy.stop()
@@ -104,10 +130,14 @@ def summarise(rows: list[dict], recovery: dict[str, list[float]]) -> None:
         for r in mine:
             for code, n in r["failed"].items():
                 failed[code] = failed.get(code, 0) + n
+        interrupted = Counter(stage for r in mine for stage in r["interrupted"])
         print(f"{broker:9} {len(mine):6} {sum(r['jobs'] for r in mine):4} {sum(r['succeeded'] for r in mine):9} "
               f"{json.dumps(failed):30} {sum(r['stuck'] for r in mine):5} {sum(r['duplicates'] for r in mine):3} "
               f"{sum(r['mismatches'] for r in mine):8} {sum(r['orphans'] for r in mine):7} "
               f"{sum(r['kills'] for r in mine):5}")
+        print(f"  stages interrupted by a kill: {dict(sorted(interrupted.items()))}; restarts: "
+              f"broker {sum('broker' in r['faults'] for r in mine)}, "
+              f"postgres {sum('postgres' in r['faults'] for r in mine)}")
         times = recovery[broker]
         if times:
             print(f"  recovery after SIGKILL ({len(times)} interrupted stages): p50 {percentile(times, .5):.1f} s, "

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hosting.db.models import AuditEvent, BaseRecord, ControllerUser, Planning, Stage, utcnow
+from hosting.errors import DatabaseUnavailable
 from hosting.fsck import fsck
 from tests.support.hphost_stack import Stack
 
@@ -77,21 +78,29 @@ class TrialResult:
                 "succeeded": self.succeeded, "failed": dict(self.failed), "stuck": self.stuck,
                 "duplicates": len(self.duplicates), "mismatches": len(self.mismatches),
                 "orphans": self.orphans, "kills": len(self.kills),
+                "interrupted": sorted(stage for kill in self.kills for _, stage in kill.victims),
                 "recovery_s": [round(t, 1) for t in self.recovery_times()],
                 "duration_s": round(self.duration_s, 1), "ok": self.ok}
 
 
 class Trial:
-    """One trial on a running stack; ``faults`` among: kill, kill_child, broker, s3, postgres."""
+    """One trial on a running stack; ``faults`` among: kill, kill_child, broker, s3, postgres.
+
+    By default up to ``max_faults`` faults are drawn from ``faults``; ``ordered=True``
+    injects each of ``faults`` once, in order. ``kill_stage`` makes a kill wait until a
+    stage of that name is running and kill the worker running it (so a long form can
+    spread its kills over all four stages).
+    """
 
     def __init__(self, stack: Stack, hhyp: Path, profils: Path, *, seed: int, jobs: int = 4,
                  faults: tuple[str, ...] = ("kill",), servers: dict[str, Any] | None = None,
                  proxy: Any = None, timeout_s: float = 240.0, max_faults: int = 2,
-                 s3_error_rate: float | None = None):
+                 s3_error_rate: float | None = None, ordered: bool = False, kill_stage: str | None = None):
         self.stack, self.hhyp, self.profils = stack, hhyp, profils
         self.rng = random.Random(seed)
         self.n_jobs, self.faults, self.servers = jobs, faults, servers or {}
         self.proxy, self.timeout_s, self.max_faults = proxy, timeout_s, max_faults
+        self.ordered, self.kill_stage = ordered, kill_stage
         self.s3_error_rate = s3_error_rate  # set once the jobs are enqueued, until the checks
         self.kills: list[Kill] = []
         self.served_gaps: list[str] = []
@@ -126,7 +135,11 @@ class Trial:
         deadline = time.monotonic() + self.timeout_s
         views: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            views = {j: self.stack.client.get(j) for j in job_ids}
+            try:
+                views = {j: self.stack.client.get(j) for j in job_ids}
+            except DatabaseUnavailable:  # the control DB is restarting: ask again
+                time.sleep(0.5)
+                continue
             if all(v.final for v in views.values()):
                 break
             time.sleep(0.5)
@@ -137,10 +150,10 @@ class Trial:
         """Inject up to ``max_faults`` faults, one every few seconds, while jobs run."""
         if self.proxy is not None and self.s3_error_rate is not None:
             self.proxy.error_rate = self.s3_error_rate
-        for _ in range(self.max_faults):
+        plan = list(self.faults) if self.ordered else [self.rng.choice(self.faults) for _ in range(self.max_faults)]
+        for fault in plan:
             if self._stop.wait(self.rng.uniform(0.5, 3.0)):
                 return
-            fault = self.rng.choice(self.faults)
             try:
                 getattr(self, f"_fault_{fault}")()
             except Exception as exc:  # a fault that could not be injected is not a finding
@@ -153,12 +166,27 @@ class Trial:
         return [(job, name) for job, name, owner in rows
                 if owner and int(owner.split(":")[1]) in pids]
 
+    def _busy_workers(self, alive: list[Any]) -> list[Any]:
+        """Workers running a stage now; with ``kill_stage``, running that stage, waited for."""
+        while True:
+            try:
+                targets = [w for w in alive if self._wanted(self._running_on({w.pid, *w.children()}))]
+            except DatabaseUnavailable:  # restarting: look again
+                targets = []
+            if targets or self.kill_stage is None or self._stop.wait(0.1):
+                return targets
+
+    def _wanted(self, running: list[tuple[str, str]]) -> bool:
+        return any(self.kill_stage in (None, name) for _, name in running)
+
     def _fault_kill(self, whole: bool = True) -> None:
         """SIGKILL a worker (or one pool child), preferring one that is running a stage right now."""
         alive = [w for w in self.stack.workers if w.alive()]
         if not alive:
             return
-        busy = [w for w in alive if self._running_on({w.pid, *w.children()})]
+        busy = self._busy_workers(alive)
+        if self._stop.is_set():
+            return
         worker = self.rng.choice(busy or alive)
         children = worker.children()
         if whole:
@@ -169,7 +197,7 @@ class Trial:
             self.stack.workers.remove(worker)
             self.stack.start_workers(1, concurrency=worker.concurrency)
             return
-        busy_children = [c for c in children if self._running_on({c})]
+        busy_children = [c for c in children if self._wanted(self._running_on({c}))]
         if busy_children or children:
             child = self.rng.choice(busy_children or children)
             victims = self._running_on({child})

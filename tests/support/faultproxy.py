@@ -16,6 +16,11 @@ _INTERNAL = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError<
 _HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up (a retrying SDK, a worker killed mid-request) is routine here."""
+
+
 class FaultProxy:
     """``error_rate`` of requests get 500/503 SlowDown; ``reset_rate`` get their connection closed."""
 
@@ -29,7 +34,7 @@ class FaultProxy:
         self.requests = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
