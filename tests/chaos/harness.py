@@ -111,7 +111,7 @@ class Trial:
         started = time.monotonic()
         client = self.stack.client
         plannings = [self.stack.new_planning() for _ in range(self.n_jobs)]
-        baseline = {p: self._serve(p) for p in plannings[: self.n_jobs // 2]}
+        baseline = self._serve(plannings[: self.n_jobs // 2])
         job_ids = [client.enqueue("load_base", p, hhyp=self.hhyp, profils=self.profils).id for p in plannings]
         watcher = threading.Thread(target=self._watch_served, args=(baseline,), daemon=True)
         watcher.start()
@@ -124,12 +124,13 @@ class Trial:
         self._heal()
         return self._check(job_ids, views, baseline, time.monotonic() - started)
 
-    def _serve(self, planning: str) -> str:
-        """Put a first base in service on the planning (before any fault)."""
-        job = self.stack.client.enqueue("create_base", planning, time_grid=GRID)
-        done = self.stack.client.wait(job.id, timeout_s=120)
-        assert done.state == "succeeded", done.error
-        return done.id
+    def _serve(self, plannings: list[str]) -> dict[str, str]:
+        """Put a first base in service on each planning (before any fault): planning -> base."""
+        jobs = {p: self.stack.client.enqueue("create_base", p, time_grid=GRID).id for p in plannings}
+        for job_id in jobs.values():
+            done = self.stack.client.wait(job_id, timeout_s=120)
+            assert done.state == "succeeded", done.error
+        return jobs
 
     def _wait_all(self, job_ids: list[str]) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout_s

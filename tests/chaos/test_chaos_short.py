@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.servers, pytest.mark.chaos, pytest.mark.timeout(420)]
 def sample(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chaos-sample")
     hhyp, profils = folder / "chaos.HHYP", folder / "chaos.profils"
-    generate_sample(hhyp, hosting_number=HOSTING, preset="university", students=5000, seed=7,
+    generate_sample(hhyp, hosting_number=HOSTING, preset="university", students=3000, seed=7,
                     profils_path=profils)
     return hhyp, profils
 
@@ -28,7 +28,8 @@ def test_sigkill_workers_on_redis_loses_nothing(redis_server, postgres_server, m
                          s3_endpoint=moto_server.url)
     stack.start_workers(2, concurrency=1)
     try:
-        result = Trial(stack, *sample, seed=11, jobs=3, faults=("kill", "kill_child")).run()
+        result = Trial(stack, *sample, seed=11, jobs=3, faults=("kill", "kill_child"), ordered=True,
+                       kill_stage="unpack").run()
     finally:
         stack.close()
     print(result.row())
@@ -42,7 +43,7 @@ def test_sigkill_on_the_embedded_filesystem_transport_is_recovered_by_the_sweepe
     stack = embedded_stack(tmp_path)
     stack.start_workers(2, concurrency=1)
     try:
-        result = Trial(stack, *sample, seed=5, jobs=3, faults=("kill",)).run()
+        result = Trial(stack, *sample, seed=5, jobs=3, faults=("kill",), ordered=True, kill_stage="instantiate").run()
     finally:
         stack.close()
         shutil.rmtree(tmp_path, ignore_errors=True)
@@ -54,16 +55,19 @@ def test_sigkill_on_the_embedded_filesystem_transport_is_recovered_by_the_sweepe
 
 def test_rabbitmq_restart_and_s3_faults(rabbitmq_server, postgres_server, moto_server, s3_fault_proxy,
                                         sample, tmp_path):
-    s3_fault_proxy.error_rate = 0.2
     stack = server_stack("rabbitmq", tmp_path, broker_url=rabbitmq_server.url, postgres_url=postgres_server.url,
                          s3_endpoint=s3_fault_proxy.url)
     stack.start_workers(2, concurrency=1)
+    faults_before = s3_fault_proxy.faults
     try:
-        result = Trial(stack, *sample, seed=3, jobs=2, faults=("kill", "s3", "broker"),
-                       proxy=s3_fault_proxy, servers={"broker": rabbitmq_server}).run()
+        result = Trial(stack, *sample, seed=3, jobs=2, faults=("broker", "kill"), ordered=True,
+                       kill_stage="instantiate", proxy=s3_fault_proxy, s3_error_rate=0.2,
+                       servers={"broker": rabbitmq_server}).run()
     finally:
         s3_fault_proxy.error_rate = 0.0
         stack.close()
     print(result.row())
     assert result.ok, result.row()
     assert result.succeeded == result.jobs
+    assert result.recovery_times(), "no kill interrupted a running stage"
+    assert s3_fault_proxy.faults > faults_before, "S3 never failed"
