@@ -54,7 +54,9 @@ class S3Store:
             aws_access_key_id=key_id.get_secret_value() if key_id else None,
             aws_secret_access_key=secret.get_secret_value() if secret else None,
             config=Config(retries={"mode": "standard", "max_attempts": settings.s3_max_attempts},
-                          connect_timeout=5, read_timeout=30, s3={"addressing_style": "path"}))
+                          connect_timeout=5, read_timeout=30, s3={"addressing_style": "path"},
+                          # unpack's small puts and a multipart upload's parts share the pool
+                          max_pool_connections=max(10, settings.unpack_put_workers + settings.s3_max_concurrency)))
         return cls(client, bucket, prefix, policy=RetryPolicy.from_settings(settings),
                    chunk_bytes=settings.s3_multipart_chunksize_bytes, concurrency=settings.s3_max_concurrency)
 
