@@ -80,7 +80,13 @@ class TrialResult:
                 "orphans": self.orphans, "kills": len(self.kills),
                 "interrupted": sorted(stage for kill in self.kills for _, stage in kill.victims),
                 "recovery_s": [round(t, 1) for t in self.recovery_times()],
-                "duration_s": round(self.duration_s, 1), "ok": self.ok}
+                "duration_s": round(self.duration_s, 1), "ok": self.ok,
+                **({} if self.ok else {"details": self.details()})}
+
+    def details(self) -> list[str]:
+        """What broke the invariants, first few of each kind."""
+        return [*self.duplicates[:5], *self.mismatches[:5], *self.served_gaps[:5],
+                *(json.dumps(problem, default=str) for problem in self.fsck_problems[:5])]
 
 
 class Trial:
@@ -233,16 +239,19 @@ class Trial:
 
     def _watch_served(self, baseline: dict[str, str]) -> None:
         """While the trial runs, every planning that had a base in service keeps one."""
+        # One statement, as a reader of the planning would: read in two (planning, then its base),
+        # READ COMMITTED could show the old base id and then that base already retired.
+        serving = (select(Planning.id, BaseRecord.state)
+                   .outerjoin(BaseRecord, BaseRecord.id == Planning.current_base_id)
+                   .where(Planning.id.in_(list(baseline))))
         while not self._stop.wait(0.3):
             try:
                 with self.stack.client.rt.db.transaction() as session:
-                    for planning in baseline:
-                        current = session.get(Planning, planning).current_base_id
-                        base = session.get(BaseRecord, current) if current else None
-                        if base is None or base.state != "in_service":
-                            self.served_gaps.append(f"{planning} had no base in service at {time.time():.1f}")
+                    states = dict(session.execute(serving).all())
             except Exception:  # the control DB may be restarting: not a gap in service
                 continue
+            self.served_gaps += [f"{planning} had no base in service at {time.time():.1f} ({states.get(planning)})"
+                                 for planning in baseline if states.get(planning) != "in_service"]
 
     # --- checks ------------------------------------------------------------------------
     def _check(self, job_ids: list[str], views: dict[str, Any], baseline: dict[str, str],

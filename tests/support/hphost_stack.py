@@ -40,6 +40,7 @@ class Stack:
     env: dict[str, str]
     workers: list[WorkerProcess] = field(default_factory=list)
     _client: Client | None = None
+    _started: int = 0
 
     def settings(self) -> Settings:
         values = {key.removeprefix("HPHOST_").lower(): value for key, value in self.env.items()
@@ -68,7 +69,8 @@ class Stack:
     def start_workers(self, count: int = 1, concurrency: int = 2, **kwargs: object) -> list[WorkerProcess]:
         started = []
         for _ in range(count):
-            name = f"{self.name}-{len(self.workers)}"
+            self._started += 1  # a replacement must not take a live worker's node name
+            name = f"{self.name}-{self._started - 1}"
             worker = WorkerProcess(name, self.home / "logs" / f"{name}.log", env=self.env,
                                    concurrency=concurrency, **kwargs)  # type: ignore[arg-type]
             self.workers.append(worker.start())
