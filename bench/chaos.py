@@ -32,6 +32,7 @@ for _name, _port in BENCH_PORTS.items():
     os.environ.setdefault(f"HPHOST_TEST_{_name.upper()}_PORT", str(_port))
 
 from config.logging import configure_logging  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from hosting.formats.sample import generate_sample  # noqa: E402
 from tests.chaos.harness import HOSTING, Trial, TrialResult  # noqa: E402
 from tests.support.faultproxy import FaultProxy  # noqa: E402
@@ -59,10 +60,11 @@ def plan(seed: int) -> tuple[tuple[str, ...], str]:
 
 
 def run_trial(servers, broker: str, sample, work: Path, *, seed: int, jobs: int, faults, kill_stage=None,
-              proxy=None, s3_error_rate: float | None = None) -> TrialResult:
+              proxy=None, s3_error_rate: float | None = None, timings: dict[str, str] | None = None) -> TrialResult:
     stack = server_stack(broker, work / f"{broker}-{seed}", broker_url=servers[broker].url,
                          postgres_url=servers["postgres"].url,
                          s3_endpoint=proxy.url if proxy is not None else servers["moto"].url)
+    stack.env.update(timings or {})
     stack.start_workers(2, concurrency=1)
     try:
         return Trial(stack, *sample, seed=seed, jobs=jobs, faults=faults, ordered=True, kill_stage=kill_stage,
@@ -80,6 +82,10 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="load_base jobs per trial")
     parser.add_argument("--students", type=int, default=3000, help="size of the university-preset sample")
     parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
+    parser.add_argument("--production-timings", action="store_true",
+                        help="workers keep the default lease, heartbeat and sweep interval (15, 5, 5 s) "
+                             "instead of the tests' short ones (6, 1.5, 1 s): recovery times as deployed")
+    parser.add_argument("--no-s3", action="store_true", help="skip the S3 error-rate experiments")
     args = parser.parse_args()
     configure_logging("WARNING")  # this process's own audit lines (it enqueues) would bury the rows
     work = Path(tempfile.mkdtemp(prefix="hphost-chaos-"))
@@ -92,18 +98,21 @@ def main() -> int:
     generate_sample(sample[0], hosting_number=HOSTING, preset="university", students=args.students, seed=1,
                     profils_path=sample[1])
     rows, recovery = [], {}
+    defaults = Settings(home=work)
+    timings = {"HPHOST_LEASE_S": str(defaults.lease_s), "HPHOST_HEARTBEAT_S": str(defaults.heartbeat_s),
+               "HPHOST_SWEEP_INTERVAL_S": str(defaults.sweep_interval_s)} if args.production_timings else None
     try:
         for broker in args.brokers.split(","):
             recovery[broker] = []
             for seed in range(args.first, args.first + args.trials):
                 faults, kill_stage = plan(seed)
                 result = run_trial(servers, broker, sample, work, seed=seed, jobs=args.jobs, faults=faults,
-                                   kill_stage=kill_stage)
+                                   kill_stage=kill_stage, timings=timings)
                 rows.append(result.row())
                 recovery[broker] += result.recovery_times()
                 print(json.dumps(result.row()), flush=True)
         proxy = FaultProxy(servers["moto"].url, seed=1).start()
-        for rate in (0.2, 1.0):
+        for rate in () if args.no_s3 else (0.2, 1.0):
             before = proxy.faults
             result = run_trial(servers, "redis" if "redis" in servers else args.brokers.split(",")[0], sample,
                                work, seed=1000 + int(rate * 100), jobs=2, faults=(), proxy=proxy,
