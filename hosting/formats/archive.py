@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import stat
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from hosting.formats import errors as e
 from hosting.formats.limits import Limits
-from hosting.formats.names import check_name, decode_name, encode_name, is_directory
+from hosting.formats.names import check_name, decode_name, is_directory
 
 _EOCD = struct.Struct("<4sHHHHIIH")
 _EOCD64_LOCATOR = struct.Struct("<4sIQI")
@@ -28,21 +29,51 @@ _CENTRAL_SIG, LOCAL_SIG = b"PK\x01\x02", b"PK\x03\x04"
 _ENCRYPTED_FLAGS = 0x1 | 0x40 | 0x2000  # traditional, strong, masked central directory
 STORED, DEFLATED = 0, 8
 _READ_BYTES = 1 << 20
+# Local headers and small entries follow one another: one read of a window serves hundreds of them.
+_WINDOW_BYTES = 1 << 20
+_DIRECT_BYTES = 64 << 10
 
 
 class Source:
-    """A seekable binary stream read by absolute offsets; every short read is a truncation."""
+    """A seekable binary stream read by absolute offsets; every short read is a truncation.
+
+    Once ``read_ahead`` is set (when every entry is about to be read anyway: nothing is read
+    before the manifest's binding is checked), reads smaller than ``_DIRECT_BYTES`` are served from
+    a window read ahead of them. Safe to share between threads (each read is one seek and read
+    under a lock).
+    """
 
     def __init__(self, stream: BinaryIO):
         self.stream = stream
         stream.seek(0, 2)
         self.size_bytes = stream.tell()
+        self._window: tuple[int, bytes] = (0, b"")  # (offset, bytes): replaced whole, so read whole
+        self._lock = threading.Lock()
+        self.read_ahead = False
 
     def read_at(self, offset: int, size: int, what: str) -> bytes:
         if offset < 0 or offset + size > self.size_bytes:
             raise e.HhypTruncated(reason=f"{what} lies beyond the end of the file", where={"offset": offset})
-        self.stream.seek(offset)
-        data = self.stream.read(size)
+        window_at, window = self._window
+        at = offset - window_at
+        if at < 0 or at + size > len(window):
+            if size >= _DIRECT_BYTES or not self.read_ahead:
+                return self._checked(self._read(offset, size), offset, size, what)
+            window, at = self._read(offset, _WINDOW_BYTES), 0
+            self._window = (offset, window)
+        return self._checked(window[at:at + size], offset, size, what)
+
+    def _read(self, offset: int, size: int) -> bytes:
+        size = min(size, self.size_bytes - offset)
+        with self._lock:
+            self.stream.seek(offset)
+            data = self.stream.read(size)
+            while len(data) < size and (more := self.stream.read(size - len(data))):
+                data += more
+        return data
+
+    @staticmethod
+    def _checked(data: bytes, offset: int, size: int, what: str) -> bytes:
         if len(data) != size:
             raise e.HhypTruncated(reason=f"{what} ends early", where={"offset": offset + len(data)})
         return data
@@ -59,15 +90,12 @@ class ZipEntry:
     compressed_bytes: int
     size_bytes: int
     header_offset: int
+    raw_name: bytes = b""  # the name's bytes as the archive stores them
     end_bound: int = 0  # where the next entry (or the central directory) begins
 
     @property
     def is_directory(self) -> bool:
         return is_directory(self.name)
-
-    @property
-    def raw_name(self) -> bytes:
-        return encode_name(self.name, self.flags)
 
 
 @dataclass
@@ -176,7 +204,7 @@ def _central_entry(buffer: bytes, at: int, buffer_offset: int, limits: Limits) -
     extra = buffer[start + name_len:start + name_len + extra_len]
     name = decode_name(raw, flags)
     usize, csize, local, disk = _zip64_fields(extra, usize, csize, local, disk, name)
-    entry = ZipEntry(name, flags, method, crc, csize, usize, local)
+    entry = ZipEntry(name, flags, method, crc, csize, usize, local, raw)
     check_name(name, raw, max_bytes=limits.max_name_bytes)
     _check_kind(entry, external)
     if disk:

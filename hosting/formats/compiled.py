@@ -16,6 +16,8 @@ Schema in two corners only: an integer refuses ``4.0``, and must fit 64 bits.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
@@ -28,8 +30,42 @@ _IGNORED = {"$schema", "$id", "$defs", "title", "description", "default"}
 DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError)
 
 
+FieldPath = tuple[str, ...]  # ("placement", "weeks", "*"): "*" stands for every item of an array
+
+
 class SchemaNotCompilable(Exception):
     """A schema uses a keyword the fast path cannot render (a programming error, raised at import)."""
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What a reader already knows about a document, to be checked while it is decoded.
+
+    ``values`` restricts the field at a path to the given values (the ids of a table already read,
+    the annexes of the archive, the weeks of the grid); ``lift_patterns`` takes the ``pattern`` of
+    top-level string fields out of the type, for the caller to check a whole batch at once; ``raw``
+    leaves the fields at those paths undecoded (``msgspec.Raw``), for the caller to decode each
+    distinct value once (a list of weeks repeats from row to row).
+    """
+
+    values: Mapping[FieldPath, Collection[Any]] = field(default_factory=dict)
+    lift_patterns: bool = False
+    raw: frozenset[FieldPath] = frozenset()
+
+
+@dataclass(frozen=True)
+class NarrowedType:
+    """A compiled type at least as strict as its schema, once the caller has done its share.
+
+    ``covered``: the paths restricted to their allowed values (a value outside fails the decode);
+    ``patterns``: the (path, regex) taken out of the type, which the caller must ``search`` itself;
+    ``raw``: the (path, type) of the fields left raw, which the caller must decode with that type.
+    """
+
+    type: Any
+    covered: frozenset[FieldPath]
+    patterns: tuple[tuple[FieldPath, re.Pattern[str]], ...]
+    raw: tuple[tuple[FieldPath, Any], ...]
 
 
 @cache
@@ -43,6 +79,19 @@ def compile_schema(schema: dict[str, Any], name: str) -> Any:
     return _Compiler(schema).render(schema, name)
 
 
+def narrowed_type(name: str, narrowing: Narrowing) -> NarrowedType:
+    """The type of ``schemas/<name>.json`` with ``narrowing`` applied (not cached: the narrowing is per file).
+
+    A value the narrowed type accepts is accepted by the schema's own compiled type, decodes to an
+    equal object, and lies among the allowed values of every covered path: the narrowing only ever
+    removes values, so a refusal proves nothing and is explained by the strict path.
+    """
+    schema = load_schema(name)
+    compiler = _Compiler(schema, narrowing)
+    compiled = compiler.render(schema, "".join(part.title() for part in name.split(".")))
+    return NarrowedType(compiled, frozenset(compiler.covered), tuple(compiler.patterns), tuple(compiler.raw))
+
+
 @cache
 def decoder(name: str) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(compiled_type(name))
@@ -54,24 +103,46 @@ def row_decoder(table: str) -> msgspec.json.Decoder[Any]:
 
 
 class _Compiler:
-    def __init__(self, root: dict[str, Any]):
+    def __init__(self, root: dict[str, Any], narrowing: Narrowing | None = None):
         self.root = root
+        self.narrowing = narrowing or Narrowing()
+        self.covered: list[FieldPath] = []
+        self.patterns: list[tuple[FieldPath, re.Pattern[str]]] = []
+        self.raw: list[tuple[FieldPath, Any]] = []
+        self._inside_raw = 0
 
-    def render(self, schema: dict[str, Any], name: str) -> Any:
+    def render(self, schema: dict[str, Any], name: str, path: FieldPath = (), *, raw: bool = True) -> Any:
         unknown = set(schema) - _IGNORED - _KNOWN
         if unknown:
             raise SchemaNotCompilable(f"{name}: keywords {sorted(unknown)} have no fast-path rendering")
         if "$ref" in schema:
             if set(schema) - _IGNORED != {"$ref"}:
                 raise SchemaNotCompilable(f"{name}: $ref beside other keywords")
-            return self.render(self._resolve(schema["$ref"]), name)
+            return self.render(self._resolve(schema["$ref"]), name, path, raw=raw)
+        if raw and path in self.narrowing.raw:
+            self._inside_raw += 1
+            self.raw.append((path, self.render(schema, name, path, raw=False)))
+            self._inside_raw -= 1
+            return msgspec.Raw
+        if path in self.narrowing.values:
+            narrowed = self._narrowed(schema, name, path)
+            if narrowed is not None:
+                return narrowed
         if "enum" in schema or "const" in schema:
             return self._enum(schema, name)
         kind = schema.get("type")
         renderers = {"object": self._object, "array": self._array, "string": self._string, "integer": self._integer}
         if kind not in renderers:
             raise SchemaNotCompilable(f"{name}: type {kind!r} has no fast-path rendering")
-        return renderers[kind](schema, name)
+        return renderers[kind](schema, name, path)
+
+    def _narrowed(self, schema: dict[str, Any], name: str, path: FieldPath) -> Any:
+        """A Literal of the allowed values the field's own type accepts; None when there are none."""
+        allowed = _accepted(_Compiler(self.root).render(schema, name), self.narrowing.values[path])
+        if not allowed:
+            return None
+        self.covered.append(path)
+        return Literal[allowed]
 
     def _resolve(self, ref: str) -> dict[str, Any]:
         if not ref.startswith("#/$defs/"):
@@ -79,7 +150,7 @@ class _Compiler:
         resolved: dict[str, Any] = self.root["$defs"][ref.removeprefix("#/$defs/")]
         return resolved
 
-    def _object(self, schema: dict[str, Any], name: str) -> Any:
+    def _object(self, schema: dict[str, Any], name: str, path: FieldPath) -> Any:
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict) and not schema.get("properties"):
             keys = self.render({"type": "string", **schema["propertyNames"]}, f"{name}_key") \
@@ -92,7 +163,7 @@ class _Compiler:
         required = set(schema.get("required", ()))
         fields: list[Any] = []
         for key, sub in schema.get("properties", {}).items():
-            field_type = self.render(sub, f"{name}_{key}")
+            field_type = self.render(sub, f"{name}_{key}", (*path, key))
             if key in required:
                 fields.append((key, field_type))
             else:
@@ -100,20 +171,25 @@ class _Compiler:
         # gc=False: rows hold no cycles, and skipping the collector's tracking is a large part of the speed.
         return msgspec.defstruct(name, fields, kw_only=True, forbid_unknown_fields=True, gc=False)
 
-    def _array(self, schema: dict[str, Any], name: str) -> Any:
-        items = self.render(schema.get("items", {}), f"{name}_item")
+    def _array(self, schema: dict[str, Any], name: str, path: FieldPath) -> Any:
+        items = self.render(schema.get("items", {}), f"{name}_item", (*path, "*"))
         # Tuples decode faster than lists, and hash: equal week lists are checked once per batch.
         return _constrained(tuple.__class_getitem__((items, ...)),
                             min_length=schema.get("minItems"), max_length=schema.get("maxItems"))
 
-    def _string(self, schema: dict[str, Any], name: str) -> Any:
+    def _string(self, schema: dict[str, Any], name: str, path: FieldPath) -> Any:
         pattern = schema.get("pattern")
         if pattern is not None:
-            re.compile(pattern)
+            regex = re.compile(pattern)
+            # msgspec calls back into Python for each value; a batch is searched faster by the caller.
+            top_level = len(path) == 1 or path[1:] == ("*",)
+            if self.narrowing.lift_patterns and top_level and not self._inside_raw:
+                self.patterns.append((path, regex))
+                pattern = None
         return _constrained(str, min_length=schema.get("minLength"), max_length=schema.get("maxLength"),
                             pattern=pattern)
 
-    def _integer(self, schema: dict[str, Any], name: str) -> Any:
+    def _integer(self, schema: dict[str, Any], name: str, path: FieldPath) -> Any:
         return _constrained(int, ge=schema.get("minimum"), le=schema.get("maximum"))
 
     def _enum(self, schema: dict[str, Any], name: str) -> Any:
@@ -127,6 +203,24 @@ class _Compiler:
 
 _KNOWN = {"$ref", "enum", "const", "type", "properties", "required", "additionalProperties", "propertyNames",
           "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum"}
+
+
+def _accepted(compiled: Any, values: Collection[Any]) -> tuple[Any, ...]:
+    """The values (strings or integers) that ``compiled`` accepts, each decoded to itself."""
+    plain = tuple(value for value in values if type(value) in (str, int))
+    try:  # usually all of them: one call
+        if msgspec.convert(plain, tuple[compiled, ...], strict=True) == plain:
+            return plain
+    except msgspec.ValidationError:
+        pass
+    return tuple(value for value in plain if _accepts(compiled, value))
+
+
+def _accepts(compiled: Any, value: Any) -> bool:
+    try:
+        return bool(msgspec.convert(value, compiled, strict=True) == value)
+    except msgspec.ValidationError:
+        return False
 
 
 def _constrained(base: Any, **constraints: Any) -> Any:

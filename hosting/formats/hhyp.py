@@ -34,8 +34,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Generator, Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -52,7 +51,6 @@ from hosting.formats.names import MANIFEST, table_of
 from hosting.formats.tables import BaseChecks
 
 Put = Callable[[str, BinaryIO, int], None]
-_Chunk = tuple[int, bytes | None]  # (entry index, bytes) or (entry index, None) at its end
 
 __all__ = ["HhypReader", "HhypSummary", "Limits", "Manifest", "Put", "iter_table_rows"]
 
@@ -97,15 +95,18 @@ class HhypReader:
         annexes = [path for path in manifest.entries if path.startswith("annexes/")]
         checks = BaseChecks(manifest.time_grid, annexes, manifest.tables, self._reread_ids)
         summary = HhypSummary(directories=len(self._directory.entries) - len(self._entries) - 1)
-        chunks = self._chunks(budget)
-        with fewer_collections(), closing(chunks):
-            for index, entry in enumerate(self._entries):
-                stream = EntryStream(index, chunks, self._table_sink(entry.name, checks, summary))
-                put(entry.name, cast(BinaryIO, stream), manifest.entries[entry.name].size_bytes)
+        self._source.read_ahead = True
+        with fewer_collections():
+            for entry in self._entries:
+                listed = manifest.entries[entry.name]
+                chunks = verified_chunks(self._source, entry, Expected(listed.size_bytes, listed.sha256), self.limits,
+                                         budget)
+                stream = EntryStream(chunks, self._table_sink(entry.name, checks, summary))
+                put(entry.name, cast(BinaryIO, stream), listed.size_bytes)
                 stream.drain()
                 summary.entries += 1
-                summary.bytes += manifest.entries[entry.name].size_bytes
-                summary.annexes += entry.name.startswith("annexes/")
+                summary.bytes += listed.size_bytes
+        summary.annexes = len(annexes)
         checks.finish()
         return summary
 
@@ -171,15 +172,6 @@ class HhypReader:
             if total > self.limits.max_total_bytes:
                 raise e.HhypTooLarge(limit=self.limits.max_total_bytes, where={"entry": item.path})
 
-    def _chunks(self, budget: Budget) -> Generator[_Chunk, None, None]:
-        """Every entry's verified bytes in archive order, each entry closed by ``(index, None)``."""
-        for index, entry in enumerate(self._entries):
-            listed = self.manifest.entries[entry.name]
-            expected = Expected(listed.size_bytes, listed.sha256)
-            for chunk in verified_chunks(self._source, entry, expected, self.limits, budget):
-                yield index, chunk
-            yield index, None
-
     def _reread_ids(self, table: str) -> Iterator[tuple[int, str]]:
         """(line, id) of every row of a table already verified, read again (rare: a suspected duplicate)."""
         path = f"base/{table}.jsonl"
@@ -205,9 +197,8 @@ class HhypReader:
 class EntryStream(io.RawIOBase):
     """The verified bytes of one entry, as a readable, non-seekable binary stream."""
 
-    def __init__(self, index: int, chunks: Iterator[_Chunk], sink: _TableSink | None):
+    def __init__(self, chunks: Iterator[bytes], sink: _TableSink | None):
         super().__init__()
-        self._index = index
         self._chunks = chunks
         self._sink = sink
         self._chunk = b""
@@ -246,9 +237,7 @@ class EntryStream(io.RawIOBase):
     def _pull(self) -> bool:
         if self._ended:
             return False
-        index, chunk = next(self._chunks)
-        if index != self._index:
-            raise RuntimeError(f"entry stream {self._index} received data of entry {index}")
+        chunk = next(self._chunks, None)
         if chunk is None:
             self._ended = True
             if self._sink is not None:
@@ -268,11 +257,13 @@ class _TableSink:
         self.checks = checks
         self.expected_rows = expected_rows
         self.summary = summary
-        self.lines = TableLines(table, self._rows, max_line_bytes=limits.max_line_bytes)
+        self.fast = checks.fast_rows(table, max_line_bytes=limits.max_line_bytes)
+        self.lines = TableLines(table, self._rows, max_line_bytes=limits.max_line_bytes, fast=self.fast)
         self.feed = self.lines.feed
 
-    def _rows(self, rows: list[Any], first_line: int, lines: list[bytes]) -> None:
-        self.checks.rows(self.table, rows, first_line)
+    def _rows(self, rows: list[Any], first_line: int, lines: list[bytes] | None) -> None:
+        # No lines: the batch came through the narrowed fast path, whose rules need no second check.
+        self.checks.rows(self.table, rows, first_line, self.fast.covered if lines is None else ())
 
     def finish(self) -> None:
         rows = self.lines.finish()

@@ -1,9 +1,11 @@
 """JSON Lines tables: bytes in, validated rows out, batch by batch, lines numbered from 1.
 
-The fast path decodes each line straight into the table's compiled msgspec
-type (:mod:`hosting.formats.compiled`); when a batch fails, the slow path
-re-reads its lines one by one and asks the JSON Schema what is wrong, so the
-error names the line and the field.
+A batch is the complete lines one chunk brings. When the caller knows enough
+to narrow the table's type (:mod:`hosting.formats.narrowed`), the batch is
+first decoded whole by that type. Otherwise, or when that fails, each line is
+decoded into the table's compiled msgspec type (:mod:`hosting.formats.compiled`);
+when that fails too, the slow path re-reads the lines one by one and asks the
+JSON Schema what is wrong, so the error names the line and the field.
 """
 
 from __future__ import annotations
@@ -17,33 +19,46 @@ import msgspec
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, row_decoder
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
+from hosting.formats.narrowed import NarrowedRows
 from hosting.formats.schema import first_fault
 
-RowBatch = Callable[[list[Any], int, list[bytes]], None]  # rows, line of the first, their lines
+RowBatch = Callable[[list[Any], int, list[bytes] | None], None]  # rows, line of the first, their lines if split
 _READ_BYTES = 1 << 20
 
 
 class TableLines:
     """Feed the bytes of ``base/<table>.jsonl``; each batch of complete lines goes to ``on_rows``."""
 
-    def __init__(self, table: str, on_rows: RowBatch, *, max_line_bytes: int):
+    def __init__(self, table: str, on_rows: RowBatch, *, max_line_bytes: int, fast: NarrowedRows | None = None):
         self.table = table
         self.entry = f"base/{table}.jsonl"
         self.rows = 0
         self._on_rows = on_rows
         self._max = max_line_bytes
         self._decode = row_decoder(table).decode
+        self._fast = fast
         self._carry = b""
 
     def feed(self, chunk: bytes) -> None:
-        lines = chunk.split(b"\n")
-        if self._carry:
-            lines[0] = self._carry + lines[0]
-        self._carry = lines.pop()
+        end = chunk.rfind(b"\n") + 1
+        if not end:
+            self._carry += chunk
+            if len(self._carry) > self._max:
+                self._too_long(self.rows + 1)
+            return
+        region = self._carry + chunk[:end] if self._carry else chunk[:end]
+        self._carry = chunk[end:]
         if len(self._carry) > self._max:
-            self._too_long(self.rows + len(lines) + 1)
-        if lines:
+            self._too_long(self.rows + region.count(b"\n") + 1)
+        rows = self._fast.rows(region) if self._fast is not None else None
+        if rows is None:
+            lines = region.split(b"\n")
+            lines.pop()
             self._batch(lines)
+            return
+        first = self.rows + 1
+        self.rows += len(rows)
+        self._on_rows(rows, first, None)
 
     def finish(self) -> int:
         """Take the last line (a final newline is optional); return how many rows there were."""
@@ -105,7 +120,7 @@ def iter_table_rows(table: str, stream: BinaryIO, *, limits: Limits | None = Non
     optional fields absent. Cross-row rules were checked by the reader and are not repeated.
     """
     pending: list[bytes] = []
-    lines = TableLines(table, lambda rows, first, valid: pending.extend(valid),
+    lines = TableLines(table, lambda rows, first, valid: pending.extend(valid or ()),
                        max_line_bytes=(limits or DEFAULT_LIMITS).max_line_bytes)
     # Valid lines are decoded again as plain JSON: dicts and lists, exactly as written.
     while chunk := stream.read(_READ_BYTES):

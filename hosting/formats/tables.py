@@ -9,7 +9,7 @@ when that table ends, so tables may come in any order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from operator import add, attrgetter
@@ -18,8 +18,10 @@ from typing import Any
 import msgspec
 
 from hosting.formats import errors as e
+from hosting.formats.compiled import FieldPath, Narrowing
 from hosting.formats.idset import IdFingerprints
 from hosting.formats.manifest import TABLES
+from hosting.formats.narrowed import NarrowedRows
 from hosting.timegrid import TimeGrid
 
 UNSET = msgspec.UNSET
@@ -34,6 +36,10 @@ REFERENCES = {
 ANNEXES = {"teachers": (("photo", False),), "students": (("photo", False),), "courses": (("documents", True),)}
 # Nothing refers to these, and they are the big ones: their ids are kept as fingerprints only.
 UNREFERENCED = ("students", "courses")
+_DAY_PATH, _START_PATH = ("placement", "day"), ("placement", "start_step")
+_WEEKS_PATH, _WEEK_PATH = ("placement", "weeks"), ("placement", "weeks", "*")
+# Covered together (and the end of each course checked by the fast path's batch rule), a placement fits the grid.
+_PLACEMENT_PATHS = {_DAY_PATH, _START_PATH, _WEEKS_PATH, _WEEK_PATH}
 RereadIds = Callable[[str], Iterator[tuple[int, str]]]  # table -> (line, id) of every row, read again
 
 
@@ -62,14 +68,50 @@ class BaseChecks:
         self._weeks = frozenset(range(1, grid.weeks + 1))
         self._steps = grid.steps_per_day
 
-    def rows(self, table: str, rows: list[Any], first_line: int) -> None:
-        """Check one batch of decoded rows of ``table``, the first on line ``first_line``."""
+    def narrowing(self, table: str) -> Narrowing:
+        """What the rows of ``table`` must agree with, as known now (see :mod:`hosting.formats.narrowed`)."""
+        values: dict[FieldPath, Collection[Any]] = {}
+        for field, target, many in REFERENCES.get(table, ()):
+            if target in self.complete:
+                values[_path(field, many)] = self.ids[target]
+        for field, many in ANNEXES.get(table, ()):
+            values[_path(field, many)] = self.annexes
+        if table != "courses":
+            return Narrowing(values, lift_patterns=True)
+        values[_DAY_PATH] = self.grid.working_days
+        values[_START_PATH] = range(self._steps)
+        values[_WEEK_PATH] = range(1, self.grid.weeks + 1)
+        return Narrowing(values, lift_patterns=True, raw=frozenset({_WEEKS_PATH}))
+
+    def fast_rows(self, table: str, *, max_line_bytes: int) -> NarrowedRows:
+        """The fast path of ``table``'s batches; what it settles is passed back to :meth:`rows` as ``covered``."""
+        if table != "courses":
+            return NarrowedRows(table, self.narrowing(table), max_line_bytes=max_line_bytes)
+        return NarrowedRows(table, self.narrowing(table), max_line_bytes=max_line_bytes,
+                            raw_rules={_WEEKS_PATH: _no_repeat}, batch_rule=self._ends_in_day)
+
+    def _ends_in_day(self, rows: list[Any]) -> bool:
+        placements = list(map(_PLACEMENT, rows))
+        placed = rows
+        if UNSET in placements:
+            placed = [row for row in rows if row.placement is not UNSET]
+            placements = list(map(_PLACEMENT, placed))
+        return not placed or max(map(add, map(_START, placements), map(_DURATION, placed))) <= self._steps
+
+    def rows(self, table: str, rows: list[Any], first_line: int, covered: Collection[FieldPath] = ()) -> None:
+        """Check one batch of decoded rows of ``table``, the first on line ``first_line``.
+
+        ``covered``: the paths whose values the decoder already restricted to the allowed ones
+        (:meth:`narrowing`); the rules they settle are not checked again.
+        """
         self._unique(table, rows, first_line)
         for field, target, many in REFERENCES.get(table, ()):
-            self._references(table, rows, first_line, field, target, many)
+            if _path(field, many) not in covered:
+                self._references(table, rows, first_line, field, target, many)
         for field, many in ANNEXES.get(table, ()):
-            self._annexes(table, rows, first_line, field, many)
-        if table == "courses":
+            if _path(field, many) not in covered:
+                self._annexes(table, rows, first_line, field, many)
+        if table == "courses" and not _PLACEMENT_PATHS <= set(covered):
             self._placements(rows, first_line)
         elif table == "groups":
             self.parents.extend((row.id, row.parent, first_line + index)
@@ -203,6 +245,14 @@ class BaseChecks:
             if ref.ident not in known:
                 raise e.HhypDanglingReference(ident=ref.ident, table=target, where=_where(table, ref.line, ref.field))
         self.pending[target].clear()
+
+
+def _no_repeat(weeks: tuple[int, ...]) -> bool:
+    return len(set(weeks)) == len(weeks)
+
+
+def _path(field: str, many: bool) -> FieldPath:
+    return (field, "*") if many else (field,)
 
 
 def _where(table: str, line: int, field: str) -> dict[str, Any]:

@@ -1,0 +1,121 @@
+"""The fast path of a table: a whole batch of lines decoded by a type narrowed to what the reader knows.
+
+By the time a table is read, the tables it refers to, the archive's annexes
+and the time grid are usually known. The row schema is compiled once more
+with those facts folded in (:class:`~hosting.formats.compiled.Narrowing`): a
+reference must be one of the ids read, a photo one of the annexes, a week one
+of the grid's. msgspec then checks them while decoding, in C, instead of
+Python walking every row again. Fields whose values repeat from row to row (a
+course's weeks) are left raw and each distinct value is decoded once.
+
+A batch (the complete lines a chunk brought) takes the fast path only when
+every step proves it valid; anything else (a refusal, a line framed
+unusually, a long line) returns ``None`` and the batch is read again by the
+exact path of :mod:`hosting.formats.jsonl`, which names the line and field.
+So the fast path changes how fast a file is read, never what is reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
+from operator import attrgetter
+from typing import Any
+
+import msgspec
+
+from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing, narrowed_type
+
+BatchRule = Callable[[list[Any]], bool]
+ValueRule = Callable[[Any], bool]
+UNSET = msgspec.UNSET
+_OPEN, _NEXT_ROW, _LAST_ROW = ord("{"), b"}\n{", b"}\n"
+# Bytes decoded per call: msgspec holds the GIL for a whole call, and the inflating thread needs it often.
+SLICE_BYTES = 128 << 10
+
+
+class NarrowedRows:
+    """Decode batches of ``base/<table>.jsonl`` with the table's narrowed type; see the module docstring.
+
+    ``raw_rules``: what each distinct value of a raw field must also satisfy once decoded;
+    ``batch_rule``: what the decoded batch must satisfy as a whole (both without side effects).
+    ``covered``: the paths whose rules a batch returned by :meth:`rows` already satisfies.
+    """
+
+    def __init__(self, table: str, narrowing: Narrowing, *, max_line_bytes: int,
+                 raw_rules: Mapping[FieldPath, ValueRule] | None = None, batch_rule: BatchRule | None = None):
+        compiled = narrowed_type(f"{table}.row", narrowing)
+        self.covered = compiled.covered | {path for path, _ in compiled.raw}
+        self._decode_lines = msgspec.json.Decoder(compiled.type).decode_lines
+        self._checks = [_pattern_check(path, regex) for path, regex in compiled.patterns]
+        self._checks += [_raw_check(path, node, (raw_rules or {}).get(path)) for path, node in compiled.raw]
+        if batch_rule is not None:
+            self._checks.append(batch_rule)
+        self._window = max(1, max_line_bytes // 2)
+
+    def rows(self, region: bytes) -> list[Any] | None:
+        """The rows of ``region`` (complete lines, each ending with a newline), or None: read it exactly."""
+        lines = len(region) - len(region.replace(b"\n", b""))
+        if not _framed(region, lines) or not self._lines_short(region):
+            return None
+        rows: list[Any] = []
+        start, end, view = 0, len(region), memoryview(region)
+        try:
+            while start < end:
+                stop = region.find(b"\n", min(start + SLICE_BYTES, end - 1)) + 1
+                rows += self._decode_lines(view[start:stop])
+                start = stop
+        except DECODE_ERRORS:
+            return None
+        if len(rows) != lines or not all(check(rows) for check in self._checks):
+            return None
+        return rows
+
+    def _lines_short(self, region: bytes) -> bool:
+        """No line is longer than the limit: a longer one would fill a whole window with no newline."""
+        window = self._window
+        return all(region.find(b"\n", at, at + window) >= 0 for at in range(0, len(region) - window, window))
+
+
+def _framed(region: bytes, lines: int) -> bool:
+    """One JSON object a line, nothing around it, so that decoding the lines together is decoding each.
+
+    Every newline but the last sits in ``}\\n{``, which cannot occur inside a JSON value (and a
+    string cannot hold a raw newline): no value spans two lines. Each line opens with ``{``, so it
+    holds at least one value; with as many values as lines, it holds exactly one.
+    """
+    return region[0] == _OPEN and region.endswith(_LAST_ROW) and region.count(_NEXT_ROW) == lines - 1
+
+
+def _present(values: Iterable[Any]) -> list[Any]:
+    values = list(values)
+    return [value for value in values if value is not UNSET] if UNSET in values else values
+
+
+def _pattern_check(path: FieldPath, regex: re.Pattern[str]) -> BatchRule:
+    get, many, search = attrgetter(path[0]), len(path) == 2, regex.search
+
+    def check(rows: list[Any]) -> bool:
+        values = _present(map(get, rows))
+        return all(map(search, chain.from_iterable(values) if many else values))
+
+    return check
+
+
+def _raw_check(path: FieldPath, node: Any, rule: ValueRule | None) -> BatchRule:
+    """Every distinct raw value at ``path`` decodes to ``node`` and satisfies ``rule``."""
+    getters = [attrgetter(key) for key in path]
+    decode = msgspec.json.Decoder(node).decode
+
+    def check(rows: list[Any]) -> bool:
+        values: list[Any] = rows
+        for get in getters:
+            values = _present(map(get, values))
+        try:
+            decoded = list(map(decode, set(map(bytes, values))))
+        except DECODE_ERRORS:
+            return False
+        return rule is None or all(map(rule, decoded))
+
+    return check
