@@ -78,6 +78,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--first", type=int, default=0, help="seed of the first trial (to replay one)")
+    parser.add_argument("--seeds", default=None, help="comma-separated seeds to run instead (e.g. 3,13,23)")
     parser.add_argument("--brokers", default="redis,rabbitmq")
     parser.add_argument("--jobs", type=int, default=2, help="load_base jobs per trial")
     parser.add_argument("--students", type=int, default=3000, help="size of the university-preset sample")
@@ -98,13 +99,14 @@ def main() -> int:
     generate_sample(sample[0], hosting_number=HOSTING, preset="university", students=args.students, seed=1,
                     profils_path=sample[1])
     rows, recovery = [], {}
+    seeds = [int(n) for n in args.seeds.split(",")] if args.seeds else range(args.first, args.first + args.trials)
     defaults = Settings(home=work)
     timings = {"HPHOST_LEASE_S": str(defaults.lease_s), "HPHOST_HEARTBEAT_S": str(defaults.heartbeat_s),
                "HPHOST_SWEEP_INTERVAL_S": str(defaults.sweep_interval_s)} if args.production_timings else None
     try:
         for broker in args.brokers.split(","):
             recovery[broker] = []
-            for seed in range(args.first, args.first + args.trials):
+            for seed in seeds:
                 faults, kill_stage = plan(seed)
                 result = run_trial(servers, broker, sample, work, seed=seed, jobs=args.jobs, faults=faults,
                                    kill_stage=kill_stage, timings=timings)
