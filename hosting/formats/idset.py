@@ -2,16 +2,22 @@
 
 Students and courses run to hundreds of thousands of rows and nothing refers
 to them, so their ids are kept only as 64-bit fingerprints (Python's salted
-string hash, so nobody can aim collisions at a given process) in 256 sorted-
-on-demand arrays. A repeated fingerprint makes the table a *suspect*: the
-caller then re-reads the table and compares the real ids, so a collision
-never refuses a valid file and a real duplicate is named by its line.
+string hash, so nobody can aim collisions at a given process). A repeated
+fingerprint makes the table a *suspect*: the caller then re-reads the table
+and compares the real ids, so a collision never refuses a valid file and a
+real duplicate is named by its line.
+
+Exports usually list ids in order: while every id is greater than the one
+before, none can repeat, and the fingerprints are never looked at. Only a
+table out of order pays for sorting them into 256 buckets (so that finding
+repeats needs little memory beyond the fingerprints themselves).
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from itertools import islice
+from operator import lt
 
 _BUCKETS = 256
 
@@ -20,17 +26,29 @@ class IdFingerprints:
     """Fingerprints of every id added; :meth:`suspects` lists those seen more than once."""
 
     def __init__(self) -> None:
-        self._buckets = [array("q") for _ in range(_BUCKETS)]
+        self._batches: list[array[int]] = []
+        self._ascending = True
+        self._last: str | None = None
 
-    def add(self, ids: Iterable[str]) -> None:
-        buckets = self._buckets
-        for fingerprint in map(hash, ids):
-            buckets[fingerprint & 0xFF].append(fingerprint)
+    def add(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        if self._ascending:
+            self._ascending = (self._last is None or self._last < ids[0]) and all(map(lt, ids, islice(ids, 1, None)))
+            self._last = ids[-1]
+        self._batches.append(array("q", map(hash, ids)))
 
     def suspects(self) -> set[int]:
         """Fingerprints added twice or more (each bucket sorted in turn: small transient memory)."""
+        if self._ascending:
+            self._batches.clear()
+            return set()
+        buckets = [array("q") for _ in range(_BUCKETS)]
+        while self._batches:
+            for fingerprint in self._batches.pop():
+                buckets[fingerprint & 0xFF].append(fingerprint)
         repeated: set[int] = set()
-        for bucket in self._buckets:
+        for bucket in buckets:
             if len(set(bucket)) == len(bucket):
                 continue
             ordered = sorted(bucket)

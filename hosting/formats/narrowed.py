@@ -27,8 +27,8 @@ import msgspec
 
 from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing, narrowed_type
 
-BatchRule = Callable[[list[Any]], bool]
-ValueRule = Callable[[Any], bool]
+Decode = Callable[[bytes], Any]
+BatchRule = Callable[[list[Any], Mapping[FieldPath, Decode]], bool]  # rows, decoders of the fields left raw
 UNSET = msgspec.UNSET
 _OPEN, _NEXT_ROW, _LAST_ROW = ord("{"), b"}\n{", b"}\n"
 # Bytes decoded per call: msgspec holds the GIL for a whole call, and the inflating thread needs it often.
@@ -38,20 +38,20 @@ SLICE_BYTES = 128 << 10
 class NarrowedRows:
     """Decode batches of ``base/<table>.jsonl`` with the table's narrowed type; see the module docstring.
 
-    ``raw_rules``: what each distinct value of a raw field must also satisfy once decoded;
-    ``batch_rule``: what the decoded batch must satisfy as a whole (both without side effects).
+    ``batch_rule``: what a decoded batch must satisfy as a whole, without side effects; it must
+    decode (with the decoders it is given) and check the fields the narrowing left raw.
     ``covered``: the paths whose rules a batch returned by :meth:`rows` already satisfies.
     """
 
-    def __init__(self, table: str, narrowing: Narrowing, *, max_line_bytes: int,
-                 raw_rules: Mapping[FieldPath, ValueRule] | None = None, batch_rule: BatchRule | None = None):
+    def __init__(self, table: str, narrowing: Narrowing, *, max_line_bytes: int, batch_rule: BatchRule | None = None):
         compiled = narrowed_type(f"{table}.row", narrowing)
+        if compiled.raw and batch_rule is None:
+            raise ValueError("fields left raw need a batch rule to check them")
         self.covered = compiled.covered | {path for path, _ in compiled.raw}
         self._decode_lines = msgspec.json.Decoder(compiled.type).decode_lines
-        self._checks = [_pattern_check(path, regex) for path, regex in compiled.patterns]
-        self._checks += [_raw_check(path, node, (raw_rules or {}).get(path)) for path, node in compiled.raw]
-        if batch_rule is not None:
-            self._checks.append(batch_rule)
+        self._patterns = [_pattern_check(path, regex) for path, regex in compiled.patterns]
+        self._raw = {path: msgspec.json.Decoder(node).decode for path, node in compiled.raw}
+        self._batch_rule = batch_rule
         self._window = max(1, max_line_bytes // 2)
 
     def rows(self, region: bytes) -> list[Any] | None:
@@ -68,7 +68,9 @@ class NarrowedRows:
                 start = stop
         except DECODE_ERRORS:
             return None
-        if len(rows) != lines or not all(check(rows) for check in self._checks):
+        if len(rows) != lines or not all(check(rows) for check in self._patterns):
+            return None
+        if self._batch_rule is not None and not self._batch_rule(rows, self._raw):
             return None
         return rows
 
@@ -93,29 +95,11 @@ def _present(values: Iterable[Any]) -> list[Any]:
     return [value for value in values if value is not UNSET] if UNSET in values else values
 
 
-def _pattern_check(path: FieldPath, regex: re.Pattern[str]) -> BatchRule:
+def _pattern_check(path: FieldPath, regex: re.Pattern[str]) -> Callable[[list[Any]], bool]:
     get, many, search = attrgetter(path[0]), len(path) == 2, regex.search
 
     def check(rows: list[Any]) -> bool:
         values = _present(map(get, rows))
         return all(map(search, chain.from_iterable(values) if many else values))
-
-    return check
-
-
-def _raw_check(path: FieldPath, node: Any, rule: ValueRule | None) -> BatchRule:
-    """Every distinct raw value at ``path`` decodes to ``node`` and satisfies ``rule``."""
-    getters = [attrgetter(key) for key in path]
-    decode = msgspec.json.Decoder(node).decode
-
-    def check(rows: list[Any]) -> bool:
-        values: list[Any] = rows
-        for get in getters:
-            values = _present(map(get, values))
-        try:
-            decoded = list(map(decode, set(map(bytes, values))))
-        except DECODE_ERRORS:
-            return False
-        return rule is None or all(map(rule, decoded))
 
     return check

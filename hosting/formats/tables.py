@@ -9,19 +9,19 @@ when that table ends, so tables may come in any order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import chain
-from operator import add, attrgetter
+from itertools import chain, compress, repeat
+from operator import add, attrgetter, is_not
 from typing import Any
 
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import FieldPath, Narrowing
+from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing
 from hosting.formats.idset import IdFingerprints
 from hosting.formats.manifest import TABLES
-from hosting.formats.narrowed import NarrowedRows
+from hosting.formats.narrowed import Decode, NarrowedRows
 from hosting.timegrid import TimeGrid
 
 UNSET = msgspec.UNSET
@@ -34,6 +34,7 @@ REFERENCES = {
                 ("groups", "groups", True), ("rooms", "rooms", True)),
 }
 ANNEXES = {"teachers": (("photo", False),), "students": (("photo", False),), "courses": (("documents", True),)}
+_ANNEX_FOLDERS = {"photo": "annexes/photos/", "documents": "annexes/documents/"}
 # Nothing refers to these, and they are the big ones: their ids are kept as fingerprints only.
 UNREFERENCED = ("students", "courses")
 _DAY_PATH, _START_PATH = ("placement", "day"), ("placement", "start_step")
@@ -56,7 +57,11 @@ class BaseChecks:
 
     def __init__(self, grid: TimeGrid, annexes: Iterable[str], present: Iterable[str], reread: RereadIds):
         self.grid = grid
+        annexes = list(annexes)
         self.annexes = frozenset(annexes)
+        # Only these can match the field's schema pattern: the narrowing need not try the others.
+        self._annexes_in = {folder: [path for path in annexes if path.startswith(folder)]
+                            for folder in _ANNEX_FOLDERS.values()}
         self.ids: dict[str, set[str]] = {table: set() for table in TABLES if table not in UNREFERENCED}
         self.fingerprints = {table: IdFingerprints() for table in UNREFERENCED}
         self.reread = reread
@@ -75,7 +80,7 @@ class BaseChecks:
             if target in self.complete:
                 values[_path(field, many)] = self.ids[target]
         for field, many in ANNEXES.get(table, ()):
-            values[_path(field, many)] = self.annexes
+            values[_path(field, many)] = self._annexes_in[_ANNEX_FOLDERS[field]]
         if table != "courses":
             return Narrowing(values, lift_patterns=True)
         values[_DAY_PATH] = self.grid.working_days
@@ -85,18 +90,27 @@ class BaseChecks:
 
     def fast_rows(self, table: str, *, max_line_bytes: int) -> NarrowedRows:
         """The fast path of ``table``'s batches; what it settles is passed back to :meth:`rows` as ``covered``."""
-        if table != "courses":
-            return NarrowedRows(table, self.narrowing(table), max_line_bytes=max_line_bytes)
-        return NarrowedRows(table, self.narrowing(table), max_line_bytes=max_line_bytes,
-                            raw_rules={_WEEKS_PATH: _no_repeat}, batch_rule=self._ends_in_day)
+        rule = self._placements_fit if table == "courses" else None
+        return NarrowedRows(table, self.narrowing(table), max_line_bytes=max_line_bytes, batch_rule=rule)
 
-    def _ends_in_day(self, rows: list[Any]) -> bool:
+    def _placements_fit(self, rows: list[Any], raw: Mapping[FieldPath, Decode]) -> bool:
+        """The fast path's share of the placement rules: each course ends within the day, no week twice.
+
+        (Days, start steps and weeks were narrowed to the grid's; weeks were left raw: a batch holds
+        few distinct lists of weeks, each decoded once.)
+        """
         placements = list(map(_PLACEMENT, rows))
-        placed = rows
-        if UNSET in placements:
-            placed = [row for row in rows if row.placement is not UNSET]
-            placements = list(map(_PLACEMENT, placed))
-        return not placed or max(map(add, map(_START, placements), map(_DURATION, placed))) <= self._steps
+        present = list(map(is_not, placements, repeat(UNSET)))
+        placed = list(compress(placements, present))
+        if not placed:
+            return True
+        if max(map(add, map(_START, placed), map(_DURATION, compress(rows, present)))) > self._steps:
+            return False
+        try:
+            weeks = list(map(raw[_WEEKS_PATH], set(map(bytes, map(_WEEKS, placed)))))
+        except DECODE_ERRORS:
+            return False
+        return all(map(_no_repeat, weeks))
 
     def rows(self, table: str, rows: list[Any], first_line: int, covered: Collection[FieldPath] = ()) -> None:
         """Check one batch of decoded rows of ``table``, the first on line ``first_line``.
@@ -134,7 +148,7 @@ class BaseChecks:
 
     def _unique(self, table: str, rows: list[Any], first_line: int) -> None:
         if table in self.fingerprints:
-            self.fingerprints[table].add(map(_ID, rows))
+            self.fingerprints[table].add(list(map(_ID, rows)))
             return
         seen = self.ids[table]
         batch = list(map(_ID, rows))
