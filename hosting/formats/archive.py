@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from hosting.formats import errors as e
 from hosting.formats.limits import Limits
-from hosting.formats.names import check_name, decode_name, is_directory
+from hosting.formats.names import check_name, decode_name, is_directory, is_plain_name
 
 _EOCD = struct.Struct("<4sHHHHIIH")
 _EOCD64_LOCATOR = struct.Struct("<4sIQI")
@@ -28,6 +28,8 @@ _EOCD_SIG, _EOCD64_LOCATOR_SIG, _EOCD64_SIG = b"PK\x05\x06", b"PK\x06\x07", b"PK
 _CENTRAL_SIG, LOCAL_SIG = b"PK\x01\x02", b"PK\x03\x04"
 _ENCRYPTED_FLAGS = 0x1 | 0x40 | 0x2000  # traditional, strong, masked central directory
 STORED, DEFLATED = 0, 8
+_METHODS = (STORED, DEFLATED)
+_REGULAR_TYPE = stat.S_IFREG
 _READ_BYTES = 1 << 20
 # Local headers and small entries follow one another: one read of a window serves hundreds of them.
 _WINDOW_BYTES = 1 << 20
@@ -173,43 +175,42 @@ def _zip64_end_record(source: Source, eocd_at: int) -> tuple[int, int, int, int]
 def _central_entries(source: Source, offset: int, size: int, count: int,
                      limits: Limits) -> Iterator[ZipEntry]:
     buffer, at, position, end = b"", 0, offset, offset + size
+    unpack, fixed, max_name = _CENTRAL.unpack_from, _CENTRAL.size, limits.max_name_bytes
     for parsed in range(count):
-        while not _holds_entry(buffer, at):
+        fields = unpack(buffer, at) if len(buffer) - at >= fixed else None
+        while fields is None or len(buffer) - at < fixed + fields[10] + fields[11] + fields[12]:
             more = min(_READ_BYTES, end - position)
             if more <= 0:
                 raise e.HhypCorrupt(reason=f"the central directory holds {parsed} entries, not {count}",
                                     where={"offset": position})
             buffer = buffer[at:] + source.read_at(position, more, "the central directory")
             at, position = 0, position + more
-        entry, at = _central_entry(buffer, at, position - len(buffer), limits)
+            fields = unpack(buffer, at) if len(buffer) >= fixed else None
+        (sig, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len,
+         disk, _, external, local) = fields
+        if sig != _CENTRAL_SIG:
+            raise e.HhypCorrupt(reason="bad central directory entry signature",
+                                where={"offset": position - len(buffer) + at})
+        start = at + fixed
+        raw = buffer[start:start + name_len]
+        # Plain names (ASCII, a regular file, no extra field) skip the generic checks they would pass.
+        name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
+        if extra_len:
+            extra = buffer[start + name_len:start + name_len + extra_len]
+            usize, csize, local, disk = _zip64_fields(extra, usize, csize, local, disk, name)
+        entry = ZipEntry(name, flags, method, crc, csize, usize, local, raw)
+        if name_len > max_name or not is_plain_name(name):
+            check_name(name, raw, max_bytes=max_name)
+        if (external >> 28 != _REGULAR_TYPE >> 12 or flags & _ENCRYPTED_FLAGS or method not in _METHODS
+                or name.endswith("/")):
+            _check_kind(entry, external)
+        if disk:
+            raise e.HhypCorrupt(reason="the entry lies on another disk", where={"entry": name})
         yield entry
+        at = start + name_len + extra_len + comment_len
     if at != len(buffer) or position != end:
         raise e.HhypCorrupt(reason=f"the central directory holds more than {count} entries",
                             where={"offset": position - len(buffer) + at})
-
-
-def _holds_entry(buffer: bytes, at: int) -> bool:
-    if len(buffer) - at < _CENTRAL.size:
-        return False
-    return len(buffer) - at >= _CENTRAL.size + sum(_CENTRAL.unpack_from(buffer, at)[10:13])
-
-
-def _central_entry(buffer: bytes, at: int, buffer_offset: int, limits: Limits) -> tuple[ZipEntry, int]:
-    (sig, _, _, flags, method, _, _, crc, csize, usize, name_len, extra_len, comment_len,
-     disk, _, external, local) = _CENTRAL.unpack_from(buffer, at)
-    if sig != _CENTRAL_SIG:
-        raise e.HhypCorrupt(reason="bad central directory entry signature", where={"offset": buffer_offset + at})
-    start = at + _CENTRAL.size
-    raw = buffer[start:start + name_len]
-    extra = buffer[start + name_len:start + name_len + extra_len]
-    name = decode_name(raw, flags)
-    usize, csize, local, disk = _zip64_fields(extra, usize, csize, local, disk, name)
-    entry = ZipEntry(name, flags, method, crc, csize, usize, local, raw)
-    check_name(name, raw, max_bytes=limits.max_name_bytes)
-    _check_kind(entry, external)
-    if disk:
-        raise e.HhypCorrupt(reason="the entry lies on another disk", where={"entry": name})
-    return entry, start + name_len + extra_len + comment_len
 
 
 def _zip64_fields(extra: bytes, usize: int, csize: int, local: int, disk: int,

@@ -16,9 +16,11 @@ Schema in two corners only: an integer refuses ``4.0``, and must fit 64 bits.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import chain
+from operator import attrgetter
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
@@ -43,7 +45,8 @@ class Narrowing:
 
     ``values`` restricts the field at a path to the given values (the ids of a table already read,
     the annexes of the archive, the weeks of the grid); ``lift_patterns`` takes the ``pattern`` of
-    top-level string fields out of the type, for the caller to check a whole batch at once; ``raw``
+    string fields out of the type (msgspec calls back into Python for each value; searching a whole
+    batch in one go is faster), for the caller to check with :meth:`NarrowedType.patterns_hold`; ``raw``
     leaves the fields at those paths undecoded (``msgspec.Raw``), for the caller to decode each
     distinct value once (a list of weeks repeats from row to row).
     """
@@ -58,7 +61,7 @@ class NarrowedType:
     """A compiled type at least as strict as its schema, once the caller has done its share.
 
     ``covered``: the paths restricted to their allowed values (a value outside fails the decode);
-    ``patterns``: the (path, regex) taken out of the type, which the caller must ``search`` itself;
+    ``patterns``: the (path, regex) taken out of the type, see :meth:`patterns_hold`;
     ``raw``: the (path, type) of the fields left raw, which the caller must decode with that type.
     """
 
@@ -66,6 +69,23 @@ class NarrowedType:
     covered: frozenset[FieldPath]
     patterns: tuple[tuple[FieldPath, re.Pattern[str]], ...]
     raw: tuple[tuple[FieldPath, Any], ...]
+
+    def patterns_hold(self, documents: list[Any]) -> bool:
+        """Whether every value of ``documents`` (decoded with :attr:`type`) matches its lifted pattern."""
+        return all(all(map(regex.search, values_at(documents, path))) for path, regex in self.patterns)
+
+
+def values_at(documents: list[Any], path: FieldPath) -> Iterable[Any]:
+    """The values at ``path`` in decoded documents, absent optional fields skipped."""
+    values: Iterable[Any] = documents
+    for key in path:
+        values = chain.from_iterable(values) if key == "*" else _present(map(attrgetter(key), values))
+    return values
+
+
+def _present(values: Iterable[Any]) -> list[Any]:
+    values = list(values)
+    return [value for value in values if value is not msgspec.UNSET] if msgspec.UNSET in values else values
 
 
 @cache
@@ -181,9 +201,7 @@ class _Compiler:
         pattern = schema.get("pattern")
         if pattern is not None:
             regex = re.compile(pattern)
-            # msgspec calls back into Python for each value; a batch is searched faster by the caller.
-            top_level = len(path) == 1 or path[1:] == ("*",)
-            if self.narrowing.lift_patterns and top_level and not self._inside_raw:
+            if self.narrowing.lift_patterns and path and not self._inside_raw:
                 self.patterns.append((path, regex))
                 pattern = None
         return _constrained(str, min_length=schema.get("minLength"), max_length=schema.get("maxLength"),

@@ -19,6 +19,9 @@ DIRECTORY_PARENTS = frozenset({"annexes/"})
 _UTF8_FLAG = 0x800
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# A file under an allowed folder, ASCII letters, digits, ``_ . -``, no segment starting with a dot:
+# every rule of check_name but the length holds for it.
+_PLAIN = re.compile(r"(?:base|annexes/photos|annexes/documents)(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+")
 
 
 def decode_name(raw: bytes, flags: int) -> str:
@@ -58,6 +61,11 @@ def check_name(name: str, raw: bytes, *, max_bytes: int) -> None:
         raise e.HhypNameTooLong(size=len(raw), limit=max_bytes, where=where)
     if not (is_directory(name) and _allowed_directory(name)) and not _allowed_file(name):
         raise e.HhypOutsidePrefix(where=where)
+
+
+def is_plain_name(name: str) -> bool:
+    """True for the usual names, which pass every rule of :func:`check_name` but its length limit."""
+    return _PLAIN.fullmatch(name) is not None
 
 
 def is_directory(name: str) -> bool:

@@ -17,10 +17,7 @@ So the fast path changes how fast a file is read, never what is reported.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
-from itertools import chain
-from operator import attrgetter
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -49,7 +46,7 @@ class NarrowedRows:
             raise ValueError("fields left raw need a batch rule to check them")
         self.covered = compiled.covered | {path for path, _ in compiled.raw}
         self._decode_lines = msgspec.json.Decoder(compiled.type).decode_lines
-        self._patterns = [_pattern_check(path, regex) for path, regex in compiled.patterns]
+        self._patterns_hold = compiled.patterns_hold
         self._raw = {path: msgspec.json.Decoder(node).decode for path, node in compiled.raw}
         self._batch_rule = batch_rule
         self._window = max(1, max_line_bytes // 2)
@@ -68,7 +65,7 @@ class NarrowedRows:
                 start = stop
         except DECODE_ERRORS:
             return None
-        if len(rows) != lines or not all(check(rows) for check in self._patterns):
+        if len(rows) != lines or not self._patterns_hold(rows):
             return None
         if self._batch_rule is not None and not self._batch_rule(rows, self._raw):
             return None
@@ -88,18 +85,3 @@ def _framed(region: bytes, lines: int) -> bool:
     holds at least one value; with as many values as lines, it holds exactly one.
     """
     return region[0] == _OPEN and region.endswith(_LAST_ROW) and region.count(_NEXT_ROW) == lines - 1
-
-
-def _present(values: Iterable[Any]) -> list[Any]:
-    values = list(values)
-    return [value for value in values if value is not UNSET] if UNSET in values else values
-
-
-def _pattern_check(path: FieldPath, regex: re.Pattern[str]) -> Callable[[list[Any]], bool]:
-    get, many, search = attrgetter(path[0]), len(path) == 2, regex.search
-
-    def check(rows: list[Any]) -> bool:
-        values = _present(map(get, rows))
-        return all(map(search, chain.from_iterable(values) if many else values))
-
-    return check
