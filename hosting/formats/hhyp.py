@@ -25,9 +25,11 @@ raises a :class:`~hosting.formats.errors.FormatError` (``code``, ``message``,
 :class:`HhypSummary`.
 
 Memory stays bounded whatever the archive's size: entries flow in 1 MiB
-chunks, pulled by the caller's reads. Everything runs in the caller's thread:
-a reading thread beside a thread busy validating rows would wait for the GIL
-after every socket read (the convoy effect), which is slower, not faster.
+chunks, pulled by the caller's reads. A large entry is read, inflated and
+hashed by a thread of its own, a few chunks ahead of the caller, while the
+caller's thread checks its rows (:mod:`hosting.formats.readahead` says how it
+avoids the GIL convoy); small entries are read in the caller's thread, where
+a thread per entry would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -48,9 +50,12 @@ from hosting.formats.jsonl import TableLines, iter_table_rows
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.manifest import TABLES, Manifest, parse_manifest
 from hosting.formats.names import MANIFEST, table_of
+from hosting.formats.readahead import read_ahead
 from hosting.formats.tables import BaseChecks
 
 Put = Callable[[str, BinaryIO, int], None]
+# Entries this large (compressed) are inflated by a thread of their own (see readahead.py).
+READ_AHEAD_FROM_BYTES = 256 << 10
 
 __all__ = ["HhypReader", "HhypSummary", "Limits", "Manifest", "Put", "iter_table_rows"]
 
@@ -101,6 +106,8 @@ class HhypReader:
                 listed = manifest.entries[entry.name]
                 chunks = verified_chunks(self._source, entry, Expected(listed.size_bytes, listed.sha256), self.limits,
                                          budget)
+                if entry.compressed_bytes >= READ_AHEAD_FROM_BYTES:
+                    chunks = read_ahead(chunks)
                 stream = EntryStream(chunks, self._table_sink(entry.name, checks, summary))
                 put(entry.name, cast(BinaryIO, stream), listed.size_bytes)
                 stream.drain()

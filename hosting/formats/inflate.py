@@ -12,7 +12,7 @@ import hashlib
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from hosting.formats import errors as e
 from hosting.formats.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry
@@ -37,8 +37,7 @@ class Budget:
             raise e.HhypTooLarge(limit=self.limit, where=where)
 
 
-@dataclass(frozen=True)
-class Expected:
+class Expected(NamedTuple):
     """What the entry must turn out to be, as the manifest says (None: the manifest itself)."""
 
     size_bytes: int | None
@@ -82,11 +81,12 @@ def verified_chunks(source: Source, entry: ZipEntry, expected: Expected, limits:
 def _data_offset(source: Source, entry: ZipEntry) -> int:
     """Check the local header against the central one; return where the data begins."""
     where = {"entry": entry.name}
-    header = source.read_at(entry.header_offset, LOCAL.size, f"the local header of {entry.name}")
+    what = f"the local header of {entry.name}"
+    header = source.read_at(entry.header_offset, LOCAL.size, what)
     sig, _, flags, method, _, _, _, _, _, name_len, extra_len = LOCAL.unpack(header)
     if sig != LOCAL_SIG:
         raise e.HhypCorrupt(reason="no local header where the central directory points", where=where)
-    name = source.read_at(entry.header_offset + LOCAL.size, name_len, f"the local header of {entry.name}")
+    name = source.read_at(entry.header_offset + LOCAL.size, name_len, what)
     if name != entry.raw_name or method != entry.method:
         raise e.HhypCorrupt(reason="the local header disagrees with the central directory", where=where)
     if flags & 0x1:

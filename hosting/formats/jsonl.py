@@ -46,7 +46,7 @@ class TableLines:
             if len(self._carry) > self._max:
                 self._too_long(self.rows + 1)
             return
-        region = self._carry + chunk[:end] if self._carry else chunk[:end]
+        region = b"".join((self._carry, memoryview(chunk)[:end])) if self._carry else chunk[:end]
         self._carry = chunk[end:]
         if len(self._carry) > self._max:
             self._too_long(self.rows + region.count(b"\n") + 1)

@@ -35,6 +35,7 @@ REFERENCES = {
 }
 ANNEXES = {"teachers": (("photo", False),), "students": (("photo", False),), "courses": (("documents", True),)}
 _ANNEX_FOLDERS = {"photo": "annexes/photos/", "documents": "annexes/documents/"}
+_ROWS_PER_VALUE = 16
 # Nothing refers to these, and they are the big ones: their ids are kept as fingerprints only.
 UNREFERENCED = ("students", "courses")
 _DAY_PATH, _START_PATH = ("placement", "day"), ("placement", "start_step")
@@ -55,8 +56,10 @@ class _Pending:
 class BaseChecks:
     """Everything a base must satisfy beyond one row's schema; feed it with :meth:`rows`."""
 
-    def __init__(self, grid: TimeGrid, annexes: Iterable[str], present: Iterable[str], reread: RereadIds):
+    def __init__(self, grid: TimeGrid, annexes: Iterable[str], present: Mapping[str, int], reread: RereadIds):
+        """``present``: rows of each table in the archive (as its manifest says)."""
         self.grid = grid
+        self.expected_rows = dict(present)
         annexes = list(annexes)
         self.annexes = frozenset(annexes)
         # Only these can match the field's schema pattern: the narrowing need not try the others.
@@ -75,12 +78,16 @@ class BaseChecks:
 
     def narrowing(self, table: str) -> Narrowing:
         """What the rows of ``table`` must agree with, as known now (see :mod:`hosting.formats.narrowed`)."""
-        values: dict[FieldPath, Collection[Any]] = {}
-        for field, target, many in REFERENCES.get(table, ()):
-            if target in self.complete:
-                values[_path(field, many)] = self.ids[target]
-        for field, many in ANNEXES.get(table, ()):
-            values[_path(field, many)] = self._annexes_in[_ANNEX_FOLDERS[field]]
+        allowed: list[tuple[FieldPath, Collection[str]]] = [
+            (_path(field, many), self.ids[target]) for field, target, many in REFERENCES.get(table, ())
+            if target in self.complete]
+        allowed += [(_path(field, many), self._annexes_in[_ANNEX_FOLDERS[field]])
+                    for field, many in ANNEXES.get(table, ())]
+        # A set of values is worth folding into the type only when many more rows will be checked
+        # against it than it holds: building the type costs a few microseconds a value.
+        rows = self.expected_rows.get(table, 0)
+        values: dict[FieldPath, Collection[Any]] = {path: ids for path, ids in allowed
+                                                    if rows >= _ROWS_PER_VALUE * len(ids)}
         if table != "courses":
             return Narrowing(values, lift_patterns=True)
         values[_DAY_PATH] = self.grid.working_days
