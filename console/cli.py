@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="hphost: the back end of a hosted HYPERPLANNING provider.")
 
 
-def _register() -> None:
-    from console import cli_admin, cli_demo, cli_formats, cli_jobs, cli_run
+# Groups made of file-format commands only: running one of them needs none of the other modules, whose
+# imports (database, broker and job clients) would double the memory of ``hphost hhyp check``.
+_FORMATS_ONLY = ("hhyp", "sample")
+
+
+def _register(args: list[str]) -> None:
+    from console import cli_formats
 
     cli_formats.register(app)
+    if args and args[0] in _FORMATS_ONLY:
+        return
+    from console import cli_admin, cli_demo, cli_jobs, cli_run
+
     cli_admin.register(app, cli_formats.profils_app)
     cli_jobs.register(app)
     cli_run.register(app)
@@ -24,5 +35,5 @@ def main() -> None:
 
     settings = get_settings()
     configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level, settings.log_json)
-    _register()
+    _register(sys.argv[1:])
     app()
