@@ -206,8 +206,10 @@ class BaseChecks:
         if wanted <= self.annexes:
             return
         for index, value in enumerate(values):
+            if value is UNSET:  # (a list of documents can be absent too)
+                continue
             for position, path in enumerate(value if many else (value,)):
-                if value is not UNSET and path not in self.annexes:
+                if path not in self.annexes:
                     field_path = f"{field}[{position}]" if many else field
                     raise e.HhypMissingAnnex(path=path, where=_where(table, first_line + index, field_path))
 
