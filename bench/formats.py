@@ -7,9 +7,13 @@ For each scale it generates the sample in a temporary directory, then runs,
 each in its own subprocess (so peak RSS is the run's own):
 
 * ``raw``: every entry read with zipfile and hashed with SHA-256, nothing checked;
+* ``parse``: the same, and every line of ``base/*.jsonl`` parsed by msgspec
+  (each row's values skipped as raw JSON), nothing checked: a reference
+  point, the least any checker that parses the rows with msgspec must spend;
 * ``check``: ``HhypReader(path).check()``, every rule of FORMATS.md.
 
-Throughput is uncompressed bytes per second; the ratio is check / raw.
+Throughput is uncompressed bytes per second; the ratio is check / raw (and
+parse / raw, the best ratio a msgspec-based checker could reach in one thread).
 """
 
 from __future__ import annotations
@@ -26,18 +30,26 @@ from pathlib import Path
 HOSTING = "123456789012"
 
 
-def measure_raw(path: str) -> dict[str, float]:
+def measure_raw(path: str, *, parse: bool = False) -> dict[str, float]:
     import hashlib
     import zipfile
 
+    import msgspec
+
+    rows = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode_lines
     started, size = time.perf_counter(), 0
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
-            digest = hashlib.sha256()
+            digest, table, rest = hashlib.sha256(), parse and info.filename.endswith(".jsonl"), b""
             with archive.open(info) as entry:
                 while block := entry.read(1 << 20):
                     digest.update(block)
                     size += len(block)
+                    if table:
+                        lines, rest = (rest + block).rpartition(b"\n")[::2]
+                        rows(lines)
+            if rest:
+                rows(rest)
     return {"seconds": time.perf_counter() - started, "bytes": size}
 
 
@@ -70,16 +82,20 @@ def bench(preset: str, students: int | None, repeat: int, folder: Path, photos: 
     started = time.perf_counter()
     sample = generate_sample(path, hosting_number=HOSTING, preset=preset, students=students, photos=photos)
     generated_s = time.perf_counter() - started
-    raw, check = best_of("raw", path, repeat), best_of("check", path, repeat)
-    mbps = {name: run["bytes"] / run["seconds"] / 1e6 for name, run in (("raw", raw), ("check", check))}
+    raw, parse, check = (best_of(mode, path, repeat) for mode in ("raw", "parse", "check"))
+    mbps = {name: run["bytes"] / run["seconds"] / 1e6 for name, run in (("raw", raw), ("parse", parse),
+                                                                        ("check", check))}
     return {"preset": preset, "students": sample.rows["students"], "courses": sample.rows["courses"],
             "entries": sample.photos + sample.documents + len(sample.rows) + 1,
             "archive_mb": round(sample.hhyp_bytes / 1e6, 1), "uncompressed_mb": round(check["bytes"] / 1e6, 1),
             "generate_s": round(generated_s, 2),
-            "raw_mb_s": round(mbps["raw"], 1), "check_mb_s": round(mbps["check"], 1),
-            "ratio": round(mbps["check"] / mbps["raw"], 2),
-            "raw_s": round(raw["seconds"], 3), "check_s": round(check["seconds"], 3),
-            "raw_peak_rss_mb": round(raw["peak_rss_mb"], 1), "check_peak_rss_mb": round(check["peak_rss_mb"], 1)}
+            "raw_mb_s": round(mbps["raw"], 1), "parse_mb_s": round(mbps["parse"], 1),
+            "check_mb_s": round(mbps["check"], 1),
+            "ratio": round(mbps["check"] / mbps["raw"], 2), "parse_ratio": round(mbps["parse"] / mbps["raw"], 2),
+            "raw_s": round(raw["seconds"], 3), "parse_s": round(parse["seconds"], 3),
+            "check_s": round(check["seconds"], 3),
+            "raw_peak_rss_mb": round(raw["peak_rss_mb"], 1), "parse_peak_rss_mb": round(parse["peak_rss_mb"], 1),
+            "check_peak_rss_mb": round(check["peak_rss_mb"], 1)}
 
 
 def main() -> None:
@@ -95,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.measure:
         mode, path = args.measure
-        result = (measure_raw if mode == "raw" else measure_check)(path)
+        result = measure_check(path) if mode == "check" else measure_raw(path, parse=mode == "parse")
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
@@ -116,9 +132,11 @@ def _human(scale: int, report: dict[str, object]) -> str:
             f"generated in {report['generate_s']} s\n"
             f"  raw   (zipfile + sha256): {report['raw_mb_s']:8.1f} MB/s  {report['raw_s']:.3f} s  "
             f"peak RSS {report['raw_peak_rss_mb']} MB\n"
+            f"  parse (raw + msgspec)   : {report['parse_mb_s']:8.1f} MB/s  {report['parse_s']:.3f} s  "
+            f"peak RSS {report['parse_peak_rss_mb']} MB\n"
             f"  check (HhypReader)      : {report['check_mb_s']:8.1f} MB/s  {report['check_s']:.3f} s  "
             f"peak RSS {report['check_peak_rss_mb']} MB\n"
-            f"  ratio check/raw: {report['ratio']}")
+            f"  ratio check/raw: {report['ratio']}  (parse/raw: {report['parse_ratio']})")
 
 
 if __name__ == "__main__":
