@@ -9,7 +9,7 @@ to hand back the GIL):
 * while the thread runs, the interpreter asks for a thread switch every
   ``SWITCH_INTERVAL_S`` instead of every 5 ms, so the inflating thread gets the
   GIL back promptly after each call into zlib or hashlib (process-wide, so
-  counted and restored by the last one out, like :mod:`~hosting.formats.gcpause`).
+  counted and restored by the last one out, see :mod:`~hosting.formats.process_wide`).
 
 A fault raised by the inflating thread is raised to the caller in its place in
 the stream, after the chunks before it: the caller sees exactly what it would
@@ -22,14 +22,13 @@ import queue
 import sys
 import threading
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+
+from hosting.formats.process_wide import ProcessWide
 
 SWITCH_INTERVAL_S = 0.0002
 _END = object()
 _POLL_S = 0.05
-_lock = threading.Lock()
-_users = 0
-_saved = sys.getswitchinterval()
+_switches = ProcessWide(sys.getswitchinterval, sys.setswitchinterval, lambda saved: min(SWITCH_INTERVAL_S, saved))
 
 
 def read_ahead(chunks: Iterator[bytes], *, depth: int = 4) -> Generator[bytes, None, None]:
@@ -37,7 +36,7 @@ def read_ahead(chunks: Iterator[bytes], *, depth: int = 4) -> Generator[bytes, N
     ready: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
     thread = threading.Thread(target=_produce, args=(chunks, ready, stop), name="hhyp-read-ahead", daemon=True)
-    with _prompt_switches():
+    with _switches.held():
         thread.start()
         try:
             while (item := ready.get()) is not _END:
@@ -49,23 +48,6 @@ def read_ahead(chunks: Iterator[bytes], *, depth: int = 4) -> Generator[bytes, N
             while thread.is_alive():  # unblock a producer waiting on a full queue
                 _drain(ready)
                 thread.join(_POLL_S)
-
-
-@contextmanager
-def _prompt_switches() -> Iterator[None]:
-    global _users, _saved
-    with _lock:
-        if _users == 0:
-            _saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(SWITCH_INTERVAL_S, _saved))
-        _users += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _users -= 1
-            if _users == 0:
-                sys.setswitchinterval(_saved)
 
 
 def _produce(chunks: Iterator[bytes], ready: queue.Queue[object], stop: threading.Event) -> None:
