@@ -1,7 +1,7 @@
 """How fast ``HhypReader.check`` is next to a bare read of the same archive, and how much memory each takes.
 
     .venv/bin/python bench/formats.py [--preset university] [--students N] [--scales 1,4] [--repeat 3]
-                                      [--fixed-annexes] [--json]
+                                      [--fixed-annexes] [--entries N] [--json]
 
 For each scale it generates the sample in a temporary directory, then runs,
 each in its own subprocess (so peak RSS is the run's own):
@@ -14,13 +14,16 @@ each in its own subprocess (so peak RSS is the run's own):
 
 Throughput is uncompressed bytes per second; the ratio is check / raw (and
 parse / raw, the best ratio a msgspec-based checker could reach in one thread).
+
+``--entries N`` also measures an archive of N tiny entries with long names and
+no table (the default limit is 200,000 entries): what a file within the
+limits can cost in memory, which follows the number of entries, not the bytes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -98,6 +101,21 @@ def bench(preset: str, students: int | None, repeat: int, folder: Path, photos: 
             "check_peak_rss_mb": round(check["peak_rss_mb"], 1)}
 
 
+def bench_entries(count: int, repeat: int, folder: Path) -> dict[str, object]:
+    from hosting.formats.hhyp_writer import HhypWriter
+    from hosting.formats.sample import SAMPLE_GRID
+
+    path = folder / f"entries-{count}.HHYP"
+    with HhypWriter(path, hosting_number=HOSTING, base_name="entries", time_grid=SAMPLE_GRID) as writer:
+        for index in range(count):
+            writer.add_file(f"annexes/documents/{index:07d}-a-document-name-of-typical-length.pdf", b"%PDF-1.4\n",
+                            compress=False)
+    raw, check = best_of("raw", path, repeat), best_of("check", path, repeat)
+    return {"entries": count + 1, "archive_mb": round(path.stat().st_size / 1e6, 1),
+            "raw_s": round(raw["seconds"], 3), "check_s": round(check["seconds"], 3),
+            "raw_peak_rss_mb": round(raw["peak_rss_mb"], 1), "check_peak_rss_mb": round(check["peak_rss_mb"], 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="university", choices=("small", "school", "university"))
@@ -106,13 +124,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="Runs of each measure; the fastest is kept.")
     parser.add_argument("--fixed-annexes", action="store_true",
                         help="Keep the preset's number of photos at every scale (rows grow, entries do not).")
+    parser.add_argument("--entries", type=int, default=None,
+                        help="Also measure an archive of this many tiny entries and no table (memory at the limit).")
     parser.add_argument("--json", action="store_true", help="One JSON object per scale.")
     parser.add_argument("--measure", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         mode, path = args.measure
         result = measure_check(path) if mode == "check" else measure_raw(path, parse=mode == "parse")
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        from bench.rss import peak_rss_mb
+
+        result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
     from hosting.formats.sample import preset_shape
@@ -123,6 +145,12 @@ def main() -> None:
         for scale in (int(text) for text in args.scales.split(",")):
             report = bench(args.preset, shape.students * scale, args.repeat, Path(folder), photos)
             print(json.dumps(report) if args.json else _human(scale, report), flush=True)
+        if args.entries:
+            report = bench_entries(args.entries, args.repeat, Path(folder))
+            print(json.dumps(report) if args.json else
+                  f"{report['entries']:,} tiny entries, {report['archive_mb']} MB archive: "
+                  f"raw {report['raw_s']:.3f} s, peak RSS {report['raw_peak_rss_mb']} MB; "
+                  f"check {report['check_s']:.3f} s, peak RSS {report['check_peak_rss_mb']} MB", flush=True)
 
 
 def _human(scale: int, report: dict[str, object]) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -66,7 +65,9 @@ def run_hphost(path: str, endpoint: str, bucket: str) -> dict:
 
 def child(kind: str, path: str, endpoint: str, bucket: str) -> None:
     result = (run_raw if kind == "raw" else run_hphost)(path, endpoint, bucket)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from bench.rss import peak_rss_mb
+
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
 
