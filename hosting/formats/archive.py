@@ -92,8 +92,14 @@ class ZipEntry:
     compressed_bytes: int
     size_bytes: int
     header_offset: int
-    raw_name: bytes = b""  # the name's bytes as the archive stores them
+    # The name's bytes as the archive stores them, kept only when they are not the name in ASCII
+    # (a file may list 200,000 entries: one copy of each name is enough).
+    stored_name: bytes | None = None
     end_bound: int = 0  # where the next entry (or the central directory) begins
+
+    @property
+    def raw_name(self) -> bytes:
+        return self.name.encode("ascii") if self.stored_name is None else self.stored_name
 
     @property
     def is_directory(self) -> bool:
@@ -194,11 +200,12 @@ def _central_entries(source: Source, offset: int, size: int, count: int,
         start = at + fixed
         raw = buffer[start:start + name_len]
         # Plain names (ASCII, a regular file, no extra field) skip the generic checks they would pass.
-        name = raw.decode("ascii") if raw.isascii() else decode_name(raw, flags)
+        ascii = raw.isascii()
+        name = raw.decode("ascii") if ascii else decode_name(raw, flags)
         if extra_len:
             extra = buffer[start + name_len:start + name_len + extra_len]
             usize, csize, local, disk = _zip64_fields(extra, usize, csize, local, disk, name)
-        entry = ZipEntry(name, flags, method, crc, csize, usize, local, raw)
+        entry = ZipEntry(name, flags, method, crc, csize, usize, local, None if ascii else raw)
         if name_len > max_name or not is_plain_name(name):
             check_name(name, raw, max_bytes=max_name)
         if (external >> 28 != _REGULAR_TYPE >> 12 or flags & _ENCRYPTED_FLAGS or method not in _METHODS

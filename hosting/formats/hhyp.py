@@ -150,8 +150,10 @@ class HhypReader:
         files = [entry for entry in self._directory.entries if not entry.is_directory and entry.name != MANIFEST]
         for entry in files:
             _check_table_name(entry.name)
-            if entry.name not in listed:
+            item = listed.get(entry.name)
+            if item is None:
                 raise e.HhypExtraEntry(where={"entry": entry.name})
+            entry.name = item.path  # the same text: one copy of each path is enough
         present = {entry.name for entry in files}
         for index, path in enumerate(listed):
             if path not in present:
