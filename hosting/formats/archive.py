@@ -200,12 +200,12 @@ def _central_entries(source: Source, offset: int, size: int, count: int,
         start = at + fixed
         raw = buffer[start:start + name_len]
         # Plain names (ASCII, a regular file, no extra field) skip the generic checks they would pass.
-        ascii = raw.isascii()
-        name = raw.decode("ascii") if ascii else decode_name(raw, flags)
+        ascii_name = raw.isascii()
+        name = raw.decode("ascii") if ascii_name else decode_name(raw, flags)
         if extra_len:
             extra = buffer[start + name_len:start + name_len + extra_len]
             usize, csize, local, disk = _zip64_fields(extra, usize, csize, local, disk, name)
-        entry = ZipEntry(name, flags, method, crc, csize, usize, local, None if ascii else raw)
+        entry = ZipEntry(name, flags, method, crc, csize, usize, local, None if ascii_name else raw)
         if name_len > max_name or not is_plain_name(name):
             check_name(name, raw, max_bytes=max_name)
         if (external >> 28 != _REGULAR_TYPE >> 12 or flags & _ENCRYPTED_FLAGS or method not in _METHODS
