@@ -198,13 +198,13 @@ def test_a_local_header_that_disagrees_with_the_central_one_is_refused() -> None
 
 def test_a_non_ascii_name_is_read_and_its_local_header_compared_byte_for_byte() -> None:
     photo = "annexes/photos/Élodie Müller.png"
-    annexes = {photo: b"\x89PNG portrait"}
-    with HhypReader(io.BytesIO(hhyp_bytes(annexes=annexes, tables={}))) as reader:
+    archive = hhyp_bytes(annexes={photo: b"\x89PNG portrait"}, tables={})
+    with HhypReader(io.BytesIO(archive)) as reader:
         names: list[str] = []
         reader.stream(lambda name, stream, size: names.append(name))
     assert names == [photo]
 
-    data = bytearray(hhyp_bytes(annexes=annexes, tables={}))
+    data = bytearray(archive)
     stored = photo.encode("utf-8")
     at = data.index(stored)  # the first occurrence is the local header's
     data[at + len(stored) - 5] ^= 0x20  # "Müller" -> "MülleR", in the local header only
