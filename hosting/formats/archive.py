@@ -11,11 +11,15 @@ from __future__ import annotations
 import stat
 import struct
 import threading
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate, chain, islice
+from operator import le
 from typing import BinaryIO
 
 from hosting.formats import errors as e
+from hosting.formats.idset import IdFingerprints
 from hosting.formats.limits import Limits
 from hosting.formats.names import check_name, decode_name, is_directory, is_plain_name
 
@@ -86,33 +90,101 @@ class ZipEntry:
     """One central-directory entry, sizes and offset already ZIP64-resolved."""
 
     name: str
+    raw_name: bytes  # as the archive stores it (the local header must repeat it byte for byte)
     flags: int
     method: int
     crc: int
     compressed_bytes: int
     size_bytes: int
     header_offset: int
-    # The name's bytes as the archive stores them, kept only when they are not the name in ASCII
-    # (a file may list 200,000 entries: one copy of each name is enough).
-    stored_name: bytes | None = None
     end_bound: int = 0  # where the next entry (or the central directory) begins
-
-    @property
-    def raw_name(self) -> bytes:
-        return self.name.encode("ascii") if self.stored_name is None else self.stored_name
 
     @property
     def is_directory(self) -> bool:
         return is_directory(self.name)
 
 
-@dataclass
-class CentralDirectory:
-    entries: list[ZipEntry]  # in archive order (by offset)
-    offset: int
+_PACKED = 4  # integers an entry: crc | method << 32 | flags << 48, compressed bytes, size, header offset
+_CHECK_BATCH = 4096  # names case-folded at a time
 
-    def find(self, name: str) -> ZipEntry | None:
-        return next((entry for entry in self.entries if entry.name == name), None)
+
+class CentralDirectory:
+    """The entries of the archive, in archive order (by offset), packed: an archive may hold 200,000.
+
+    An entry is four integers in one array, and its name's bytes as the archive stores them, end
+    to end with the others in one buffer (about 80 bytes an entry with its name, where a
+    :class:`ZipEntry` with its name took 330). A name's text and a :class:`ZipEntry` are made on
+    demand.
+    """
+
+    def __init__(self, packed: array[int], stored_names: bytes, name_ends: array[int], offset: int):
+        self._packed = packed
+        self._stored_names = stored_names
+        self._name_ends = name_ends
+        self.offset = offset  # of the central directory: where the last entry must end
+
+    def __len__(self) -> int:
+        return len(self._name_ends)
+
+    def raw_name(self, index: int) -> bytes:
+        return self._stored_names[self._name_ends[index - 1] if index else 0:self._name_ends[index]]
+
+    def name(self, index: int) -> str:
+        raw = self.raw_name(index)
+        return raw.decode("ascii") if raw.isascii() else decode_name(raw, self._packed[index * _PACKED] >> 48)
+
+    def names(self) -> Iterator[str]:
+        return map(self.name, range(len(self)))
+
+    def entry(self, index: int, name: str | None = None) -> ZipEntry:
+        """The entry at ``index``; ``name``, when given, is its name (an equal string the caller holds)."""
+        at = index * _PACKED
+        kind, compressed, size, header_offset = self._packed[at:at + _PACKED]
+        following = at + _PACKED + 3
+        end_bound = self._packed[following] if following < len(self._packed) else self.offset
+        return ZipEntry(self.name(index) if name is None else name, self.raw_name(index), kind >> 48,
+                        (kind >> 32) & 0xFFFF, kind & 0xFFFFFFFF, compressed, size, header_offset, end_bound)
+
+    def find(self, name: str) -> int | None:
+        """The index of the entry named ``name``, or None."""
+        if name.isascii():  # (an ASCII name is stored as itself, and no other name is stored so)
+            target = name.encode("ascii")
+            return next((index for index in range(len(self)) if self.raw_name(index) == target), None)
+        return next((index for index, candidate in enumerate(self.names()) if candidate == name), None)
+
+    def in_archive_order(self) -> CentralDirectory:
+        """This directory sorted by offset (most archives list their entries in that order already)."""
+        offsets = self._packed[3::_PACKED]
+        if all(map(le, offsets, offsets[1:])):
+            return self
+        order = sorted(range(len(offsets)), key=offsets.__getitem__)
+        packed = chain.from_iterable(self._packed[index * _PACKED:(index + 1) * _PACKED] for index in order)
+        names = [self.raw_name(index) for index in order]
+        return CentralDirectory(array("Q", packed), b"".join(names), array("Q", accumulate(map(len, names))),
+                                self.offset)
+
+    def check_unique(self) -> None:
+        """No two names equal once case-folded (fingerprints first: 8 bytes a name; names only on a repeat)."""
+        fingerprints = IdFingerprints()
+        names = self.names()
+        while batch := [name.casefold() for name in islice(names, _CHECK_BATCH)]:
+            fingerprints.add(batch)
+        suspects = fingerprints.suspects()
+        seen: dict[str, str] = {}
+        for name in self.names() if suspects else ():
+            key = name.casefold()
+            if hash(key) in suspects:
+                if key in seen:
+                    raise e.HhypDuplicateName(other=seen[key], where={"entry": name})
+                seen[key] = name
+
+    def check_spans(self) -> None:
+        """Each entry's smallest possible span must end before the next begins (checked exactly when read)."""
+        for index in range(len(self)):
+            entry = self.entry(index)
+            if entry.header_offset + LOCAL.size + len(entry.raw_name) + entry.compressed_bytes > entry.end_bound:
+                other = self.name(index + 1) if index + 1 < len(self) else "the central directory"
+                raise e.HhypOverlappingEntries(other=other, where={"entry": entry.name})
 
 
 def read_central_directory(source: Source, limits: Limits) -> CentralDirectory:
@@ -121,11 +193,17 @@ def read_central_directory(source: Source, limits: Limits) -> CentralDirectory:
     if offset + size != end:
         raise e.HhypCorrupt(reason="the central directory does not end where its end record begins",
                             where={"offset": end})
-    entries = list(_central_entries(source, offset, size, count, limits))
-    _check_unique(entries)
-    entries.sort(key=lambda entry: entry.header_offset)
-    _check_spans(entries, offset)
-    return CentralDirectory(entries, offset)
+    packed, names, name_ends = array("Q"), bytearray(), array("Q")
+    for entry in _central_entries(source, offset, size, count, limits):
+        packed.extend((entry.crc | entry.method << 32 | entry.flags << 48, entry.compressed_bytes,
+                       entry.size_bytes, entry.header_offset))
+        names += entry.raw_name
+        name_ends.append(len(names))
+    directory = CentralDirectory(packed, bytes(names), name_ends, offset)
+    directory.check_unique()
+    directory = directory.in_archive_order()
+    directory.check_spans()
+    return directory
 
 
 def _end_record(source: Source, limits: Limits) -> tuple[int, int, int, int]:
@@ -205,7 +283,7 @@ def _central_entries(source: Source, offset: int, size: int, count: int,
         if extra_len:
             extra = buffer[start + name_len:start + name_len + extra_len]
             usize, csize, local, disk = _zip64_fields(extra, usize, csize, local, disk, name)
-        entry = ZipEntry(name, flags, method, crc, csize, usize, local, None if ascii_name else raw)
+        entry = ZipEntry(name, raw, flags, method, crc, csize, usize, local)
         if name_len > max_name or not is_plain_name(name):
             check_name(name, raw, max_bytes=max_name)
         if (external >> 28 != _REGULAR_TYPE >> 12 or flags & _ENCRYPTED_FLAGS or method not in _METHODS
@@ -257,22 +335,3 @@ def _check_kind(entry: ZipEntry, external: int) -> None:
     # An empty deflate stream is two bytes long.
     if entry.is_directory and (entry.size_bytes or entry.compressed_bytes > 2):
         raise e.HhypDirectoryWithData(where=where)
-
-
-def _check_unique(entries: list[ZipEntry]) -> None:
-    seen: dict[str, str] = {}
-    for entry in entries:
-        key = entry.name.casefold()
-        if key in seen:
-            raise e.HhypDuplicateName(other=seen[key], where={"entry": entry.name})
-        seen[key] = entry.name
-
-
-def _check_spans(entries: list[ZipEntry], directory_offset: int) -> None:
-    """Each entry's smallest possible span must end before the next begins (checked exactly when read)."""
-    for entry, following in zip(entries, entries[1:] + [None], strict=True):
-        bound = following.header_offset if following else directory_offset
-        entry.end_bound = bound
-        if entry.header_offset + LOCAL.size + len(entry.raw_name) + entry.compressed_bytes > bound:
-            other = following.name if following else "the central directory"
-            raise e.HhypOverlappingEntries(other=other, where={"entry": entry.name})

@@ -4,9 +4,10 @@ The pipeline calls exactly this::
 
     reader = HhypReader(source, limits=Limits(), expected_hosting_number="123456789012")
     reader.manifest             # Manifest: .hosting_number .base_name .generated_at .generator
-                                #   .time_grid (TimeGrid) .entries {path: ManifestEntry} .tables {table: rows} .raw
+                                #   .time_grid (TimeGrid) .entries {path: ManifestEntry} .tables {table: rows}
     summary = reader.stream(put)
     summary = reader.check()    # stream() into a sink that discards
+    reader.manifest_bytes()     # manifest.json as the archive holds it
 
 ``source`` is a path or any seekable binary stream (only ``seek``, ``read`` and
 ``tell`` are used: an object read by ranged GETs will do). The constructor
@@ -25,7 +26,9 @@ raises a :class:`~hosting.formats.errors.FormatError` (``code``, ``message``,
 :class:`HhypSummary`.
 
 Memory stays bounded whatever the archive's size: entries flow in 1 MiB
-chunks, pulled by the caller's reads. A large entry is read, inflated and
+chunks, pulled by the caller's reads; what is kept of each entry (its place in
+the central directory, its size and SHA-256 in the manifest) is packed into
+arrays, about 100 bytes an entry beside its path. A large entry is read, inflated and
 hashed by a thread of its own, a few chunks ahead of the caller, while the
 caller's thread checks its rows (:mod:`hosting.formats.readahead` says how it
 avoids the GIL convoy); small entries are read in the caller's thread, where
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import io
 import os
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,13 +47,13 @@ from typing import Any, BinaryIO, cast
 
 from hosting.errors import NotFound
 from hosting.formats import errors as e
-from hosting.formats.archive import Source, ZipEntry, read_central_directory
+from hosting.formats.archive import Source, read_central_directory
 from hosting.formats.gcpause import fewer_collections
 from hosting.formats.inflate import Budget, Expected, read_small_entry, verified_chunks
 from hosting.formats.jsonl import TableLines, iter_table_rows
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.manifest import TABLES, Manifest, parse_manifest
-from hosting.formats.names import MANIFEST, table_of
+from hosting.formats.manifest import TABLES, Manifest, ManifestEntries, parse_manifest
+from hosting.formats.names import MANIFEST, is_directory, table_of
 from hosting.formats.readahead import read_ahead
 from hosting.formats.tables import BaseChecks
 
@@ -88,31 +92,33 @@ class HhypReader:
             self._source = Source(source)
             self._directory = read_central_directory(self._source, limits)
             self.manifest = self._read_manifest(expected_hosting_number)
-            self._entries = self._check_entries()
+            # The entries to stream, in archive order: where each is in the directory, and in the manifest.
+            self._files, self._listed_at = self._check_entries()
         except BaseException:
             self.close()
             raise
 
     def stream(self, put: Put) -> HhypSummary:
         """Hand every entry to ``put`` while verifying it; see the module docstring."""
-        manifest = self.manifest
-        budget = Budget(self.limits.max_total_bytes, used=self._manifest_bytes)
-        annexes = [path for path in manifest.entries if path.startswith("annexes/")]
+        manifest, listed = self.manifest, self.manifest.entries
+        budget = Budget(self.limits.max_total_bytes, used=manifest.size_bytes)
+        annexes = [path for path in listed if path.startswith("annexes/")]
         checks = BaseChecks(manifest.time_grid, annexes, manifest.tables, self._reread_ids)
-        summary = HhypSummary(directories=len(self._directory.entries) - len(self._entries) - 1)
+        summary = HhypSummary(directories=len(self._directory) - len(self._files) - 1)
         self._source.read_ahead = True
         with fewer_collections():
-            for entry in self._entries:
-                listed = manifest.entries[entry.name]
-                chunks = verified_chunks(self._source, entry, Expected(listed.size_bytes, listed.sha256), self.limits,
-                                         budget)
+            for index, position in zip(self._files, self._listed_at, strict=True):
+                entry = self._directory.entry(index, listed.paths[position])  # (one copy of each path)
+                size_bytes = listed.sizes[position]
+                chunks = verified_chunks(self._source, entry, Expected(size_bytes, listed.digest(position)),
+                                         self.limits, budget)
                 if entry.compressed_bytes >= READ_AHEAD_FROM_BYTES:
                     chunks = read_ahead(chunks)
                 stream = EntryStream(chunks, self._table_sink(entry.name, checks, summary))
-                put(entry.name, cast(BinaryIO, stream), listed.size_bytes)
+                put(entry.name, cast(BinaryIO, stream), size_bytes)
                 stream.drain()
                 summary.entries += 1
-                summary.bytes += listed.size_bytes
+                summary.bytes += size_bytes
         summary.annexes = len(annexes)
         checks.finish()
         return summary
@@ -120,6 +126,14 @@ class HhypReader:
     def check(self) -> HhypSummary:
         """Read and verify everything, keeping nothing."""
         return self.stream(_discard)
+
+    def manifest_bytes(self) -> bytes:
+        """``manifest.json`` as the archive holds it: read again, and refused unless it is what was checked."""
+        manifest = self.manifest
+        expected = Expected(manifest.size_bytes, manifest.sha256, too_large=e.HhypManifestTooLarge,
+                            limit=self.limits.max_manifest_bytes)
+        return bytes(read_small_entry(self._source, self._directory.entry(self._manifest_index), expected,
+                                      self.limits, Budget(self.limits.max_total_bytes)))
 
     def close(self) -> None:
         if self._owned is not None:
@@ -133,62 +147,66 @@ class HhypReader:
         self.close()
 
     def _read_manifest(self, expected_hosting_number: str | None) -> Manifest:
-        entry = self._directory.find(MANIFEST)
-        if entry is None:
+        index = self._directory.find(MANIFEST)
+        if index is None:
             raise e.HhypManifestMissing(where={"entry": MANIFEST})
+        self._manifest_index, entry = index, self._directory.entry(index)
         limit = self.limits.max_manifest_bytes
         if entry.size_bytes > limit:
             raise e.HhypManifestTooLarge(limit=limit, where={"entry": MANIFEST})
         expected = Expected(None, None, too_large=e.HhypManifestTooLarge, limit=limit)
         data = read_small_entry(self._source, entry, expected, self.limits, Budget(self.limits.max_total_bytes))
-        self._manifest_bytes = len(data)
         return parse_manifest(data, expected_hosting_number=expected_hosting_number)
 
-    def _check_entries(self) -> list[ZipEntry]:
+    def _check_entries(self) -> tuple[array[int], array[int]]:
         """The entries to stream, once the archive and the manifest agree on them."""
         listed = self.manifest.entries
-        files = [entry for entry in self._directory.entries if not entry.is_directory and entry.name != MANIFEST]
-        for entry in files:
-            _check_table_name(entry.name)
-            item = listed.get(entry.name)
-            if item is None:
-                raise e.HhypExtraEntry(where={"entry": entry.name})
-            entry.name = item.path  # the same text: one copy of each path is enough
-        present = {entry.name for entry in files}
-        for index, path in enumerate(listed):
-            if path not in present:
-                raise e.HhypMissingEntry(where={"entry": path, "field": f"entries[{index}]"})
-        self._check_tables(present)
-        self._check_sizes(listed.values())
-        return files
+        positions = listed.positions()
+        files, listed_at = array("Q"), array("Q")
+        for index, name in enumerate(self._directory.names()):
+            if is_directory(name) or name == MANIFEST:
+                continue
+            _check_table_name(name)
+            position = positions.get(name)
+            if position is None:
+                raise e.HhypExtraEntry(where={"entry": name})
+            files.append(index)
+            listed_at.append(position)
+        del positions
+        if len(files) != len(listed):  # (names are unique, and so are paths: else every path was matched)
+            _refuse_missing(listed, {listed.paths[position] for position in listed_at})
+        self._check_tables(sorted(path for path in listed.paths if path.startswith("base/")))
+        self._check_sizes(listed)
+        return files, listed_at
 
-    def _check_tables(self, present: set[str]) -> None:
+    def _check_tables(self, table_paths: list[str]) -> None:
         tables = self.manifest.tables
-        for path in sorted(present):
+        for path in table_paths:
             table = table_of(path)
             if table is not None and table not in tables:
                 raise e.HhypTableMismatch(table=table, where={"entry": MANIFEST, "field": "tables"})
         for table in tables:
-            if f"base/{table}.jsonl" not in present:
+            if f"base/{table}.jsonl" not in table_paths:
                 raise e.HhypTableMismatch(table=table, where={"entry": MANIFEST, "field": f"tables.{table}"})
 
-    def _check_sizes(self, listed: Any) -> None:
-        total = self._manifest_bytes
-        for item in listed:
-            if item.size_bytes > self.limits.max_entry_bytes:
-                raise e.HhypEntryTooLarge(limit=self.limits.max_entry_bytes, where={"entry": item.path})
-            total += item.size_bytes
+    def _check_sizes(self, listed: ManifestEntries) -> None:
+        total = self.manifest.size_bytes
+        for path, size_bytes in zip(listed.paths, listed.sizes, strict=True):
+            if size_bytes > self.limits.max_entry_bytes:
+                raise e.HhypEntryTooLarge(limit=self.limits.max_entry_bytes, where={"entry": path})
+            total += size_bytes
             if total > self.limits.max_total_bytes:
-                raise e.HhypTooLarge(limit=self.limits.max_total_bytes, where={"entry": item.path})
+                raise e.HhypTooLarge(limit=self.limits.max_total_bytes, where={"entry": path})
 
     def _reread_ids(self, table: str) -> Iterator[tuple[int, str]]:
         """(line, id) of every row of a table already verified, read again (rare: a suspected duplicate)."""
-        path = f"base/{table}.jsonl"
-        entry = next(entry for entry in self._entries if entry.name == path)
+        index = self._directory.find(f"base/{table}.jsonl")
+        assert index is not None
+        entry = self._directory.entry(index)
         found: list[tuple[int, str]] = []
         lines = TableLines(table, lambda rows, first, _: found.extend(enumerate(map(_row_id, rows), first)),
                            max_line_bytes=self.limits.max_line_bytes)
-        expected = Expected(self.manifest.entries[path].size_bytes, None)
+        expected = Expected(entry.size_bytes, None)  # (the manifest's size: the first read compared them)
         for chunk in verified_chunks(self._source, entry, expected, self.limits, Budget(self.limits.max_total_bytes)):
             lines.feed(chunk)
             yield from found
@@ -281,6 +299,12 @@ class _TableSink:
                                          where={"entry": self.lines.entry, "field": f"tables.{self.table}"})
         self.summary.rows[self.table] = rows
         self.checks.table_done(self.table)
+
+
+def _refuse_missing(listed: ManifestEntries, in_archive: set[str]) -> None:
+    for position, path in enumerate(listed.paths):
+        if path not in in_archive:
+            raise e.HhypMissingEntry(where={"entry": path, "field": f"entries[{position}]"})
 
 
 def _check_table_name(path: str) -> None:

@@ -41,7 +41,7 @@ class Expected(NamedTuple):
     """What the entry must turn out to be, as the manifest says (None: the manifest itself)."""
 
     size_bytes: int | None
-    sha256: str | None
+    sha256: bytes | None  # the digest's 32 bytes
     too_large: type[e.FormatError] = e.HhypEntryTooLarge
     limit: int = 0
 
@@ -74,7 +74,7 @@ def verified_chunks(source: Source, entry: ZipEntry, expected: Expected, limits:
                             where=where)
     if crc != entry.crc:
         raise e.HhypBadCrc(expected=entry.crc, actual=crc, where=where)
-    if expected.sha256 is not None and sha.hexdigest() != expected.sha256:
+    if expected.sha256 is not None and sha.digest() != expected.sha256:
         raise e.HhypChecksumMismatch(where=where)
 
 
@@ -142,7 +142,13 @@ def _raw_chunks(source: Source, entry: ZipEntry, data_at: int) -> Iterator[bytes
 
 
 def read_small_entry(source: Source, entry: ZipEntry, expected: Expected, limits: Limits,
-                     budget: Budget) -> bytes:
-    """The whole verified entry, for the manifest only (bounded by its own limit)."""
-    return b"".join(verified_chunks(source, entry, expected, limits, budget))
+                     budget: Budget) -> bytearray:
+    """The whole verified entry, for the manifest only (bounded by its own limit).
+
+    Gathered in place: joining the chunks would hold the entry twice.
+    """
+    data = bytearray()
+    for chunk in verified_chunks(source, entry, expected, limits, budget):
+        data += chunk
+    return data
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -13,6 +17,7 @@ import msgspec
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, narrowed_type
 from hosting.formats.grid_errors import GridError
+from hosting.formats.idset import IdFingerprints
 from hosting.formats.names import MANIFEST
 from hosting.formats.schema import first_fault
 from hosting.timegrid import TimeGrid
@@ -20,66 +25,111 @@ from hosting.timegrid import TimeGrid
 FORMAT, VERSION = "HHYP", 1
 TABLES = ("subjects", "teachers", "rooms", "groups", "students", "courses")
 _WHERE = {"entry": MANIFEST}
+_ENTRIES = ("entries", "*")
+# Entries decoded per call: a batch's objects are packed before the next batch is decoded.
+_BATCH_ENTRIES = 4096
+_DIGEST_BYTES = 32
 
 
 class ManifestEntry(msgspec.Struct, frozen=True, gc=False):
-    """One entry the manifest lists (a Struct: a manifest may list 200,000, built in a blink)."""
+    """One entry the manifest lists."""
 
     path: str
     size_bytes: int
-    sha256: str
+    sha256: str  # hexadecimal, as the manifest writes it
+
+
+class ManifestEntries(Mapping[str, ManifestEntry]):
+    """The entries a manifest lists, by path, in manifest order.
+
+    Packed, because a manifest may list 200,000: a list of paths, an array of sizes and the
+    SHA-256 digests end to end (about 50 bytes an entry beside its path, where one object an
+    entry with its hexadecimal digest took 250). :class:`ManifestEntry` objects are made on
+    demand, and the index by path is built at the first lookup.
+    """
+
+    def __init__(self, paths: list[str], sizes: array[int], digests: bytes):
+        self.paths = paths
+        self.sizes = sizes
+        self._digests = digests
+        self._index: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __getitem__(self, path: str) -> ManifestEntry:
+        if self._index is None:
+            self._index = self.positions()
+        position = self._index[path]
+        return ManifestEntry(path, self.sizes[position], self.digest(position).hex())
+
+    def positions(self) -> dict[str, int]:
+        """Where each path is listed (a new dict: the caller keeps it only as long as it needs it)."""
+        return dict(zip(self.paths, range(len(self.paths)), strict=True))
+
+    def digest(self, position: int) -> bytes:
+        """The SHA-256 (32 bytes) of the entry listed at ``position``."""
+        return self._digests[position * _DIGEST_BYTES:(position + 1) * _DIGEST_BYTES]
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """A validated manifest: typed views of it, and ``raw``, the JSON object as read."""
+    """A validated manifest: typed views of it; its bytes are not kept (only their size and SHA-256)."""
 
-    data: bytes = field(repr=False)
     hosting_number: str
     base_name: str
     generated_at: dt.datetime
     generator: str
     time_grid: TimeGrid
-    entries: dict[str, ManifestEntry]  # by path, in manifest order
+    entries: ManifestEntries
     tables: dict[str, int]  # rows per table present
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        # Parsed again on demand: a 200,000-entry manifest as dicts weighs ten times its bytes.
-        raw: dict[str, Any] = json.loads(self.data)
-        return raw
+    size_bytes: int  # of manifest.json
+    sha256: bytes  # of manifest.json: what reading it again must give (HhypReader.manifest_bytes)
 
 
-def parse_manifest(data: bytes, *, expected_hosting_number: str | None = None) -> Manifest:
+def parse_manifest(data: bytes | bytearray, *, expected_hosting_number: str | None = None) -> Manifest:
     """Check ``data`` (the bytes of manifest.json) against every manifest rule, the hosting number first."""
     fast = _fast_manifest()
     try:
         # The fast path (compiled from schemas/manifest.json); a refusal is explained by the slow one.
+        # The entries are left raw by the first decode (views of ``data``) and decoded in batches.
         decoded = msgspec.json.decode(data, type=fast.type)
         if not fast.patterns_hold([decoded]):
-            decoded = decoder("manifest").decode(data)  # raises: the strict type names the pattern broken
+            decoder("manifest").decode(data)  # raises: the strict type names the pattern broken
+        _check_binding(decoded.hosting_number, expected_hosting_number)
+        entries = _entries(decoded.entries)
     except DECODE_ERRORS as exc:
         raise _explained(data, expected_hosting_number, exc) from None
-    _check_binding(decoded.hosting_number, expected_hosting_number)
     return Manifest(
-        data=data,
         hosting_number=decoded.hosting_number,
         base_name=decoded.base_name,
         generated_at=_timestamp(decoded.generated_at),
         generator=decoded.generator,
         time_grid=_time_grid(decoded.time_grid),
-        entries=_entries(decoded.entries),
+        entries=entries,
         tables=dict(decoded.tables),
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).digest(),
     )
 
 
 @cache
 def _fast_manifest() -> NarrowedType:
-    # Patterns checked after decoding (a manifest may list 200,000 SHA-256 to match).
-    return narrowed_type("manifest", Narrowing(lift_patterns=True))
+    # Patterns checked after decoding; the entries left raw, for _entries to decode in batches.
+    return narrowed_type("manifest", Narrowing(lift_patterns=True, raw=frozenset({_ENTRIES})))
 
 
-def _explained(data: bytes, expected_hosting_number: str | None, exc: Exception) -> e.FormatError:
+@cache
+def _entries_decoder() -> msgspec.json.Decoder[Any]:
+    (path, entry_type), = _fast_manifest().raw
+    assert path == _ENTRIES
+    return msgspec.json.Decoder(tuple[entry_type, ...])  # type: ignore[valid-type]
+
+
+def _explained(data: bytes | bytearray, expected_hosting_number: str | None, exc: Exception) -> e.FormatError:
     """The precise error of a manifest the fast path refused, in the order FORMATS.md gives the rules."""
     try:
         raw = _json_object(data)
@@ -96,7 +146,7 @@ def _check_binding(actual: Any, expected: str | None) -> None:
         raise e.HhypWrongHostingNumber(actual=actual, expected=expected, where={**_WHERE, "field": "hosting_number"})
 
 
-def _json_object(data: bytes) -> dict[str, Any]:
+def _json_object(data: bytes | bytearray) -> dict[str, Any]:
     try:
         raw = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError:
@@ -145,17 +195,30 @@ def _time_grid(data: dict[str, Any]) -> TimeGrid:
         raise
 
 
-def _entries(listed: Any) -> dict[str, ManifestEntry]:
-    entries = {item.path: ManifestEntry(item.path, item.size, item.sha256) for item in listed}
-    if len(entries) != len(listed) or MANIFEST in entries:
-        _refuse_repeats(listed)
-    return entries
+def _entries(listed: tuple[msgspec.Raw, ...]) -> ManifestEntries:
+    """Decode and pack the entries, a batch at a time (a batch's objects are dropped once packed)."""
+    decode = _entries_decoder().decode
+    paths: list[str] = []
+    sizes, digests = array("Q"), bytearray()
+    fingerprints = IdFingerprints()  # 8 bytes a path, where a set of them would take 40
+    for start in range(0, len(listed), _BATCH_ENTRIES):
+        batch = decode(b"[" + b",".join(listed[start:start + _BATCH_ENTRIES]) + b"]")
+        paths += map(_PATH, batch)
+        sizes.extend(map(_SIZE, batch))
+        digests += bytes.fromhex("".join(map(_SHA256, batch)))  # each matched ^[0-9a-f]{64}$
+        fingerprints.add(paths[start:])
+    if fingerprints.suspects() or MANIFEST in paths:
+        _refuse_repeats(paths)
+    return ManifestEntries(paths, sizes, bytes(digests))
 
 
-def _refuse_repeats(listed: Any) -> None:
+_PATH, _SIZE, _SHA256 = attrgetter("path"), attrgetter("size"), attrgetter("sha256")
+
+
+def _refuse_repeats(paths: list[str]) -> None:
     seen: set[str] = set()
-    for index, item in enumerate(listed):
-        path, where = item.path, {**_WHERE, "field": f"entries[{index}].path"}
+    for index, path in enumerate(paths):
+        where = {**_WHERE, "field": f"entries[{index}].path"}
         if path == MANIFEST:
             raise e.HhypManifestInvalid(reason="the manifest lists itself", where=where)
         if path in seen:

@@ -34,11 +34,6 @@ def decode_name(raw: bytes, flags: int) -> str:
     return raw.decode("cp437")
 
 
-def encode_name(name: str, flags: int) -> bytes:
-    """The name's bytes as the archive stores them (the inverse of :func:`decode_name`)."""
-    return name.encode("utf-8" if flags & _UTF8_FLAG else "cp437")
-
-
 def check_name(name: str, raw: bytes, *, max_bytes: int) -> None:
     """Refuse a name that is not relative, clean, NFC, short and under an allowed prefix."""
     where = {"entry": name}

@@ -45,8 +45,9 @@ def unpack(ctx: StageContext) -> StageOutcome:
 
         summary = reader.stream(put)
         puts.wait()
+        manifest_bytes = reader.manifest_bytes()  # as the customer's file holds it
     ctx.progress(total, total)
-    ctx.store.put_bytes(prefix + "manifest.json", json.dumps(manifest.raw, sort_keys=True).encode())
+    ctx.store.put_bytes(prefix + "manifest.json", manifest_bytes)
     result = {
         "base_name": manifest.base_name,
         "time_grid": manifest.time_grid.to_dict(),

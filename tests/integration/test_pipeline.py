@@ -67,11 +67,13 @@ def test_load_base_with_profils_is_complete_and_in_service(stack):
     job = stack.client.wait(job.id, timeout_s=180)
     assert job.state == "succeeded", job.error
     with zipfile.ZipFile(SAMPLES / "small.HHYP") as archive:
-        manifest = json.loads(archive.read("manifest.json"))
+        manifest_bytes = archive.read("manifest.json")
         annexes = {info.filename: hashlib.sha256(archive.read(info)).hexdigest()
                    for info in archive.infolist() if info.filename.startswith("annexes/")}
+    manifest = json.loads(manifest_bytes)
     assert stack.client.rt.basedbs.counts(job.id) == manifest["tables"]
     store = stack.client.rt.store
+    assert store.get_bytes(f"bases/{job.id}/manifest.json") == manifest_bytes  # kept as the customer sent it
     for path, digest in annexes.items():
         assert hashlib.sha256(store.get_bytes(f"bases/{job.id}/{path}")).hexdigest() == digest
     profils = json.loads((SAMPLES / "small.profils").read_text())

@@ -97,10 +97,11 @@ class Raw:
         return self.data
 
 
-def compose_zip(entries: list[Raw], *, zip64_end: bool = False) -> bytes:
-    """The archive of ``entries``; ``zip64_end`` writes the ZIP64 end record and locator too."""
+def compose_zip(entries: list[Raw], *, zip64_end: bool = False, reverse_central: bool = False) -> bytes:
+    """The archive of ``entries``; ``zip64_end`` writes the ZIP64 end record and locator too;
+    ``reverse_central`` lists the central directory in the reverse order of the data."""
     out = bytearray()
-    central = bytearray()
+    records: list[bytes] = []
     for raw in entries:
         name, payload = raw.name_bytes(), raw.payload()
         crc = zlib.crc32(raw.data) if raw.crc is None else raw.crc
@@ -114,10 +115,10 @@ def compose_zip(entries: list[Raw], *, zip64_end: bool = False) -> bytes:
         if raw.zip64:
             extra = struct.pack("<HHQQQ", 1, 24, size, len(payload), recorded)
             fields = (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
-        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 0x031E, 45, raw.flag_bits(), raw.method, 0,
-                               0x5921, crc, fields[0], fields[1], len(name), len(extra), 0, 0, 0, raw.external_attr,
-                               fields[2])
-        central += name + extra
+        records.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 0x031E, 45, raw.flag_bits(), raw.method,
+                                   0, 0x5921, crc, fields[0], fields[1], len(name), len(extra), 0, 0, 0,
+                                   raw.external_attr, fields[2]) + name + extra)
+    central = b"".join(reversed(records) if reverse_central else records)
     directory_at = len(out)
     out += central
     count = len(entries)
@@ -138,7 +139,8 @@ def table_bytes(rows: list[dict[str, Any]]) -> bytes:
 def hhyp_bytes(tables: dict[str, list[dict[str, Any]]] | None = None, annexes: dict[str, bytes] | None = None, *,
                manifest: Callable[[dict[str, Any]], None] | None = None,
                entries: Callable[[list[Raw]], None] | None = None,
-               table_data: dict[str, bytes] | None = None, zip64_end: bool = False) -> bytes:
+               table_data: dict[str, bytes] | None = None, zip64_end: bool = False,
+               reverse_central: bool = False) -> bytes:
     """A .HHYP of ``tables`` (default: :func:`base_tables`) whose manifest is right, then edited.
 
     ``table_data`` replaces a table's bytes (for lines that are not rows). ``manifest`` edits the
@@ -160,7 +162,7 @@ def hhyp_bytes(tables: dict[str, list[dict[str, Any]]] | None = None, annexes: d
     raws += [Raw(path, data, method=0 if path.startswith("annexes/photos/") else 8) for path, data in files.items()]
     if entries is not None:
         entries(raws)
-    return compose_zip(raws, zip64_end=zip64_end)
+    return compose_zip(raws, zip64_end=zip64_end, reverse_central=reverse_central)
 
 
 def read_all(data: bytes, *, limits: Limits = DEFAULT_LIMITS, hosting_number: str | None = HOSTING) -> HhypSummary:

@@ -212,6 +212,18 @@ def test_a_non_ascii_name_is_read_and_its_local_header_compared_byte_for_byte() 
     assert error.where == {"entry": photo}
 
 
+def test_a_central_directory_out_of_archive_order_is_read_in_archive_order() -> None:
+    # Non-ASCII names keep their stored bytes: each must follow its entry when the directory is sorted.
+    annexes = {"annexes/photos/Élodie Müller.png": b"\x89PNG portrait", "annexes/photos/T1.png": b"\x89PNG T1",
+               "annexes/documents/Ça.pdf": b"%PDF-1.4"}
+    archive = hhyp_bytes(annexes=annexes, tables={}, reverse_central=True)
+    with HhypReader(io.BytesIO(archive)) as reader:
+        names: list[str] = []
+        summary = reader.stream(lambda name, stream, size: names.append(name))
+    assert names == list(annexes)
+    assert summary.entries == 3 and summary.bytes == sum(map(len, annexes.values()))
+
+
 def test_a_header_that_understates_the_size_is_caught_by_counting() -> None:
     def lie(raws: list[Raw]) -> None:
         entry_named(raws, "base/students.jsonl").size = 10

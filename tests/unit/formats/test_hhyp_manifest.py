@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import random
+import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -91,6 +94,24 @@ def test_the_manifest_may_not_list_itself_or_an_entry_twice() -> None:
     assert itself.where == {"entry": "manifest.json", "field": "entries[9].path"}
     twice = refusal(edit(lambda m: m["entries"].append(dict(m["entries"][0]))), "HHYP_MANIFEST_INVALID")
     assert twice.where == {"entry": "manifest.json", "field": "entries[9].path"}
+
+
+def test_every_batch_of_a_long_manifest_is_checked() -> None:
+    def listing(fault: Callable[[list[dict[str, Any]]], None]) -> Callable[[dict[str, Any]], None]:
+        def change(manifest: dict[str, Any]) -> None:  # 9,000 entries more: its entries are decoded in batches
+            manifest["entries"] += [{"path": f"annexes/documents/{number:05d}.pdf", "size": 1, "sha256": "0" * 64}
+                                    for number in range(9000)]
+            fault(manifest["entries"])
+        return change
+
+    twice = refusal(edit(listing(lambda entries: entries.append(dict(entries[20])))), "HHYP_MANIFEST_INVALID")
+    assert twice.where == {"entry": "manifest.json", "field": "entries[9009].path"}
+    unknown = refusal(edit(listing(lambda entries: entries[8500].update(signed=True))), "HHYP_UNKNOWN_FIELD")
+    assert unknown.where == {"entry": "manifest.json", "field": "entries[8500].signed"}
+    upper = refusal(edit(listing(lambda entries: entries[4100].update(sha256="A" * 64))), "HHYP_MANIFEST_INVALID")
+    assert upper.where == {"entry": "manifest.json", "field": "entries[4100].sha256"}
+    extra = refusal(edit(listing(lambda entries: None)), "HHYP_MISSING_ENTRY")  # valid: then compared to the archive
+    assert extra.where == {"entry": "annexes/documents/00000.pdf", "field": "entries[9]"}
 
 
 def test_a_base_bound_to_another_hosting_is_refused() -> None:
@@ -277,12 +298,27 @@ def test_limits_on_name_length() -> None:
     assert error.where == {"entry": "annexes/photos/T1.png"}
 
 
-def test_the_manifest_is_kept_as_read() -> None:
+def test_the_manifest_is_read_again_as_the_archive_holds_it() -> None:
     data = hhyp_bytes()
     with HhypReader(io.BytesIO(data)) as reader:
         manifest = reader.manifest
-    assert manifest.raw["hosting_number"] == HOSTING
-    assert json.loads(manifest.data) == manifest.raw
+        again = reader.manifest_bytes()
+    assert again == zipfile.ZipFile(io.BytesIO(data)).read("manifest.json")
+    assert json.loads(again)["hosting_number"] == manifest.hosting_number == HOSTING
+    assert manifest.size_bytes == len(again) and manifest.sha256 == hashlib.sha256(again).digest()
     assert manifest.tables == {"subjects": 2, "teachers": 2, "rooms": 2, "groups": 3, "students": 3, "courses": 3}
     assert manifest.time_grid.steps_per_day == 20
     assert len(manifest.entries) == 9
+
+
+def test_a_manifest_changed_since_it_was_checked_is_not_read_again() -> None:
+    stream = io.BytesIO(hhyp_bytes(entries=lambda raws: setattr(entry_named(raws, "manifest.json"), "method", 0)))
+    with HhypReader(stream) as reader:
+        view = stream.getbuffer()
+        at = bytes(view).index(b'"generator": "tests"') + len('"generator": "')
+        view[at] = ord("T")  # the same size, another text (and so another CRC and SHA-256)
+        del view
+        with pytest.raises(FormatError) as caught:
+            reader.manifest_bytes()
+    assert caught.value.code == "HHYP_BAD_CRC"
+    assert caught.value.where == {"entry": "manifest.json"}
