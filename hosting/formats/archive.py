@@ -15,7 +15,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate, chain, islice
-from operator import le
+from operator import le, sub
 from typing import BinaryIO
 
 from hosting.formats import errors as e
@@ -138,12 +138,12 @@ class CentralDirectory:
 
     def entry(self, index: int, name: str | None = None) -> ZipEntry:
         """The entry at ``index``; ``name``, when given, is its name (an equal string the caller holds)."""
-        at = index * _PACKED
-        kind, compressed, size, header_offset = self._packed[at:at + _PACKED]
-        following = at + _PACKED + 3
-        end_bound = self._packed[following] if following < len(self._packed) else self.offset
+        packed, at = self._packed, index * _PACKED
+        kind, following = packed[at], at + _PACKED + 3
+        end_bound = packed[following] if following < len(packed) else self.offset
         return ZipEntry(self.name(index) if name is None else name, self.raw_name(index), kind >> 48,
-                        (kind >> 32) & 0xFFFF, kind & 0xFFFFFFFF, compressed, size, header_offset, end_bound)
+                        (kind >> 32) & 0xFFFF, kind & 0xFFFFFFFF, packed[at + 1], packed[at + 2], packed[at + 3],
+                        end_bound)
 
     def find(self, name: str) -> int | None:
         """The index of the entry named ``name``, or None."""
@@ -180,11 +180,14 @@ class CentralDirectory:
 
     def check_spans(self) -> None:
         """Each entry's smallest possible span must end before the next begins (checked exactly when read)."""
-        for index in range(len(self)):
-            entry = self.entry(index)
-            if entry.header_offset + LOCAL.size + len(entry.raw_name) + entry.compressed_bytes > entry.end_bound:
+        offsets, compressed, ends = self._packed[3::_PACKED], self._packed[1::_PACKED], self._name_ends
+        name_bytes = map(sub, ends, chain((0,), ends))
+        bounds = chain(islice(offsets, 1, None), (self.offset,))
+        for index, span in enumerate(zip(offsets, name_bytes, compressed, bounds, strict=True)):
+            start, name_size, data_size, bound = span
+            if start + LOCAL.size + name_size + data_size > bound:
                 other = self.name(index + 1) if index + 1 < len(self) else "the central directory"
-                raise e.HhypOverlappingEntries(other=other, where={"entry": entry.name})
+                raise e.HhypOverlappingEntries(other=other, where={"entry": self.name(index)})
 
 
 def read_central_directory(source: Source, limits: Limits) -> CentralDirectory:
