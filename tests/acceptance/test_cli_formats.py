@@ -160,3 +160,23 @@ def test_peak_rss_does_not_follow_the_archive_size(tmp_path: Path) -> None:
         peaks.append(rss_kb)
     assert peaks[1] < RSS_LIMIT_KB
     assert peaks[1] - peaks[0] < 32 * 1024  # 4x the rows and entries: well under 4x the memory
+
+
+@pytest.mark.slow
+def test_entries_cost_little_memory_each(tmp_path: Path) -> None:
+    # 100,000 tiny entries: what is kept of each (its place in the archive, its size and SHA-256 in the
+    # manifest) is packed, about 0.55 KB an entry at the peak, against 0.95 KB as objects.
+    from hosting.formats.hhyp_writer import HhypWriter
+    from hosting.formats.sample import SAMPLE_GRID
+
+    path = tmp_path / "entries.HHYP"
+    with HhypWriter(path, hosting_number=HOSTING, base_name="entries", time_grid=SAMPLE_GRID) as writer:
+        for index in range(100_000):
+            writer.add_file(f"annexes/documents/{index:07d}-a-document-name-of-typical-length.pdf", b"%PDF-1.4\n",
+                            compress=False)
+    few_kb, done = peak_rss_kb([*HPHOST, "hhyp", "check", str(SAMPLES / "small.HHYP"), "--json"])
+    assert done.returncode == 0, done.stderr
+    many_kb, done = peak_rss_kb([*HPHOST, "hhyp", "check", str(path), "--json"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["annexes"] == 100_000
+    assert many_kb - few_kb < 75 * 1024, (few_kb, many_kb)
