@@ -112,9 +112,9 @@ class CentralDirectory:
     """The entries of the archive, in archive order (by offset), packed: an archive may hold 200,000.
 
     An entry is four integers in one array, and its name's bytes as the archive stores them, end
-    to end with the others in one buffer (about 80 bytes an entry with its name, where a
-    :class:`ZipEntry` with its name took 330). A name's text and a :class:`ZipEntry` are made on
-    demand.
+    to end with the others in one buffer: 40 bytes an entry beside its name's bytes (a
+    :class:`ZipEntry` and its name took about 330 with a 64-character name). A name's text and a
+    :class:`ZipEntry` are made on demand.
     """
 
     def __init__(self, packed: array[int], stored_names: bytes, name_ends: array[int], offset: int):
@@ -170,8 +170,10 @@ class CentralDirectory:
         while batch := [name.casefold() for name in islice(names, _CHECK_BATCH)]:
             fingerprints.add(batch)
         suspects = fingerprints.suspects()
+        if not suspects:
+            return
         seen: dict[str, str] = {}
-        for name in self.names() if suspects else ():
+        for name in self.names():
             key = name.casefold()
             if hash(key) in suspects:
                 if key in seen:

@@ -28,8 +28,9 @@ raises a :class:`~hosting.formats.errors.FormatError` (``code``, ``message``,
 Memory stays bounded whatever the archive's size: entries flow in 1 MiB
 chunks, pulled by the caller's reads; what is kept of each entry (its place in
 the central directory, its size and SHA-256 in the manifest) is packed into
-arrays, about 100 bytes an entry beside its path. A large entry is read, inflated and
-hashed by a thread of its own, a few chunks ahead of the caller, while the
+arrays: about 100 bytes an entry beside its name, which is kept twice (as the
+archive stores it, and as the manifest's text). A large entry is read, inflated
+and hashed by a thread of its own, a few chunks ahead of the caller, while the
 caller's thread checks its rows (:mod:`hosting.formats.readahead` says how it
 avoids the GIL convoy); small entries are read in the caller's thread, where
 a thread per entry would cost more than it saves.
