@@ -98,7 +98,8 @@ def main() -> int:
     sample = (work / "chaos.HHYP", work / "chaos.profils")
     generate_sample(sample[0], hosting_number=HOSTING, preset="university", students=args.students, seed=1,
                     profils_path=sample[1])
-    rows, recovery = [], {}
+    rows = []
+    recovery: dict[str, list[float]] = {}
     seeds = [int(n) for n in args.seeds.split(",")] if args.seeds else range(args.first, args.first + args.trials)
     defaults = Settings(home=work)
     timings = {"HPHOST_LEASE_S": str(defaults.lease_s), "HPHOST_HEARTBEAT_S": str(defaults.heartbeat_s),

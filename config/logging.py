@@ -10,6 +10,7 @@ import logging
 import sys
 
 import structlog
+from structlog.typing import Processor
 
 _SECRET_KEYS = frozenset({"password", "password_hash", "secret", "token", "secret_key", "sealed"})
 
@@ -24,7 +25,7 @@ def _drop_secrets(_logger, _name, event_dict):  # type: ignore[no-untyped-def]
 
 def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     """Route structlog and stdlib logging to stderr as one JSON object a line."""
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

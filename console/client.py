@@ -10,6 +10,7 @@ Files go to object storage first (claim check); the job names their keys.
 
 from __future__ import annotations
 
+import builtins
 import time
 import uuid
 from pathlib import Path
@@ -132,7 +133,7 @@ class Client:
         with self.rt.db.transaction() as session:
             return [JobView.of(job, stages(session, job.id)) for job in session.scalars(query)]
 
-    def audit(self, job_id: str) -> list[AuditEvent]:
+    def audit(self, job_id: str) -> builtins.list[AuditEvent]:  # ``list`` here is the method above
         with self.rt.db.transaction() as session:
             get_job(session, job_id)
             return audit_trail.trail(session, job_id)

@@ -117,7 +117,8 @@ def _grouped(spool: sqlite3.Connection, espace: str) -> Iterator[tuple[str, list
         for _owner, _course, record in rows:
             yield "", [record]
         return
-    current, courses = None, []
+    current = ""  # never yielded before a row sets it: courses is empty until then
+    courses: list[Any] = []
     for owner, _course, record in rows:
         if owner != current and courses:
             yield current, courses
@@ -125,7 +126,7 @@ def _grouped(spool: sqlite3.Connection, espace: str) -> Iterator[tuple[str, list
         current = owner
         courses.append(json.loads(record))
     if courses:
-        yield current, courses  # type: ignore[misc]
+        yield current, courses
 
 
 def _full_name(teacher: Row) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,7 @@ def instantiate(ctx: StageContext) -> StageOutcome:
     base_id = claim.base_id or ""
     if claim.kind == "create_base":
         grid = TimeGrid.from_dict(claim.params["time_grid"]).to_dict()
-        meta = {"time_grid": grid, "base_name": claim.params.get("base_name") or ""}
+        meta: dict[str, Any] = {"time_grid": grid, "base_name": claim.params.get("base_name") or ""}
         expected = dict.fromkeys(TABLES, 0)
         tables: Iterable[tuple[str, Iterable[Row]]] = [(table, ()) for table in TABLES]
     else:

@@ -135,8 +135,9 @@ class S3Store:
         strip = len(self.prefix) + 1 if self.prefix else 0
         token: dict[str, str] = {}
         while True:
-            page = self._call("list", prefix, lambda token=token: self.client.list_objects_v2(
-                Bucket=self.bucket, Prefix=self._key(prefix), **token))
+            def list_page(token: dict[str, str] = token) -> dict[str, Any]:
+                return self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._key(prefix), **token)
+            page = self._call("list", prefix, list_page)
             for item in page.get("Contents", []):
                 yield ObjectInfo(item["Key"][strip:], item["Size"])
             if not page.get("IsTruncated"):
@@ -151,8 +152,9 @@ class S3Store:
         keys = [info.key for info in self.list(prefix)]
         for start in range(0, len(keys), 1000):
             batch = [{"Key": self._key(k)} for k in keys[start:start + 1000]]
-            self._call("delete", prefix, lambda batch=batch: self.client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}))
+            def delete_batch(batch: list[dict[str, str]] = batch) -> dict[str, Any]:
+                return self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            self._call("delete", prefix, delete_batch)
         return len(keys)
 
 

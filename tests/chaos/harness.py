@@ -265,7 +265,9 @@ class Trial:
         mismatches = [m for j in succeeded for m in self._matches_archive(j)]
         for planning, old in baseline.items():
             with rt.db.transaction() as session:
-                current = session.get(Planning, planning).current_base_id
+                planning_row = session.get(Planning, planning)
+                assert planning_row is not None
+                current = planning_row.current_base_id
             expected = next((j for j in succeeded if views[j].planning_id == planning), old)
             if current != expected:
                 mismatches.append(f"planning {planning} serves {current}, expected {expected}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -43,8 +44,8 @@ class Stack:
     _started: int = 0
 
     def settings(self) -> Settings:
-        values = {key.removeprefix("HPHOST_").lower(): value for key, value in self.env.items()
-                  if key.startswith("HPHOST_")}
+        values: dict[str, Any] = {key.removeprefix("HPHOST_").lower(): value for key, value in self.env.items()
+                                  if key.startswith("HPHOST_")}
         return Settings(**values)
 
     @property

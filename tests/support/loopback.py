@@ -64,6 +64,10 @@ class Server:
     def data(self) -> Path:
         return self.root / self.name
 
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
+
     def is_up(self) -> bool:
         return _port_open(self.port)
 

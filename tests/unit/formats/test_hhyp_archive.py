@@ -6,6 +6,7 @@ import io
 import struct
 import tracemalloc
 import zlib
+from typing import Any, BinaryIO, cast
 
 import pytest
 from hhyp_craft import Raw, compose_zip, entry_named, hhyp_bytes, read_all, refusal
@@ -285,7 +286,8 @@ def test_zip64_archives_and_data_descriptors_are_read(tmp_path) -> None:  # type
             return len(data)
 
     sink = Unseekable()
-    with HhypWriter(sink, hosting_number=HOSTING, base_name="B", time_grid=GRID) as writer:
+    # a raw stream that cannot seek, as the writer may be given; BinaryIO is what it is annotated with
+    with HhypWriter(cast(BinaryIO, sink), hosting_number=HOSTING, base_name="B", time_grid=GRID) as writer:
         for table, rows in base_tables().items():
             writer.add_table(table, rows)
         for path, data in base_annexes().items():
@@ -316,8 +318,8 @@ def test_an_empty_deflate_entry_without_data_is_read() -> None:
     def empty(raws: list[Raw]) -> None:
         entry_named(raws, "base/rooms.jsonl").compressed = b""
 
-    tables = {"rooms": []}
-    summary = read_all(hhyp_bytes(tables, {}, entries=empty))  # type: ignore[arg-type]
+    tables: dict[str, list[dict[str, Any]]] = {"rooms": []}
+    summary = read_all(hhyp_bytes(tables, {}, entries=empty))
     assert summary.rows == {"rooms": 0}
 
 
