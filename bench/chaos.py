@@ -37,7 +37,7 @@ from hosting.formats.sample import generate_sample  # noqa: E402
 from tests.chaos.harness import HOSTING, Trial, TrialResult  # noqa: E402
 from tests.support.faultproxy import FaultProxy  # noqa: E402
 from tests.support.hphost_stack import server_stack  # noqa: E402
-from tests.support.loopback import make_server  # noqa: E402
+from tests.support.loopback import Server, make_server  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -59,8 +59,9 @@ def plan(seed: int) -> tuple[tuple[str, ...], str]:
     return faults, STAGES[seed % len(STAGES)]
 
 
-def run_trial(servers, broker: str, sample, work: Path, *, seed: int, jobs: int, faults, kill_stage=None,
-              proxy=None, s3_error_rate: float | None = None, timings: dict[str, str] | None = None) -> TrialResult:
+def run_trial(servers: dict[str, Server], broker: str, sample: tuple[Path, Path], work: Path, *, seed: int,
+              jobs: int, faults: tuple[str, ...], kill_stage: str | None = None, proxy: FaultProxy | None = None,
+              s3_error_rate: float | None = None, timings: dict[str, str] | None = None) -> TrialResult:
     stack = server_stack(broker, work / f"{broker}-{seed}", broker_url=servers[broker].url,
                          postgres_url=servers["postgres"].url,
                          s3_endpoint=proxy.url if proxy is not None else servers["moto"].url)

@@ -69,7 +69,7 @@ def measure_check(path: str) -> dict[str, float]:
 def in_subprocess(mode: str, path: Path) -> dict[str, float]:
     done = subprocess.run([sys.executable, __file__, "--measure", mode, str(path)], capture_output=True, text=True,
                           check=True)
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return json.loads(done.stdout)
 
 
 def best_of(mode: str, path: Path, repeat: int) -> dict[str, float]:

@@ -106,7 +106,7 @@ def _publish(spool: sqlite3.Connection, store: ObjectStore, base_id: str, espace
             records += 1
         size = out.tell()
         out.seek(0)
-        store.put_stream(key, io.BufferedReader(out), size)  # type: ignore[arg-type]
+        store.put_stream(key, io.BufferedReader(out), size)
     return {"key": key, "records": records, "sha256": digest.hexdigest()}
 
 

@@ -13,7 +13,7 @@ from tests.support.loopback import make_server
 SERVERS_ROOT = Path(tempfile.gettempdir()) / f"hphost-test-servers-{os.getuid()}"
 
 
-def _server(request: pytest.FixtureRequest, name: str):  # type: ignore[no-untyped-def]
+def _server(request: pytest.FixtureRequest, name: str):
     SERVERS_ROOT.mkdir(parents=True, exist_ok=True)
     server = make_server(name, SERVERS_ROOT)
     request.addfinalizer(server.stop)

@@ -122,7 +122,7 @@ class S3Store:
         info = self.head(key)
         if info is None:
             raise StorageError(operation="open", key=key, reason="no such object", where={"key": key})
-        return io.BufferedReader(_RangedReader(self, key, info.size_bytes), READ_BUFFER_BYTES)  # type: ignore[return-value]
+        return io.BufferedReader(_RangedReader(self, key, info.size_bytes), READ_BUFFER_BYTES)
 
     def read_range(self, key: str, start: int, end: int) -> bytes:
         """Bytes ``start..end`` (inclusive) of an object."""

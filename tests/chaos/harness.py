@@ -333,7 +333,7 @@ def signal_kill(pid: int) -> None:
         pass
 
 
-def _utc(timestamp: float):  # type: ignore[no-untyped-def]
+def _utc(timestamp: float):
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(timestamp, UTC)

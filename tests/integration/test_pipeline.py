@@ -155,7 +155,7 @@ def test_audit_has_every_transition_and_logs_are_json_without_passwords(stack):
     assert job.state == "succeeded", job.error
     with stack.client.rt.db.transaction() as session:
         actions = [(e.action, e.stage) for e in trail(session, job.id)]
-    expected = [("job.queued", None), ("job.running", None)]
+    expected: list[tuple[str, str | None]] = [("job.queued", None), ("job.running", None)]
     for stage, following in (("unpack", "instantiate"), ("instantiate", "publish"), ("publish", "assign"),
                              ("assign", None)):
         expected += [("stage.running", stage), ("stage.succeeded", stage)]

@@ -33,7 +33,8 @@ def test_multipart_put_get_list_and_delete(moto_server):
     store.put_stream("bases/x/big.bin", io.BytesIO(data), len(data))
     store.put_bytes("bases/x/small.txt", b"hello")
     assert store.get_bytes("bases/x/big.bin") == data
-    assert store.head("bases/x/big.bin").size_bytes == len(data)
+    info = store.head("bases/x/big.bin")
+    assert info is not None and info.size_bytes == len(data)
     assert store.head("bases/x/none") is None
     assert [i.key for i in store.list("bases/x/")] == ["bases/x/big.bin", "bases/x/small.txt"]
     assert store.delete_prefix("bases/x/") == 2

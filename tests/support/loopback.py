@@ -41,7 +41,7 @@ def _need(binary: str | Path) -> str:
     return found
 
 
-def _wait(check, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait(check, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:

@@ -14,7 +14,7 @@ from hhyp_craft import Raw, compose_zip, entry_named, hhyp_bytes, read_all, refu
 from hosting.formats.hhyp import HhypReader
 
 
-def with_extra(raw: Raw):  # type: ignore[no-untyped-def]
+def with_extra(raw: Raw):
     return lambda raws: raws.append(raw)
 
 
@@ -240,7 +240,7 @@ def test_a_zip_bomb_with_a_lying_header_stops_at_the_announced_size() -> None:
     def plant(raws: list[Raw]) -> None:
         raws.append(Raw("annexes/documents/bomb.pdf", bytes(1024), compressed=bomb))
 
-    def announce(manifest: dict) -> None:  # type: ignore[type-arg]
+    def announce(manifest: dict) -> None:
         manifest["entries"].append({"path": "annexes/documents/bomb.pdf", "size": 1024,
                                     "sha256": "0" * 64})
 
@@ -261,7 +261,7 @@ def test_a_zip_bomb_announced_truthfully_is_caught_by_its_ratio() -> None:
     def plant(raws: list[Raw]) -> None:
         raws.append(Raw("annexes/documents/bomb.pdf", zeros, size=1024))
 
-    def announce(manifest: dict) -> None:  # type: ignore[type-arg]
+    def announce(manifest: dict) -> None:
         manifest["entries"].append({"path": "annexes/documents/bomb.pdf", "size": len(zeros),
                                     "sha256": hashlib.sha256(zeros).hexdigest()})
 
@@ -269,7 +269,7 @@ def test_a_zip_bomb_announced_truthfully_is_caught_by_its_ratio() -> None:
     assert error.where == {"entry": "annexes/documents/bomb.pdf"}
 
 
-def test_zip64_archives_and_data_descriptors_are_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_zip64_archives_and_data_descriptors_are_read(tmp_path) -> None:
     from hhyp_craft import GRID, HOSTING, base_annexes, base_tables
 
     from hosting.formats.hhyp_writer import HhypWriter
@@ -281,7 +281,7 @@ def test_zip64_archives_and_data_descriptors_are_read(tmp_path) -> None:  # type
         def writable(self) -> bool:
             return True
 
-        def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
+        def write(self, data) -> int:
             self.buffer += data
             return len(data)
 
@@ -323,14 +323,14 @@ def test_an_empty_deflate_entry_without_data_is_read() -> None:
     assert summary.rows == {"rooms": 0}
 
 
-def test_the_reader_accepts_a_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_reader_accepts_a_path(tmp_path) -> None:
     path = tmp_path / "base.hhyp"
     path.write_bytes(hhyp_bytes())
     with HhypReader(path) as reader:
         assert reader.check().entries == 9
 
 
-def test_a_path_must_be_named_hhyp(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_path_must_be_named_hhyp(tmp_path) -> None:
     from hosting.formats.errors import FormatError
 
     path = tmp_path / "base.zip"

@@ -18,11 +18,11 @@ from hosting.formats.hhyp import HhypReader
 from hosting.formats.limits import Limits
 
 
-def edit(change):  # type: ignore[no-untyped-def]
+def edit(change):
     return hhyp_bytes(manifest=change)
 
 
-def replace_manifest(data: bytes):  # type: ignore[no-untyped-def]
+def replace_manifest(data: bytes):
     def swap(raws: list[Raw]) -> None:
         raws[0].data = data
 
@@ -78,7 +78,7 @@ def test_a_generated_at_that_is_not_a_real_time_is_refused() -> None:
     (lambda m: m["entries"][1].update(size=-1), "entries[1].size"),
     (lambda m: m["entries"][2].pop("path"), "entries[2].path"),
 ])
-def test_entries_must_be_well_formed(change, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_entries_must_be_well_formed(change, field: str) -> None:
     error = refusal(edit(change), "HHYP_MANIFEST_INVALID")
     assert error.where == {"entry": "manifest.json", "field": field}
 

@@ -11,7 +11,7 @@ from hhyp_craft import base_tables, hhyp_bytes, read_all, refusal, table_bytes
 from hosting.formats.limits import Limits
 
 
-def with_rows(change):  # type: ignore[no-untyped-def]
+def with_rows(change):
     tables = base_tables()
     change(tables)
     return hhyp_bytes(tables)

@@ -31,7 +31,7 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
-def profils_bytes(change=None) -> bytes:  # type: ignore[no-untyped-def]
+def profils_bytes(change=None) -> bytes:
     document = copy.deepcopy(DOCUMENT)
     if change is not None:
         change(document)
@@ -147,7 +147,7 @@ def test_an_unknown_field_is_refused() -> None:
     (lambda d: d.update(exported_at="hier"), "exported_at"),
     (lambda d: d.update(format="PROFILS"), "format"),
 ])
-def test_a_document_breaking_its_schema_is_refused(change, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_document_breaking_its_schema_is_refused(change, field: str) -> None:
     error = refused(profils_bytes(change), "PROFILS_INVALID")
     assert error.where == {"field": field}
 
@@ -170,7 +170,7 @@ def test_a_file_over_the_limit_is_refused_without_reading_it_all() -> None:
         def readable(self) -> bool:
             return True
 
-        def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+        def readinto(self, buffer) -> int:
             buffer[:] = b" " * len(buffer)
             self.served += len(buffer)
             return len(buffer)
