@@ -38,7 +38,7 @@ class Budget:
 
 
 class Expected(NamedTuple):
-    """What the entry must turn out to be, as the manifest says (None: the manifest itself)."""
+    """What the entry must turn out to be, as the manifest says (None: not known, as at the manifest's first read)."""
 
     size_bytes: int | None
     sha256: bytes | None  # the digest's 32 bytes
