@@ -23,13 +23,17 @@ import time
 import uuid
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hosting.store.s3 import S3Store
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HPHOST_TEST_MOTO_PORT", "25100")
 
 
-def _store(endpoint: str, bucket: str):  # type: ignore[no-untyped-def]
+def _store(endpoint: str, bucket: str) -> S3Store:
     from config.settings import Settings
     from hosting.store.s3 import S3Store
 

@@ -10,12 +10,12 @@ import logging
 import sys
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 _SECRET_KEYS = frozenset({"password", "password_hash", "secret", "token", "secret_key", "sealed"})
 
 
-def _drop_secrets(_logger, _name, event_dict):  # type: ignore[no-untyped-def]
+def _drop_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     # Defence in depth: a secret passed by mistake never reaches a line.
     for key in list(event_dict):
         if key.lower() in _SECRET_KEYS:

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from tenacity import retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity.retry import retry_base
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+
+class TenacityKwargs(TypedDict):
+    """The arguments of ``tenacity.Retrying`` that :meth:`RetryPolicy.tenacity_kwargs` gives."""
+
+    stop: stop_base
+    wait: wait_base
+    retry: retry_base
+    reraise: bool
 
 
 @dataclass(frozen=True)
@@ -24,7 +41,7 @@ class RetryPolicy:
     call_wait_max_s: float = 8.0
 
     @classmethod
-    def from_settings(cls, settings) -> RetryPolicy:  # type: ignore[no-untyped-def]
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
         return cls(
             max_retries=settings.retry_max,
             backoff_s=settings.retry_backoff_s,
@@ -47,7 +64,7 @@ class RetryPolicy:
             "retry_jitter": True,
         }
 
-    def tenacity_kwargs(self, is_transient) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    def tenacity_kwargs(self, is_transient: Callable[[BaseException], bool]) -> TenacityKwargs:
         """tenacity's arguments for one call inside a stage."""
         return {
             "stop": stop_after_attempt(self.call_attempts),

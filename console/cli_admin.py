@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from console.cli_jobs import finish_job_command
 from console.client import Client
 from console.output import emit, refusals
+from hosting.db.models import Planning
 from hosting.plannings import PlanningSettings, configure_planning, create_hosting, create_planning, get_planning
 
 hosting_app = typer.Typer(no_args_is_help=True, help="Hosting accounts.")
@@ -53,7 +56,7 @@ def hosting_login(
     emit({"ok": True, "hosting_number": number}, as_json, lambda: typer.echo(f"hosting {number}: login ok"))
 
 
-def _planning_dict(planning) -> dict:  # type: ignore[no-untyped-def]
+def _planning_dict(planning: Planning) -> dict:
     return {"id": planning.id, "hosting_number": planning.hosting_number, "name": planning.name,
             "controller_domain": planning.controller_domain, "associate_net": planning.associate_net,
             "domain": planning.domain, "time_zone": planning.time_zone,
@@ -61,7 +64,7 @@ def _planning_dict(planning) -> dict:  # type: ignore[no-untyped-def]
             "current_base_id": planning.current_base_id}
 
 
-def _on_planning(as_json: bool, action) -> dict:  # type: ignore[no-untyped-def]
+def _on_planning(as_json: bool, action: Callable[[Session], Planning]) -> dict:
     """Run ``action(session) -> Planning`` in one transaction; the planning as a dict, or a refusal."""
     with refusals(as_json):
         client = Client(actor="operator")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
+
+if TYPE_CHECKING:
+    from console.client import Client
+    from console.views import JobView
 
 DEMO_HOSTING = "123456789012"
 DEMO_GRID = {
@@ -81,7 +85,7 @@ def _run(console: Console, home: Path, preset: str, workers: int) -> bool:
     return first.state == second.state == "succeeded"
 
 
-def _summary(console: Console, client, planning_ids, jobs) -> None:  # type: ignore[no-untyped-def]
+def _summary(console: Console, client: Client, planning_ids: list[str], jobs: list[JobView]) -> None:
     from hosting.db.models import Assignment, BaseRecord, ControllerUser, Planning, Profile, Publication
 
     table = Table(title="Summary", title_justify="left")
@@ -90,6 +94,7 @@ def _summary(console: Console, client, planning_ids, jobs) -> None:  # type: ign
     with client.rt.db.transaction() as session:
         for planning_id, job in zip(planning_ids, jobs, strict=True):
             planning = session.get(Planning, planning_id)
+            assert planning is not None  # made by _run, in this database
             base = session.get(BaseRecord, planning.current_base_id) if planning.current_base_id else None
             publication = session.get(Publication, base.id) if base else None
             profile_ids = select(Profile.id).where(Profile.planning_id == planning_id)

@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from config.logging import get_logger
-from hosting.db.models import AuditEvent, Planning
+from hosting.db.models import AuditEvent, Job, Planning
 
 log = get_logger("hphost.audit")
 _PENDING = "hphost_audit_pending"
@@ -72,7 +72,7 @@ def trail(session: Session, job_id: str) -> list[AuditEvent]:
     return list(session.scalars(query))
 
 
-def record_for_job(session: Session, job, action: str, *, actor: str, stage: str | None = None,  # type: ignore[no-untyped-def]
+def record_for_job(session: Session, job: Job, action: str, *, actor: str, stage: str | None = None,
                    **data: Any) -> AuditEvent:
     """An audit row about ``job``, with its planning and hosting filled in."""
     hosting_number = session.scalar(select(Planning.hosting_number).where(Planning.id == job.planning_id))

@@ -6,7 +6,9 @@ by profile name, so running it twice gives the state of running it once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -14,6 +16,9 @@ from sqlalchemy.orm import Session
 from hosting.db.models import Assignment, ControllerUser, Profile, SealedSecret
 from hosting.passwords import generate_password, hash_password
 from hosting.sealing import Sealer
+
+if TYPE_CHECKING:  # the .profils reader loads jsonschema; the console imports this module without it
+    from hosting.formats import profils as pf
 
 
 @dataclass
@@ -30,7 +35,7 @@ class AssignReport:
         return dict(self.__dict__)
 
 
-def assign_profils(session: Session, *, hosting_number: str, planning_id: str, profils,  # type: ignore[no-untyped-def]
+def assign_profils(session: Session, *, hosting_number: str, planning_id: str, profils: pf.Profils,
                    job_id: str, sealer: Sealer, prune: bool = False) -> AssignReport:
     """Apply a validated ``.profils`` to a planning, in the caller's transaction."""
     report = AssignReport()
@@ -51,7 +56,8 @@ def assign_profils(session: Session, *, hosting_number: str, planning_id: str, p
     return report
 
 
-def _upsert_profiles(session: Session, planning_id: str, wanted, report: AssignReport) -> dict[str, Profile]:  # type: ignore[no-untyped-def]
+def _upsert_profiles(session: Session, planning_id: str, wanted: Iterable[pf.Profile],
+                     report: AssignReport) -> dict[str, Profile]:
     existing = {p.name_key: p for p in session.scalars(select(Profile).where(Profile.planning_id == planning_id))}
     for item in wanted:
         key = item.name.casefold()
@@ -67,7 +73,7 @@ def _upsert_profiles(session: Session, planning_id: str, wanted, report: AssignR
     return existing
 
 
-def _upsert_users(session: Session, hosting_number: str, wanted, job_id: str, sealer: Sealer,  # type: ignore[no-untyped-def]
+def _upsert_users(session: Session, hosting_number: str, wanted: Iterable[pf.User], job_id: str, sealer: Sealer,
                   report: AssignReport) -> dict[str, ControllerUser]:
     query = select(ControllerUser).where(ControllerUser.hosting_number == hosting_number)
     existing = {u.login.casefold(): u for u in session.scalars(query)}

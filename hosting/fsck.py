@@ -76,7 +76,8 @@ def _check_objects(rt: Runtime, report: FsckReport, live_bases: set[str], inputs
         report.orphan_objects.append(info.key)
 
 
-def _check_consistency(rt, report, jobs, bases, plannings, running, queued_jobs) -> None:  # type: ignore[no-untyped-def]
+def _check_consistency(rt: Runtime, report: FsckReport, jobs: dict[str, Job], bases: dict[str, BaseRecord],
+                       plannings: list[Planning], running: list[Stage], queued_jobs: set[str]) -> None:
     serving = {b.planning_id: b.id for b in bases.values() if b.state == "in_service"}
     for planning in plannings:
         if planning.current_base_id != serving.get(planning.id):

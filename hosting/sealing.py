@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from hosting.errors import PermanentError
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 
 class SealBroken(PermanentError):
@@ -16,7 +20,7 @@ class SealBroken(PermanentError):
     code = "SEAL_BROKEN"
 
 
-def secret_key(settings) -> bytes:  # type: ignore[no-untyped-def]
+def secret_key(settings: Settings) -> bytes:
     """The Fernet key: ``HPHOST_SECRET_KEY``, or one generated once into the home directory."""
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value().encode()

@@ -1,11 +1,18 @@
 """Base databases behind one interface; :func:`open_basedbs` picks the adapter from a URL."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from hosting.basedb.base import TABLES, BaseDatabases
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 __all__ = ["TABLES", "BaseDatabases", "open_basedbs"]
 
 
-def open_basedbs(settings) -> BaseDatabases:  # type: ignore[no-untyped-def]
+def open_basedbs(settings: Settings) -> BaseDatabases:
     url: str = settings.basedb_url
     if url.startswith("sqlite:///"):
         from hosting.basedb.sqlite import SqliteBases

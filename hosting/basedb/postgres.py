@@ -87,8 +87,7 @@ class PostgresBases:
             return self._counts(conn, self._schema(base_id))
 
     def _counts(self, conn: psycopg.Connection[Any], schema: str) -> dict[str, int]:
-        return {table: conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-            sql.Identifier(schema), sql.Identifier(table))).fetchone()[0] for table in TABLES}  # type: ignore[index]
+        return {table: _count(conn, schema, table) for table in TABLES}
 
     def meta(self, base_id: str) -> dict[str, Any]:
         with self._connect() as conn:
@@ -105,6 +104,13 @@ class PostgresBases:
                 sql.Identifier(self._schema(base_id)), sql.Identifier(table)))
             for (data,) in cursor:
                 yield data
+
+
+def _count(conn: psycopg.Connection[Any], schema: str, table: str) -> int:
+    row = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
+        sql.Identifier(schema), sql.Identifier(table))).fetchone()
+    assert row is not None  # count(*) without GROUP BY returns exactly one row
+    return row[0]
 
 
 def _schema_exists(conn: psycopg.Connection[Any], name: str) -> bool:

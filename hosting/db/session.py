@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from hosting.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    import sqlite3
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -31,7 +36,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     # WAL lets dashboards read while workers write; the driver's own BEGIN is
     # disabled so that "begin" below can take the write lock up front.
     dbapi_conn.isolation_level = None
@@ -43,7 +48,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin_immediate(conn: Connection) -> None:
     # BEGIN IMMEDIATE: concurrent writers wait on busy_timeout instead of
     # failing with "database is locked" when a read transaction upgrades.
     conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -126,7 +126,8 @@ def _fast_manifest() -> NarrowedType:
 def _entries_decoder() -> msgspec.json.Decoder[Any]:
     (path, entry_type), = _fast_manifest().raw
     assert path == _ENTRIES
-    return msgspec.json.Decoder(tuple[entry_type, ...])  # type: ignore[valid-type]
+    # tuple[entry_type, ...], built from a type known only at run time (as compiled.py does)
+    return msgspec.json.Decoder(tuple.__class_getitem__((entry_type, ...)))
 
 
 def _explained(data: bytes | bytearray, expected_hosting_number: str | None, exc: Exception) -> e.FormatError:

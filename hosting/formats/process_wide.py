@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -38,4 +38,4 @@ class ProcessWide(Generic[T]):
             with self._lock:
                 self._users -= 1
                 if self._users == 0:
-                    self._set(self._saved)  # type: ignore[arg-type]
+                    self._set(cast(T, self._saved))  # set when the first user came in

@@ -22,6 +22,7 @@ import queue
 import sys
 import threading
 from collections.abc import Generator, Iterator
+from typing import cast
 
 from hosting.formats.process_wide import ProcessWide
 
@@ -42,7 +43,7 @@ def read_ahead(chunks: Iterator[bytes], *, depth: int = 4) -> Generator[bytes, N
             while (item := ready.get()) is not _END:
                 if isinstance(item, BaseException):
                     raise item
-                yield item  # type: ignore[misc]
+                yield cast(bytes, item)  # neither _END nor a fault: a chunk
         finally:
             stop.set()
             while thread.is_alive():  # unblock a producer waiting on a full queue

@@ -82,7 +82,9 @@ def mark_cleaned(session: Session, job_id: str, *, actor: str, discarded: bool,
         job.discarded_at = now
         if job.base_id:
             session.execute(delete(Publication).where(Publication.base_id == job.base_id))
-    hosting_number = session.get(Planning, job.planning_id).hosting_number  # type: ignore[union-attr]
+    planning = session.get(Planning, job.planning_id)
+    assert planning is not None  # jobs.planning_id is a non-null foreign key
+    hosting_number = planning.hosting_number
     audit.record(session, "job.discarded" if discarded else "job.cleaned", actor=actor,
                  job_id=job.id, planning_id=job.planning_id, hosting_number=hosting_number,
                  **{k: v for k, v in removed.items() if v})

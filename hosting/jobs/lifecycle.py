@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from types import EllipsisType
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
@@ -239,9 +240,9 @@ def fail_job(session: Session, job_id: str, error: HphostError, *, stage: Stage 
     audit.record_for_job(session, job, "job.failed", actor=actor, code=error.code, where=error.where or None)
 
 
-def _audit(session: Session, claim_: Claim, action: str, stage: str | None | object = ...,
+def _audit(session: Session, claim_: Claim, action: str, stage: str | None | EllipsisType = ...,
            **data: Any) -> None:
     audit.record(session, action, actor=claim_.owner, job_id=claim_.job_id,
-                 stage=claim_.stage if stage is ... else stage,  # type: ignore[arg-type]
+                 stage=claim_.stage if stage is ... else stage,
                  planning_id=claim_.planning_id, hosting_number=claim_.hosting_number, **data)
 

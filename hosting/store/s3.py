@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -21,6 +21,9 @@ from tenacity import Retrying
 from config.retry import RetryPolicy
 from hosting.errors import StorageError, StorageUnavailable
 from hosting.store.base import ObjectInfo
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 T = TypeVar("T")
 READ_BUFFER_BYTES = 1024 * 1024
@@ -45,7 +48,7 @@ class S3Store:
                                        max_concurrency=concurrency, use_threads=concurrency > 1)
 
     @classmethod
-    def from_settings(cls, settings) -> S3Store:  # type: ignore[no-untyped-def]
+    def from_settings(cls, settings: Settings) -> S3Store:
         bucket, _, prefix = settings.store_url.removeprefix("s3://").partition("/")
         secret = settings.s3_secret_access_key
         key_id = settings.s3_access_key_id
@@ -69,7 +72,7 @@ class S3Store:
     def _call(self, operation: str, key: str, fn: Callable[[], T]) -> T:
         """One S3 call, retried on transient faults; errors mapped to the hphost family."""
         try:
-            for attempt in Retrying(**self.policy.tenacity_kwargs(_transient)):  # type: ignore[arg-type]
+            for attempt in Retrying(**self.policy.tenacity_kwargs(_transient)):
                 with attempt:
                     return fn()
         except (ClientError, BotoCoreError) as exc:
