@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Update, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     import sqlite3
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def rows_updated(session: Session, statement: Update) -> int:
+    """Run an UPDATE; how many rows it changed (the compare-and-set of leases and dispatches)."""
+    # An UPDATE's result is a CursorResult, as SQLAlchemy 2.0 documents; execute() is typed as the generic Result.
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def make_engine(url: str) -> Engine:

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from types import EllipsisType
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from hosting import audit
 from hosting.db.models import BaseRecord, Job, Planning, Stage, utcnow
+from hosting.db.session import rows_updated
 from hosting.errors import HphostError, PermanentError
 from hosting.jobs.control import finalize_cancel
 
@@ -67,7 +68,7 @@ def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s
         return ClaimRefused("unknown")
     if job.state not in ("queued", "running"):
         return ClaimRefused("job_final")
-    taken = cast(CursorResult[Any], session.execute(
+    taken = rows_updated(session,
         update(Stage)
         .where(Stage.id == stage.id,
                or_(Stage.state == "queued",
@@ -75,7 +76,7 @@ def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s
         .values(state="running", lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
                 deliveries=Stage.deliveries + 1, started_at=now)
         .execution_options(synchronize_session=False)
-    )).rowcount
+    )
     if not taken:
         return ClaimRefused("already_done" if stage.state in ("succeeded", "skipped") else
                             "running_elsewhere" if stage.state == "running" else "not_queued")
@@ -109,10 +110,10 @@ def heartbeat(session: Session, claim_: Claim, *, lease_s: float, done: int | No
         values["progress_done"] = done
     if total is not None:
         values["progress_total"] = total
-    renewed = cast(CursorResult[Any], session.execute(
+    renewed = rows_updated(session,
         update(Stage).where(Stage.id == claim_.stage_id, Stage.lease_owner == claim_.owner,
                             Stage.state == "running").values(**values)
-    )).rowcount
+    )
     cancel = bool(session.scalar(select(Job.cancel_requested).where(Job.id == claim_.job_id)))
     return Beat(lost=not renewed, cancel=cancel)
 

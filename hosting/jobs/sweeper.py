@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 
 from config.logging import get_logger
 from hosting import audit
 from hosting.db.models import Job, Stage, utcnow
+from hosting.db.session import rows_updated
 from hosting.jobs import cleanup
 from hosting.jobs.control import finalize_cancel
 from hosting.runtime import Runtime
@@ -62,11 +62,11 @@ def _requeue_expired(rt: Runtime, actor: str, report: SweepReport) -> None:
     for stage_id, job_id, name, owner in expired:
         with rt.db.transaction() as session:
             job = session.get(Job, job_id)
-            won = cast(CursorResult[Any], session.execute(
+            won = rows_updated(session,
                 update(Stage).where(Stage.id == stage_id, Stage.state == "running",
                                     Stage.lease_owner == owner, Stage.lease_expires_at < now)
                 .values(state="queued", lease_owner=None, lease_expires_at=None, due_at=now,
-                        dispatches=Stage.dispatches + 1))).rowcount
+                        dispatches=Stage.dispatches + 1))
             if not won or job is None:
                 continue
             audit.record_for_job(session, job, "stage.lease_expired", actor=actor, stage=name, lost_owner=owner)
@@ -86,9 +86,9 @@ def _redispatch_overdue(rt: Runtime, actor: str, report: SweepReport) -> None:
                    Job.state.in_(("queued", "running")))).all()
     for stage_id, job_id, name, due_at in overdue:
         with rt.db.transaction() as session:
-            won = cast(CursorResult[Any], session.execute(
+            won = rows_updated(session,
                 update(Stage).where(Stage.id == stage_id, Stage.state == "queued", Stage.due_at == due_at)
-                .values(due_at=now, dispatches=Stage.dispatches + 1))).rowcount
+                .values(due_at=now, dispatches=Stage.dispatches + 1))
             job = session.get(Job, job_id)
             if not won or job is None:
                 continue
