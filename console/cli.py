@@ -10,16 +10,17 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="hphost: the back end of a hosted HYPERPLANNING provider.")
 
 
-# Groups made of file-format commands only: running one of them needs none of the other modules, whose
-# imports (database, broker and job clients) would double the memory of ``hphost hhyp check``.
-_FORMATS_ONLY = ("hhyp", "sample")
+# File-format commands: running one of them needs none of the other modules, whose imports (database,
+# broker and job clients) would double the memory of ``hphost hhyp check``. (``profils`` also holds
+# ``assign``, a console action: only ``profils check`` is a format command.)
+_FORMATS_ONLY = (("hhyp",), ("sample",), ("profils", "check"))
 
 
 def _register(args: list[str]) -> None:
     from console import cli_formats
 
     cli_formats.register(app)
-    if args and args[0] in _FORMATS_ONLY:
+    if any(tuple(args[:len(command)]) == command for command in _FORMATS_ONLY):
         return
     from console import cli_admin, cli_demo, cli_jobs, cli_run
 

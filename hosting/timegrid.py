@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hosting.formats import grid_errors as g
+from hosting.formats.compiled import conforms
 from hosting.formats.schema import first_fault
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -128,6 +129,8 @@ class TimeGrid:
 
 
 def _check_schema(data: dict[str, Any]) -> None:
+    if conforms("time_grid", data):
+        return
     fault = first_fault("time_grid", data)
     if fault is None:
         return

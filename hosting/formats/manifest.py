@@ -97,7 +97,7 @@ def parse_manifest(data: bytes | bytearray, *, expected_hosting_number: str | No
         # The fast path (compiled from schemas/manifest.json); a refusal is explained by the slow one.
         # The entries are left raw by the first decode (views of ``data``) and decoded in batches.
         decoded = msgspec.json.decode(data, type=fast.type)
-        if not fast.patterns_hold([decoded]):
+        if not fast.lifted_hold([decoded]):
             decoder("manifest").decode(data)  # raises: the strict type names the pattern broken
         _check_binding(decoded.hosting_number, expected_hosting_number)
         entries = _entries(decoded.entries)

@@ -46,7 +46,7 @@ class NarrowedRows:
             raise ValueError("fields left raw need a batch rule to check them")
         self.covered = compiled.covered | {path for path, _ in compiled.raw}
         self._decode_lines = msgspec.json.Decoder(compiled.type).decode_lines
-        self._patterns_hold = compiled.patterns_hold
+        self._lifted_hold = compiled.lifted_hold
         self._raw = {path: msgspec.json.Decoder(node).decode for path, node in compiled.raw}
         self._batch_rule = batch_rule
         self._window = max(1, max_line_bytes // 2)
@@ -65,7 +65,7 @@ class NarrowedRows:
                 start = stop
         except DECODE_ERRORS:
             return None
-        if len(rows) != lines or not self._patterns_hold(rows):
+        if len(rows) != lines or not self._lifted_hold(rows):
             return None
         if self._batch_rule is not None and not self._batch_rule(rows, self._raw):
             return None

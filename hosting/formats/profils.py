@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from hosting.errors import NotFound
 from hosting.formats import profils_errors as p
+from hosting.formats.compiled import conforms
 from hosting.formats.errors import FormatError
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.schema import SchemaFault, first_fault, load_schema
@@ -66,7 +67,7 @@ def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = 
     raw = _json_object(_bounded_bytes(source, limits.max_profils_bytes))
     _check_version(raw)
     _check_clear_passwords(raw)
-    fault = first_fault("profils", raw)
+    fault = None if conforms("profils", raw) else first_fault("profils", raw)
     if fault is not None:
         raise _schema_error(fault, raw)
     _check_names(raw)

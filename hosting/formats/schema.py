@@ -1,10 +1,11 @@
 """The JSON Schemas of the formats (``hosting/formats/schemas/*.json``) and how a fault is told.
 
-The schema files are the source of truth: the manifest, the time grid and a
-``.profils`` are validated with them by jsonschema, and the per-row fast path
-(:mod:`hosting.formats.compiled`) is compiled from them. A fault is reduced to
+The schema files are the source of truth: the fast paths
+(:mod:`hosting.formats.compiled`) are compiled from them, and jsonschema
+judges whatever a fast path refuses and names the fault. A fault is reduced to
 a :class:`SchemaFault` whose ``reason`` never repeats the offending value (a
-value may be a password put in the wrong field).
+value may be a password put in the wrong field). jsonschema is imported on
+first use: a valid file never needs it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 FaultKind = Literal["unknown_field", "missing_field", "invalid"]
 
@@ -43,6 +45,8 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def schema_validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
@@ -50,6 +54,8 @@ def schema_validator(name: str) -> Draft202012Validator:
 
 def first_fault(name: str, instance: Any) -> SchemaFault | None:
     """The most relevant fault of ``instance`` against schema ``name``, or None when valid."""
+    from jsonschema.exceptions import best_match
+
     error = best_match(schema_validator(name).iter_errors(instance))
     return None if error is None else _fault(error)
 

@@ -126,6 +126,35 @@ def test_the_hphost_command_runs_the_checks(tmp_path: Path) -> None:
     assert done.stderr.startswith("refused PROFILS_INVALID")
 
 
+_LOADED = """
+import sys
+from console.cli import main
+sys.argv = ["hphost", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit:
+    print(exit.code, *sorted(name for name in ("jsonschema", "sqlalchemy", "celery") if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("command", [["hhyp", "check", str(SAMPLES / "small.HHYP")],
+                                     ["profils", "check", str(SAMPLES / "small.profils")]])
+def test_a_valid_file_is_checked_without_the_heavy_modules(command: list[str]) -> None:
+    # jsonschema only explains a refusal; the database and broker clients are for the console's actions.
+    done = subprocess.run([sys.executable, "-c", _LOADED, *command, "--json"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_a_refusal_loads_jsonschema_to_name_the_fault(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.profils"
+    bad.write_text('{"format": "HYPERPLANNING-PROFILS", "version": 1}')
+    done = subprocess.run([sys.executable, "-c", _LOADED, "profils", "check", str(bad)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "2 jsonschema", done.stderr
+
+
 def peak_rss_kb(args: list[str]) -> tuple[int, subprocess.CompletedProcess[str]]:
     """Run ``args`` in a child of a fresh interpreter; return the child's peak RSS."""
     probe = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, text=True);"

@@ -8,12 +8,21 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from hhyp_craft import base_tables
+from hhyp_craft import GRID, base_tables
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from hosting.formats.compiled import DECODE_ERRORS, SchemaNotCompilable, compile_schema, decoder, row_decoder
+from hosting.formats.compiled import (
+    DECODE_ERRORS,
+    Narrowing,
+    SchemaNotCompilable,
+    compile_schema,
+    conforms,
+    decoder,
+    narrowed_type,
+    row_decoder,
+)
 from hosting.formats.schema import first_fault, load_schema
 
 SCHEMAS = sorted(path.name.removesuffix(".json")
@@ -99,6 +108,62 @@ def test_the_fast_path_agrees_with_the_schema(data: st.DataObject) -> None:
         assert by_schema, f"the fast path accepted what {table}.row.json refuses: {row}"
     elif by_schema:
         assert _has_stricter_corner(row), f"the fast path refused a valid row: {row}"
+
+
+def _documents() -> dict[str, dict[str, Any]]:
+    from pathlib import Path
+
+    profils = json.loads((Path(__file__).parents[2] / "samples" / "small.profils").read_text(encoding="utf-8"))
+    return {"time_grid": GRID, "profils": profils}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_quick_verdict_agrees_with_the_schema(data: st.DataObject) -> None:
+    # conforms() lets a valid time grid or .profils skip jsonschema: it must never pass what the schema refuses.
+    name = data.draw(st.sampled_from(["time_grid", "profils"]))
+    document = _documents()[name]
+    if name == "profils" and data.draw(st.booleans()):  # reach into a user or a profile too
+        part = data.draw(st.sampled_from(["users", "profiles"]))
+        document = {**document, part: [_mutated(data, document[part][0]), *document[part][1:]]}
+    else:
+        document = _mutated(data, document)
+    by_schema = first_fault(name, document) is None
+    if conforms(name, document):
+        assert by_schema, f"conforms() passed what {name}.json refuses: {document}"
+    elif by_schema:
+        assert _has_stricter_corner(document), f"conforms() refused a valid {name}: {document}"
+
+
+@pytest.mark.parametrize(("change", "valid"), [
+    ({"working_days": ["mon", "tue", "mon"]}, False),  # uniqueItems, which msgspec cannot express
+    ({"working_days": ["tue", "mon"]}, True),
+    ({"sequence_minutes": 45}, True),
+    ({"sequence_minutes": 42}, False),  # multipleOf
+    ({"steps_per_sequence": True}, False),
+    ({"day_start": "8:00"}, False),
+])
+def test_the_quick_verdict_on_time_grids(change: dict[str, Any], valid: bool) -> None:
+    grid = {**GRID, **change}
+    assert conforms("time_grid", grid) is valid
+    assert (first_fault("time_grid", grid) is None) is valid
+
+
+def test_unique_items_are_lifted_only_on_request_and_only_on_strings_or_integers() -> None:
+    with pytest.raises(SchemaNotCompilable):
+        decoder("time_grid")  # the strict type cannot say "no item twice": it must not pretend to
+    assert narrowed_type("time_grid", Narrowing(lift_unique=True)).unique == (("working_days",),)
+
+    def array_of(items: dict[str, Any], **keywords: Any) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": False,
+                "properties": {"x": {"type": "array", "items": items, **keywords}}}
+
+    lifted = Narrowing(lift_unique=True)
+    record = {"type": "object", "additionalProperties": False, "properties": {"y": {"type": "string"}}}
+    compile_schema(array_of(record), "Probe", lifted)
+    compile_schema(array_of({"type": "integer", "minimum": 1}, uniqueItems=True), "Probe", lifted)
+    with pytest.raises(SchemaNotCompilable):  # a set cannot tell records apart as JSON does
+        compile_schema(array_of(record, uniqueItems=True), "Probe", lifted)
 
 
 def test_the_manifest_fast_path_accepts_what_the_schema_accepts() -> None:
