@@ -228,8 +228,9 @@ class _Compiler:
         items = self.render(schema.get("items", {}), f"{name}_item", (*path, "*"))
         if schema.get("uniqueItems"):
             # Items decoded to strings or integers are equal exactly when their JSON is: a set tells.
-            if not (self.narrowing.lift_unique and _plain(items)):
-                raise SchemaNotCompilable(f"{name}: uniqueItems is rendered only when lifted, on strings or integers")
+            if not (self.narrowing.lift_unique and _plain(items) and not self._inside_raw):
+                raise SchemaNotCompilable(f"{name}: uniqueItems is rendered only when lifted, on strings or integers"
+                                          " decoded (not left raw)")
             self.unique.append(path)
         # Tuples decode faster than lists, and hash: equal week lists are checked once per batch.
         return _constrained(tuple.__class_getitem__((items, ...)),

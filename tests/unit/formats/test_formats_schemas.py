@@ -164,6 +164,9 @@ def test_unique_items_are_lifted_only_on_request_and_only_on_strings_or_integers
     compile_schema(array_of({"type": "integer", "minimum": 1}, uniqueItems=True), "Probe", lifted)
     with pytest.raises(SchemaNotCompilable):  # a set cannot tell records apart as JSON does
         compile_schema(array_of(record, uniqueItems=True), "Probe", lifted)
+    with pytest.raises(SchemaNotCompilable):  # left raw, the array would never be looked at
+        compile_schema(array_of({"type": "string"}, uniqueItems=True), "Probe",
+                       Narrowing(lift_unique=True, raw=frozenset({("x",)})))
 
 
 def test_the_manifest_fast_path_accepts_what_the_schema_accepts() -> None:
