@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -116,6 +116,23 @@ def planning_show(planning: str, as_json: JsonOpt = False) -> None:
          lambda: typer.echo("\n".join(f"{k:18} {v}" for k, v in data.items())))
 
 
+def _grid_file(grid: Path) -> Any:
+    from hosting.errors import InvalidInput
+    from hosting.formats.depth import MAX_DEPTH, deeper_than
+
+    where = {"file": str(grid)}
+    try:
+        data = grid.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(field="grid", reason=type(exc).__name__, where=where) from None
+    if deeper_than(data):  # (json.loads would recurse until it crashed)
+        raise InvalidInput(field="grid", reason=f"nested more than {MAX_DEPTH} levels deep", where=where)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except ValueError as exc:  # (and UnicodeDecodeError)
+        raise InvalidInput(field="grid", reason=type(exc).__name__, where=where) from None
+
+
 @base_app.command("create")
 def base_create(
     planning: str,
@@ -125,12 +142,7 @@ def base_create(
 ) -> None:
     """Créer une base: an empty base from a time grid; it goes into service when ready."""
     with refusals(as_json):
-        try:
-            time_grid = json.loads(grid.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            from hosting.errors import InvalidInput
-
-            raise InvalidInput(field="grid", reason=type(exc).__name__, where={"file": str(grid)}) from None
+        time_grid = _grid_file(grid)
         client = Client(actor="operator")
         job = client.enqueue("create_base", planning, time_grid=time_grid, base_name=base_name,
                              idempotency_key=idempotency_key)

@@ -28,8 +28,9 @@ import msgspec
 from hosting.formats.schema import load_schema
 
 _IGNORED = {"$schema", "$id", "$defs", "title", "description", "default"}
-# What a compiled decoder raises on a bad document (msgspec lets invalid UTF-8 through as UnicodeDecodeError).
-DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError)
+# What a compiled decoder raises on a bad document (msgspec lets invalid UTF-8 through as UnicodeDecodeError,
+# and skipping a value left raw recurses once per level: see hosting.formats.depth).
+DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 FieldPath = tuple[str, ...]  # ("placement", "weeks", "*"): "*" stands for every item of an array

@@ -197,6 +197,12 @@ class HhypManifestNotJson(FormatError):
     code = "HHYP_MANIFEST_NOT_JSON"
 
 
+class HhypTooDeep(FormatError):
+    """The JSON nests more than {limit} arrays or objects inside one another."""
+
+    code = "HHYP_TOO_DEEP"
+
+
 class HhypUnsupportedVersion(FormatError):
     """This is a {format} version {version} file; only version 1 is supported."""
 

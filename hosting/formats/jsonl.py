@@ -18,6 +18,7 @@ import msgspec
 
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, row_decoder
+from hosting.formats.depth import MAX_DEPTH, deeper_than
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.narrowed import NarrowedRows
 from hosting.formats.schema import first_fault
@@ -92,6 +93,8 @@ def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) ->
     """The precise error of a line the fast path refused."""
     if not line.strip():
         return e.HhypRowNotJson(reason="empty line", where=where)
+    if deeper_than(line):
+        return e.HhypTooDeep(limit=MAX_DEPTH, where=where)
     try:
         value = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError:

@@ -16,6 +16,7 @@ import msgspec
 
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, narrowed_type
+from hosting.formats.depth import MAX_DEPTH, deeper_than, nests_deeper_than
 from hosting.formats.grid_errors import GridError
 from hosting.formats.idset import IdFingerprints
 from hosting.formats.names import MANIFEST
@@ -132,6 +133,8 @@ def _entries_decoder() -> msgspec.json.Decoder[Any]:
 
 def _explained(data: bytes | bytearray, expected_hosting_number: str | None, exc: Exception) -> e.FormatError:
     """The precise error of a manifest the fast path refused, in the order FORMATS.md gives the rules."""
+    if deeper_than(data):
+        return e.HhypTooDeep(limit=MAX_DEPTH, where=_WHERE)
     try:
         raw = _json_object(data)
         _check_version(raw)
@@ -189,6 +192,8 @@ def _timestamp(text: str) -> dt.datetime:
 
 
 def _time_grid(data: dict[str, Any]) -> TimeGrid:
+    if nests_deeper_than(data, MAX_DEPTH - 1):  # (the manifest holds it: one level more)
+        raise e.HhypTooDeep(limit=MAX_DEPTH, where=_WHERE)  # (as when the decode itself recursed too deep)
     try:
         return TimeGrid.from_dict(data)
     except GridError as exc:

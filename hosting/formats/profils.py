@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 from hosting.errors import NotFound
 from hosting.formats import profils_errors as p
 from hosting.formats.compiled import conforms
+from hosting.formats.depth import MAX_DEPTH, deeper_than
 from hosting.formats.errors import FormatError
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.schema import SchemaFault, first_fault, load_schema
@@ -64,12 +65,10 @@ class Profils:
 
 def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = DEFAULT_LIMITS) -> Profils:
     """Read and check a ``.profils`` from a path or a binary stream."""
-    raw = _json_object(_bounded_bytes(source, limits.max_profils_bytes))
-    _check_version(raw)
-    _check_clear_passwords(raw)
-    fault = None if conforms("profils", raw) else first_fault("profils", raw)
-    if fault is not None:
-        raise _schema_error(fault, raw)
+    data = _bounded_bytes(source, limits.max_profils_bytes)
+    raw = _json_object(data)
+    if not conforms("profils", raw):
+        _refuse(data, raw)
     _check_names(raw)
     profiles = tuple(Profile(item["name"], tuple(item["rights"])) for item in raw["profiles"])
     users = tuple(User(login=item["login"], last_name=item["last_name"], first_name=item["first_name"],
@@ -107,16 +106,32 @@ def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> byt
     return b"".join(blocks)
 
 
+def _refuse(data: bytes, raw: dict[str, Any]) -> None:
+    """Raise the first fault of a document its compiled type refused (none: a corner msgspec refuses alone)."""
+    _refuse_depth(data)  # (before anything walks it)
+    _check_version(raw)
+    _check_clear_passwords(raw)
+    fault = first_fault("profils", raw)
+    if fault is not None:
+        raise _schema_error(fault, raw)
+
+
 def _json_object(data: bytes) -> dict[str, Any]:
     try:
         raw = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-    except UnicodeDecodeError:
-        raise p.ProfilsNotJson(reason="not UTF-8", where={"field": ""}) from None
-    except ValueError as exc:
-        raise p.ProfilsNotJson(reason=str(exc), where={"field": ""}) from None
+    except (RecursionError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
+        _refuse_depth(data)  # first, so that how deep the parse got before it failed does not matter
+        reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise p.ProfilsNotJson(reason=reason, where={"field": ""}) from None
     if not isinstance(raw, dict):
+        _refuse_depth(data)
         raise p.ProfilsNotJson(reason="not an object", where={"field": ""})
     return raw
+
+
+def _refuse_depth(data: bytes) -> None:
+    if deeper_than(data):
+        raise p.ProfilsTooDeep(limit=MAX_DEPTH, where={"field": ""})
 
 
 def _refuse_constant(name: str) -> None:

@@ -24,6 +24,12 @@ class ProfilsNotJson(FormatError):
     code = "PROFILS_NOT_JSON"
 
 
+class ProfilsTooDeep(FormatError):
+    """The .profils file nests more than {limit} arrays or objects inside one another."""
+
+    code = "PROFILS_TOO_DEEP"
+
+
 class ProfilsUnsupportedVersion(FormatError):
     """This is a {format} version {version} file; only HYPERPLANNING-PROFILS version 1 is supported."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +125,19 @@ def test_the_hphost_command_runs_the_checks(tmp_path: Path) -> None:
     done = subprocess.run([*HPHOST, "profils", "check", str(bad)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("refused PROFILS_INVALID")
+
+
+def test_json_nested_too_deep_is_a_clear_refusal(tmp_path: Path) -> None:
+    # json.loads recursed until it crashed: a traceback, and nothing said which file was wrong
+    deep = "[" * 5000 + "]" * 5000
+    (tmp_path / "deep.profils").write_text(deep)
+    (tmp_path / "grid.json").write_text(deep)
+    env = {**os.environ, "HPHOST_HOME": str(tmp_path / "home")}
+    for args, code in ((["profils", "check", str(tmp_path / "deep.profils")], "PROFILS_TOO_DEEP"),
+                       (["base", "create", "EDT", "--grid", str(tmp_path / "grid.json")], "INVALID_INPUT")):
+        done = subprocess.run([*HPHOST, *args, "--json"], capture_output=True, text=True, timeout=120, env=env)
+        assert (done.returncode, "Traceback" in done.stderr) == (2, False), done.stderr
+        assert json.loads(done.stdout)["code"] == code
 
 
 _LOADED = """

@@ -1,0 +1,59 @@
+"""How deep a JSON document may nest: a fixed limit, the same wherever the document is read.
+
+Python's ``json`` module and msgspec (skipping a value left raw, or decoding one
+typed ``Any``) recurse once per level and raise ``RecursionError`` somewhere
+near 1,000 levels, a depth that depends on how deep the caller's stack already
+is. Unchecked, a 400 KB line of ``[`` crashed the reader with a traceback, and a
+document just under that depth could get one code in the CLI and another in a
+worker. So a document of the formats (manifest, row, ``.profils``) may nest at
+most :data:`MAX_DEPTH` arrays or objects, and a deeper one is refused with its
+own code (``HHYP_TOO_DEEP``, ``PROFILS_TOO_DEEP``), whatever the stack:
+
+* a ``RecursionError`` while decoding is a refusal like any other (see
+  ``compiled.DECODE_ERRORS``), and sends the document to its slow path;
+* a slow path (a refused document, parsed again to name its fault) asks
+  :func:`deeper_than` first, before ``json.loads`` can recurse;
+* a document that decodes although it nests too deep (up to ~1,000 levels) is
+  refused by that same first question, or, for the one value of free shape
+  (the manifest's time grid), by :func:`nests_deeper_than`.
+
+A valid document nests 4 levels at most.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import accumulate
+from typing import Any
+
+MAX_DEPTH = 64
+# A JSON string (an unterminated one runs to the end): its brackets are text, not structure.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
+
+
+def deeper_than(data: bytes | bytearray, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``data`` (JSON text, valid or not) opens more than ``limit`` arrays or objects at once.
+
+    Linear and without recursion; brackets inside strings do not count.
+    """
+    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether a decoded value (dicts and lists) holds more than ``limit`` containers inside one another.
+
+    Walked with a stack of its own, not by recursion; stops as soon as the answer is known.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            if level > limit:
+                return True
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
