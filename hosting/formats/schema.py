@@ -53,10 +53,15 @@ def schema_validator(name: str) -> Draft202012Validator:
 
 
 def first_fault(name: str, instance: Any) -> SchemaFault | None:
-    """The most relevant fault of ``instance`` against schema ``name``, or None when valid."""
-    from jsonschema.exceptions import best_match
+    """The first fault of ``instance`` against schema ``name``, or None when valid.
 
-    error = best_match(schema_validator(name).iter_errors(instance))
+    Of the faults found, the shallowest (the one that says most is wrong); among those, the first
+    met, the schema's rules in the order its file lists them and the items of an array in theirs
+    (``users[0]`` before ``users[9]``). Ours, not jsonschema's ``best_match``, whose choice among
+    siblings is a heuristic it may change between versions (4.26 picks the last sibling).
+    """
+    errors = schema_validator(name).iter_errors(instance)
+    error = min(errors, key=lambda error: len(error.path), default=None)
     return None if error is None else _fault(error)
 
 

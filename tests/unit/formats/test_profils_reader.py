@@ -79,6 +79,20 @@ def test_every_right_of_the_catalogue_is_known() -> None:
     assert len(read_profils(io.BytesIO(everything)).profiles[0].rights) == 14
 
 
+def test_of_many_faults_the_first_is_reported() -> None:
+    # Every user breaks the schema: the operator is sent to the first, not (as jsonschema's best_match
+    # would have it) to the last one of thousands.
+    def every_status_wrong(document: dict[str, Any]) -> None:
+        for user in document["users"]:
+            user["status"] = "nope"
+    assert refused(profils_bytes(every_status_wrong), "PROFILS_INVALID").where == {"field": "users[0].status"}
+
+    def shallow_and_deep(document: dict[str, Any]) -> None:  # the shallowest fault says most is wrong
+        document["users"][1]["status"] = "nope"
+        document["exported_at"] = 3
+    assert refused(profils_bytes(shallow_and_deep), "PROFILS_INVALID").where == {"field": "exported_at"}
+
+
 def test_a_duplicate_login_is_refused() -> None:
     error = refused(profils_bytes(lambda d: d["users"].append(dict(d["users"][0]))), "PROFILS_DUPLICATE_LOGIN")
     assert error.where == {"field": "users[3].login"}
