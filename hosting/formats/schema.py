@@ -58,7 +58,8 @@ def first_fault(name: str, instance: Any) -> SchemaFault | None:
     Of the faults found, the shallowest (the one that says most is wrong); among those, the first
     met, the schema's rules in the order its file lists them and the items of an array in theirs
     (``users[0]`` before ``users[9]``). Ours, not jsonschema's ``best_match``, whose choice among
-    siblings is a heuristic it may change between versions (4.26 picks the last sibling).
+    siblings is a heuristic it may change between versions (4.26 picks the last sibling). (Nor its
+    descent into the errors of anyOf/oneOf: the schemas have none, the compiler refuses them.)
     """
     errors = schema_validator(name).iter_errors(instance)
     error = min(errors, key=lambda error: len(error.path), default=None)
