@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +19,7 @@ from hosting.formats.errors import FormatError
 from hosting.formats.hhyp import HhypReader
 from hosting.formats.profils import read_profils
 
-SAMPLE_PROFILS = json.loads((__import__("pathlib").Path(__file__).parents[2] / "samples" / "small.profils")
-                            .read_text(encoding="utf-8"))
+SAMPLE_PROFILS = json.loads((Path(__file__).parents[2] / "samples" / "small.profils").read_text(encoding="utf-8"))
 DEEP = 5_000  # far past Python's recursion limit
 
 
@@ -156,7 +156,7 @@ def test_a_valid_profils_still_reads() -> None:
     assert len(read_profils(io.BytesIO(json.dumps(SAMPLE_PROFILS).encode())).users) == len(SAMPLE_PROFILS["users"])
 
 
-def test_the_reader_streams_a_deep_row_from_a_file(tmp_path: Any) -> None:
+def test_the_reader_streams_a_deep_row_from_a_file(tmp_path: Path) -> None:
     path = tmp_path / "deep.HHYP"
     path.write_bytes(rooms_with(nested(DEEP).encode()))
     with pytest.raises(FormatError) as caught, HhypReader(path, expected_hosting_number=HOSTING) as reader:
