@@ -11,8 +11,9 @@ own code (``HHYP_TOO_DEEP``, ``PROFILS_TOO_DEEP``), whatever the stack:
 
 * a ``RecursionError`` while decoding is a refusal like any other (see
   ``compiled.DECODE_ERRORS``), and sends the document to its slow path;
-* a slow path (a refused document, parsed again to name its fault) asks
-  :func:`deeper_than` first, before ``json.loads`` can recurse;
+* a slow path (a refused document, parsed again to name its fault) parses it
+  with :func:`loads`, which asks :func:`deeper_than` first, before
+  ``json.loads`` can recurse;
 * a document that decodes although it nests too deep (up to ~1,000 levels) is
   refused by that same first question, or, for the one value of free shape
   (the manifest's time grid), by :func:`nests_deeper_than`.
@@ -22,6 +23,7 @@ A valid document nests 4 levels at most.
 
 from __future__ import annotations
 
+import json
 import re
 from itertools import accumulate
 from typing import Any
@@ -33,6 +35,36 @@ _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
+
+
+class NotJson(ValueError):
+    """Why a document is not JSON the formats accept; ``too_deep`` when it nests past :data:`MAX_DEPTH`."""
+
+    def __init__(self, reason: str, *, too_deep: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.too_deep = too_deep
+
+
+def loads(data: bytes | bytearray) -> Any:
+    """``data`` parsed as the formats' JSON: UTF-8, no NaN or Infinity, at most :data:`MAX_DEPTH` levels.
+
+    The slow paths' parse (a document some fast path refused); raises :class:`NotJson`, the depth
+    asked first, so that nothing recurses and the answer does not depend on the caller's stack.
+    """
+    if deeper_than(data):
+        raise NotJson(f"nests more than {MAX_DEPTH} levels", too_deep=True)
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
+    except UnicodeDecodeError:
+        raise NotJson("not UTF-8") from None
+    except ValueError as exc:
+        raise NotJson(str(exc)) from None
+
+
+def refuse_constant(name: str) -> None:
+    """``parse_constant`` for ``json.loads``: NaN, Infinity and -Infinity are not JSON."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def deeper_than(data: bytes | bytearray, limit: int = MAX_DEPTH) -> bool:

@@ -10,7 +10,6 @@ JSON Schema what is wrong, so the error names the line and the field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -18,7 +17,7 @@ import msgspec
 
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, row_decoder
-from hosting.formats.depth import MAX_DEPTH, deeper_than
+from hosting.formats.depth import MAX_DEPTH, NotJson, loads
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.narrowed import NarrowedRows
 from hosting.formats.schema import first_fault
@@ -93,14 +92,12 @@ def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) ->
     """The precise error of a line the fast path refused."""
     if not line.strip():
         return e.HhypRowNotJson(reason="empty line", where=where)
-    if deeper_than(line):
-        return e.HhypTooDeep(limit=MAX_DEPTH, where=where)
     try:
-        value = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
-    except UnicodeDecodeError:
-        return e.HhypRowNotJson(reason="not UTF-8", where=where)
-    except ValueError as error:
-        return e.HhypRowNotJson(reason=str(error), where=where)
+        value = loads(line)
+    except NotJson as error:
+        if error.too_deep:
+            return e.HhypTooDeep(limit=MAX_DEPTH, where=where)
+        return e.HhypRowNotJson(reason=error.reason, where=where)
     fault = first_fault(f"{table}.row", value)
     if fault is None:
         # The schema allows what msgspec refuses (``4.0`` for an integer): keep the stricter answer.
@@ -109,10 +106,6 @@ def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) ->
     if fault.kind == "unknown_field":
         return e.HhypUnknownField(name=fault.name, where={**where, "field": fault.field})
     return e.HhypRowInvalid(reason=fault.reason, where={**where, "field": fault.field})
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def iter_table_rows(table: str, stream: BinaryIO, *, limits: Limits | None = None) -> Iterator[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ import msgspec
 
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, narrowed_type
-from hosting.formats.depth import MAX_DEPTH, deeper_than, nests_deeper_than
+from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than
 from hosting.formats.grid_errors import GridError
 from hosting.formats.idset import IdFingerprints
 from hosting.formats.names import MANIFEST
@@ -133,8 +132,6 @@ def _entries_decoder() -> msgspec.json.Decoder[Any]:
 
 def _explained(data: bytes | bytearray, expected_hosting_number: str | None, exc: Exception) -> e.FormatError:
     """The precise error of a manifest the fast path refused, in the order FORMATS.md gives the rules."""
-    if deeper_than(data):
-        return e.HhypTooDeep(limit=MAX_DEPTH, where=_WHERE)
     try:
         raw = _json_object(data)
         _check_version(raw)
@@ -152,18 +149,14 @@ def _check_binding(actual: Any, expected: str | None) -> None:
 
 def _json_object(data: bytes | bytearray) -> dict[str, Any]:
     try:
-        raw = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-    except UnicodeDecodeError:
-        raise e.HhypManifestNotJson(reason="not UTF-8", where=_WHERE) from None
-    except ValueError as exc:
-        raise e.HhypManifestNotJson(reason=str(exc), where=_WHERE) from None
+        raw = loads(data)
+    except NotJson as exc:
+        if exc.too_deep:
+            raise e.HhypTooDeep(limit=MAX_DEPTH, where=_WHERE) from None
+        raise e.HhypManifestNotJson(reason=exc.reason, where=_WHERE) from None
     if not isinstance(raw, dict):
         raise e.HhypManifestNotJson(reason="not an object", where=_WHERE)
     return raw
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _check_version(raw: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from hosting.errors import NotFound
 from hosting.formats import profils_errors as p
 from hosting.formats.compiled import conforms
-from hosting.formats.depth import MAX_DEPTH, deeper_than
+from hosting.formats.depth import MAX_DEPTH, NotJson, loads, refuse_constant
 from hosting.formats.errors import FormatError
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.schema import SchemaFault, first_fault, load_schema
@@ -66,9 +66,9 @@ class Profils:
 def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = DEFAULT_LIMITS) -> Profils:
     """Read and check a ``.profils`` from a path or a binary stream."""
     data = _bounded_bytes(source, limits.max_profils_bytes)
-    raw = _json_object(data)
-    if not conforms("profils", raw):
-        _refuse(data, raw)
+    raw = _quick_object(data)
+    if raw is None or not conforms("profils", raw):
+        raw = _explained(data)
     _check_names(raw)
     profiles = tuple(Profile(item["name"], tuple(item["rights"])) for item in raw["profiles"])
     users = tuple(User(login=item["login"], last_name=item["last_name"], first_name=item["first_name"],
@@ -106,36 +106,35 @@ def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> byt
     return b"".join(blocks)
 
 
-def _refuse(data: bytes, raw: dict[str, Any]) -> None:
-    """Raise the first fault of a document its compiled type refused (none: a corner msgspec refuses alone)."""
-    _refuse_depth(data)  # (before anything walks it)
+def _quick_object(data: bytes) -> dict[str, Any] | None:
+    """The document, if json.loads makes a JSON object of it; else None, and :func:`_explained` says why."""
+    try:
+        raw = json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
+    except (RecursionError, ValueError):  # (UnicodeDecodeError is a ValueError)
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _explained(data: bytes) -> dict[str, Any]:
+    """Raise the first fault of a document the quick path refused; return it when only msgspec refuses it.
+
+    Parsed again the slow way (:func:`~hosting.formats.depth.loads`: the depth first), so that a
+    document too deep is refused the same way however far the quick parse got.
+    """
+    try:
+        raw = loads(data)
+    except NotJson as exc:
+        if exc.too_deep:
+            raise p.ProfilsTooDeep(limit=MAX_DEPTH, where={"field": ""}) from None
+        raise p.ProfilsNotJson(reason=exc.reason, where={"field": ""}) from None
+    if not isinstance(raw, dict):
+        raise p.ProfilsNotJson(reason="not an object", where={"field": ""})
     _check_version(raw)
     _check_clear_passwords(raw)
     fault = first_fault("profils", raw)
     if fault is not None:
         raise _schema_error(fault, raw)
-
-
-def _json_object(data: bytes) -> dict[str, Any]:
-    try:
-        raw = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-    except (RecursionError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
-        _refuse_depth(data)  # first, so that how deep the parse got before it failed does not matter
-        reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
-        raise p.ProfilsNotJson(reason=reason, where={"field": ""}) from None
-    if not isinstance(raw, dict):
-        _refuse_depth(data)
-        raise p.ProfilsNotJson(reason="not an object", where={"field": ""})
     return raw
-
-
-def _refuse_depth(data: bytes) -> None:
-    if deeper_than(data):
-        raise p.ProfilsTooDeep(limit=MAX_DEPTH, where={"field": ""})
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _check_version(raw: dict[str, Any]) -> None:
