@@ -79,13 +79,12 @@ def deeper_than(data: bytes | bytearray, limit: int = MAX_DEPTH) -> bool:
 def nests_deeper_than(value: Any, limit: int) -> bool:
     """Whether a decoded value (dicts and lists) holds more than ``limit`` containers inside one another.
 
-    Walked with a stack of its own, not by recursion; stops as soon as the answer is known.
+    Walked a level at a time, not by recursion; stops as soon as the answer is known.
     """
-    stack = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            if level > limit:
-                return True
-            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, dict | list)]
+    return bool(level)

@@ -14,12 +14,11 @@ from typing import Any
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, narrowed_type
+from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, explain, narrowed_type
 from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than
 from hosting.formats.grid_errors import GridError
 from hosting.formats.idset import IdFingerprints
 from hosting.formats.names import MANIFEST
-from hosting.formats.schema import first_fault
 from hosting.timegrid import TimeGrid
 
 FORMAT, VERSION = "HHYP", 1
@@ -167,7 +166,7 @@ def _check_version(raw: dict[str, Any]) -> None:
 
 
 def _check_schema(raw: dict[str, Any]) -> None:
-    fault = first_fault("manifest", raw)
+    fault = explain("manifest", raw)
     if fault is None:
         return
     where = {**_WHERE, "field": fault.field}

@@ -18,11 +18,11 @@ from typing import Any, BinaryIO
 
 from hosting.errors import NotFound
 from hosting.formats import profils_errors as p
-from hosting.formats.compiled import conforms
-from hosting.formats.depth import MAX_DEPTH, NotJson, loads, refuse_constant
+from hosting.formats.compiled import conforms, explain
+from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than, refuse_constant
 from hosting.formats.errors import FormatError
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.schema import SchemaFault, first_fault, load_schema
+from hosting.formats.schema import SchemaFault, load_schema
 
 FORMAT, VERSION = "HYPERPLANNING-PROFILS", 1
 STATUSES = ("user", "base_administrator", "superadministrator")
@@ -68,7 +68,7 @@ def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = 
     data = _bounded_bytes(source, limits.max_profils_bytes)
     raw = _quick_object(data)
     if raw is None or not conforms("profils", raw):
-        raw = _explained(data)
+        raw = _explained(data, raw)
     _check_names(raw)
     profiles = tuple(Profile(item["name"], tuple(item["rights"])) for item in raw["profiles"])
     users = tuple(User(login=item["login"], last_name=item["last_name"], first_name=item["first_name"],
@@ -115,14 +115,17 @@ def _quick_object(data: bytes) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-def _explained(data: bytes) -> dict[str, Any]:
+def _explained(data: bytes, parsed: dict[str, Any] | None) -> dict[str, Any]:
     """Raise the first fault of a document the quick path refused; return it when only msgspec refuses it.
 
-    Parsed again the slow way (:func:`~hosting.formats.depth.loads`: the depth first), so that a
-    document too deep is refused the same way however far the quick parse got.
+    A document the quick parse could not make an object of (``parsed`` None) is parsed again the slow
+    way (:func:`~hosting.formats.depth.loads`: the depth first), so that a document too deep is refused
+    the same way however far the quick parse got; one it could is asked the same question of depth.
     """
     try:
-        raw = loads(data)
+        if parsed is not None and nests_deeper_than(parsed, MAX_DEPTH):
+            raise NotJson(f"nests more than {MAX_DEPTH} levels", too_deep=True)
+        raw = loads(data) if parsed is None else parsed
     except NotJson as exc:
         if exc.too_deep:
             raise p.ProfilsTooDeep(limit=MAX_DEPTH, where={"field": ""}) from None
@@ -131,7 +134,7 @@ def _explained(data: bytes) -> dict[str, Any]:
         raise p.ProfilsNotJson(reason="not an object", where={"field": ""})
     _check_version(raw)
     _check_clear_passwords(raw)
-    fault = first_fault("profils", raw)
+    fault = explain("profils", raw)
     if fault is not None:
         raise _schema_error(fault, raw)
     return raw

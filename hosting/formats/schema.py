@@ -11,6 +11,7 @@ first use: a valid file never needs it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -52,7 +53,7 @@ def schema_validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def first_fault(name: str, instance: Any) -> SchemaFault | None:
+def first_fault(name: str, instance: Any, *, kept: Mapping[str, Sequence[int]] | None = None) -> SchemaFault | None:
     """The first fault of ``instance`` against schema ``name``, or None when valid.
 
     Of the faults found, the shallowest (the one that says most is wrong); among those, the first
@@ -60,10 +61,14 @@ def first_fault(name: str, instance: Any) -> SchemaFault | None:
     (``users[0]`` before ``users[9]``). Ours, not jsonschema's ``best_match``, whose choice among
     siblings is a heuristic it may change between versions (4.26 picks the last sibling). (Nor its
     descent into the errors of anyOf/oneOf: the schemas have none, the compiler refuses them.)
+
+    ``kept`` places the fault in the original of a pruned document: ``{"users": [4, 17]}`` says that
+    ``instance["users"]`` holds only the items at positions 4 and 17 of the original's (see
+    :func:`~hosting.formats.compiled.explain`).
     """
     errors = schema_validator(name).iter_errors(instance)
     error = min(errors, key=lambda error: len(error.path), default=None)
-    return None if error is None else _fault(error)
+    return None if error is None else _fault(error, kept or {})
 
 
 def field_path(parts: Any) -> str:
@@ -74,8 +79,10 @@ def field_path(parts: Any) -> str:
     return text
 
 
-def _fault(error: ValidationError) -> SchemaFault:
+def _fault(error: ValidationError, kept: Mapping[str, Sequence[int]]) -> SchemaFault:
     base = list(error.absolute_path)
+    if len(base) > 1 and base[0] in kept:
+        base[1] = kept[str(base[0])][int(base[1])]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = error.schema.get("properties", {})
         extra = sorted(key for key in error.instance if key not in known)[0]

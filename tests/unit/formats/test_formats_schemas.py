@@ -6,6 +6,7 @@ import copy
 import json
 from importlib import resources
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hhyp_craft import GRID, base_tables
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from hosting.formats import compiled
 from hosting.formats.compiled import (
     DECODE_ERRORS,
     Narrowing,
@@ -20,6 +22,7 @@ from hosting.formats.compiled import (
     compile_schema,
     conforms,
     decoder,
+    explain,
     narrowed_type,
     row_decoder,
 )
@@ -187,3 +190,49 @@ def test_every_code_is_unique_and_documented() -> None:
     assert len(codes) == len(set(codes))
     documented = (Path(__file__).parents[3] / "docs" / "errors.md").read_text(encoding="utf-8")
     assert [code for code in codes if f"`{code}`" not in documented] == []
+
+
+def _sample_manifest() -> dict[str, Any]:
+    import zipfile
+    from pathlib import Path
+
+    manifest: dict[str, Any] = json.loads(
+        zipfile.ZipFile(Path(__file__).parents[2] / "samples" / "small.HHYP").read("manifest.json"))
+    return manifest
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_explain_names_the_fault_first_fault_names(data: st.DataObject) -> None:
+    # explain() spares jsonschema the items the compiled type proves valid: it must still name the very fault.
+    name = data.draw(st.sampled_from(["profils", "manifest"]))
+    document = _documents()["profils"] if name == "profils" else _sample_manifest()
+    key = "users" if name == "profils" else "entries"
+    items = [copy.deepcopy(item) for _ in range(data.draw(st.integers(1, 6))) for item in document[key]]
+    for _ in range(data.draw(st.integers(0, 3))):
+        position = data.draw(st.integers(0, len(items) - 1))
+        item = items[position]
+        items[position] = _mutated(data, item) if isinstance(item, dict) and item and data.draw(st.booleans()) \
+            else data.draw(json_values)
+    document = {**document, key: items}
+    if data.draw(st.integers(0, 4)) == 0:
+        document = _mutated(data, document)
+    with patch.object(compiled, "_BLOCK", data.draw(st.sampled_from([1, 3, 1024]))):
+        assert explain(name, document) == first_fault(name, document)
+
+
+def test_explain_shows_jsonschema_only_the_suspects(monkeypatch: pytest.MonkeyPatch) -> None:
+    judged: list[Any] = []
+
+    def judging(name: str, instance: Any, **kw: Any) -> Any:
+        judged.append(instance)
+        return first_fault(name, instance, **kw)
+
+    monkeypatch.setattr(compiled, "first_fault", judging)
+    profils = _documents()["profils"]
+    users = [{**profils["users"][0], "login": f"user{index}"} for index in range(5000)]
+    users[3210] = {**users[3210], "login": "Not A Login"}
+    users[4999] = {**users[4999], "status": "root"}  # as deep: the first met is named
+    fault = explain("profils", {**profils, "users": users})
+    assert [len(instance["users"]) for instance in judged] == [2]
+    assert fault is not None and fault.field == "users[3210].login" and "users[3210].login" in fault.reason
