@@ -118,19 +118,17 @@ def planning_show(planning: str, as_json: JsonOpt = False) -> None:
 
 def _grid_file(grid: Path) -> Any:
     from hosting.errors import InvalidInput
-    from hosting.formats.depth import MAX_DEPTH, deeper_than
+    from hosting.formats.depth import NotJson, loads
 
     where = {"file": str(grid)}
     try:
         data = grid.read_bytes()
     except OSError as exc:
         raise InvalidInput(field="grid", reason=type(exc).__name__, where=where) from None
-    if deeper_than(data):  # (json.loads would recurse until it crashed)
-        raise InvalidInput(field="grid", reason=f"nested more than {MAX_DEPTH} levels deep", where=where)
-    try:
-        return json.loads(data.decode("utf-8"))
-    except ValueError as exc:  # (and UnicodeDecodeError)
-        raise InvalidInput(field="grid", reason=type(exc).__name__, where=where) from None
+    try:  # the formats' strict JSON: UTF-8, the depth first, no NaN, no lone surrogate
+        return loads(data)
+    except NotJson as exc:
+        raise InvalidInput(field="grid", reason=exc.reason, where=where) from None
 
 
 @base_app.command("create")

@@ -16,7 +16,7 @@ Schema in two corners only: an integer refuses ``4.0``, and must fit 64 bits.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
@@ -25,16 +25,18 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
-from hosting.formats.schema import SchemaFault, first_fault, load_schema
+from hosting.formats.schema import load_schema
 
 _IGNORED = {"$schema", "$id", "$defs", "title", "description", "default"}
 # What a compiled decoder raises on a bad document (msgspec lets invalid UTF-8 through as UnicodeDecodeError,
 # and skipping a value left raw recurses once per level: see hosting.formats.depth).
 DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+# What converting decoded values raises on a bad one (a key holding a lone surrogate cannot be UTF-8 encoded
+# to be looked up among a struct's fields).
+CONVERT_ERRORS = (msgspec.ValidationError, UnicodeEncodeError)
 
 
 FieldPath = tuple[str, ...]  # ("placement", "weeks", "*"): "*" stands for every item of an array
-_BLOCK = 1024  # items proven valid at once by explain() before it halves a block down to its suspects
 
 
 class SchemaNotCompilable(Exception):
@@ -118,10 +120,27 @@ def narrowed_type(name: str, narrowing: Narrowing) -> NarrowedType:
     removes values, so a refusal proves nothing and is explained by the strict path.
     """
     schema = load_schema(name)
-    compiler = _Compiler(schema, narrowing)
-    compiled = compiler.render(schema, "".join(part.title() for part in name.split(".")))
+    return part_type(schema, schema, "".join(part.title() for part in name.split(".")), narrowing)
+
+
+def part_type(root: dict[str, Any], schema: dict[str, Any], name: str, narrowing: Narrowing) -> NarrowedType:
+    """The type of ``schema``, ``root`` itself or a part of it (whose ``$ref`` point into ``root``'s ``$defs``)."""
+    compiler = _Compiler(root, narrowing)
+    compiled = compiler.render(schema, name)
     return NarrowedType(compiled, frozenset(compiler.covered), tuple(compiler.patterns), tuple(compiler.raw),
                         tuple(compiler.unique))
+
+
+def resolved(root: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema``, or what its ``$ref`` points to in ``root``'s ``$defs`` (the only references rendered)."""
+    while "$ref" in schema:
+        if set(schema) - _IGNORED != {"$ref"}:
+            raise SchemaNotCompilable(f"$ref beside other keywords: {sorted(schema)}")
+        ref = schema["$ref"]
+        if not ref.startswith("#/$defs/"):
+            raise SchemaNotCompilable(f"only local $defs references are rendered, not {ref}")
+        schema = root["$defs"][ref.removeprefix("#/$defs/")]
+    return schema
 
 
 @cache
@@ -139,68 +158,9 @@ def conforms(name: str, instance: Any) -> bool:
     compiled = _conforming_type(name)
     try:
         document = msgspec.convert(instance, compiled.type, strict=True)
-    except msgspec.ValidationError:
+    except CONVERT_ERRORS:
         return False
     return compiled.lifted_hold([document])
-
-
-def explain(name: str, instance: Any) -> SchemaFault | None:
-    """:func:`~hosting.formats.schema.first_fault` of ``instance``, found among the items that may hold it.
-
-    jsonschema checks an item in tens of microseconds: a ``.profils`` of 100,000 users took 10 s to
-    refuse one bad login. An item of a top-level array that the compiled item type proves valid holds
-    no fault, and when the array says nothing of its items together (no ``uniqueItems``, no
-    ``minItems``) leaving it out changes no other fault. So jsonschema judges the document with only
-    the suspects in those arrays, and the fault is placed back in the original: the same fault, in the
-    time of the suspects (a pass of the compiled type, and a few halvings of a block per suspect).
-    """
-    pruned, kept = instance, {}
-    if isinstance(instance, dict):
-        for key, (item, most) in _item_types(name).items():
-            items = instance.get(key)
-            if isinstance(items, list) and (most is None or len(items) <= most):
-                kept[key] = list(_suspects(items, item))
-        pruned = {**instance, **{key: [instance[key][index] for index in kept[key]] for key in kept}}
-    return first_fault(name, pruned, kept=kept)
-
-
-@cache
-def _item_types(name: str) -> dict[str, tuple[NarrowedType, int | None]]:
-    """The compiled item type (and ``maxItems``) of each top-level array of ``schemas/<name>.json`` whose
-    rules are all rules of each item alone."""
-    schema = load_schema(name)
-    types = {}
-    for key, sub in schema.get("properties", {}).items():
-        if sub.get("type") == "array" and "items" in sub and set(sub) - _IGNORED <= {"type", "items", "maxItems"}:
-            compiler = _Compiler(schema, Narrowing(lift_unique=True))
-            compiled = compiler.render(sub["items"], f"{name.title()}_{key}_item")
-            types[key] = (NarrowedType(compiled, frozenset(), (), (), tuple(compiler.unique)), sub.get("maxItems"))
-    return types
-
-
-def _suspects(items: list[Any], item: NarrowedType) -> Iterator[int]:
-    """Positions in ``items`` of the items ``item`` does not prove valid: blocks proven at once, the rest halved."""
-    for start in range(0, len(items), _BLOCK):
-        yield from _halving(items, item, start, min(start + _BLOCK, len(items)))
-
-
-def _halving(items: list[Any], item: NarrowedType, start: int, end: int) -> Iterator[int]:
-    if _proven(items[start:end], item):
-        return
-    if end - start == 1:
-        yield start
-        return
-    middle = (start + end) // 2
-    yield from _halving(items, item, start, middle)
-    yield from _halving(items, item, middle, end)
-
-
-def _proven(items: list[Any], item: NarrowedType) -> bool:
-    try:
-        documents = msgspec.convert(items, list.__class_getitem__(item.type), strict=True)
-    except msgspec.ValidationError:
-        return False
-    return item.lifted_hold(documents)
 
 
 @cache
@@ -228,9 +188,7 @@ class _Compiler:
         if unknown:
             raise SchemaNotCompilable(f"{name}: keywords {sorted(unknown)} have no fast-path rendering")
         if "$ref" in schema:
-            if set(schema) - _IGNORED != {"$ref"}:
-                raise SchemaNotCompilable(f"{name}: $ref beside other keywords")
-            return self.render(self._resolve(schema["$ref"]), name, path, raw=raw)
+            return self.render(resolved(self.root, schema), name, path, raw=raw)
         if raw and path in self.narrowing.raw:
             self._inside_raw += 1
             self.raw.append((path, self.render(schema, name, path, raw=False)))
@@ -240,6 +198,8 @@ class _Compiler:
             narrowed = self._narrowed(schema, name, path)
             if narrowed is not None:
                 return narrowed
+        if not set(schema) - _IGNORED:
+            return Any  # the empty schema: any value
         if "enum" in schema or "const" in schema:
             return self._enum(schema, name)
         kind = schema.get("type")
@@ -257,12 +217,6 @@ class _Compiler:
         # Fresh copies, allocated one after the other: ids decoded from a table lie scattered among its
         # rows, and each lookup would touch a cache line of its own (twice slower with 10,000 ids).
         return Literal[tuple(_copy(value) for value in allowed)]
-
-    def _resolve(self, ref: str) -> dict[str, Any]:
-        if not ref.startswith("#/$defs/"):
-            raise SchemaNotCompilable(f"only local $defs references are rendered, not {ref}")
-        resolved: dict[str, Any] = self.root["$defs"][ref.removeprefix("#/$defs/")]
-        return resolved
 
     def _object(self, schema: dict[str, Any], name: str, path: FieldPath) -> Any:
         extra = schema.get("additionalProperties")

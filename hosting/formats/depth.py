@@ -19,6 +19,10 @@ own code (``HHYP_TOO_DEEP``, ``PROFILS_TOO_DEEP``), whatever the stack:
   (the manifest's time grid), by :func:`nests_deeper_than`.
 
 A valid document nests 4 levels at most.
+
+:func:`loads` also refuses half of a UTF-16 surrogate pair (``"\\ud800"``): JSON text may escape
+one, ``json.loads`` takes it, and the string it makes can be neither UTF-8 encoded nor stored;
+msgspec, on the fast paths, refuses it too.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ import re
 from itertools import accumulate
 from typing import Any
 
+from hosting.formats.schema import field_path
+
 MAX_DEPTH = 64
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # \uD800 to \uDFFF
 # A JSON string (an unterminated one runs to the end): its brackets are text, not structure.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
@@ -40,26 +47,39 @@ _STEP[ord("]")] = _STEP[ord("}")] = -1
 class NotJson(ValueError):
     """Why a document is not JSON the formats accept; ``too_deep`` when it nests past :data:`MAX_DEPTH`."""
 
-    def __init__(self, reason: str, *, too_deep: bool = False):
+    def __init__(self, reason: str, *, too_deep: bool = False, field: str = ""):
         super().__init__(reason)
         self.reason = reason
         self.too_deep = too_deep
+        self.field = field  # where in the document, when the text parsed but a value is not JSON the formats take
 
 
 def loads(data: bytes | bytearray) -> Any:
-    """``data`` parsed as the formats' JSON: UTF-8, no NaN or Infinity, at most :data:`MAX_DEPTH` levels.
+    """``data`` parsed as the formats' JSON: UTF-8, no NaN or Infinity, no lone surrogate, at most
+    :data:`MAX_DEPTH` levels.
 
     The slow paths' parse (a document some fast path refused); raises :class:`NotJson`, the depth
     asked first, so that nothing recurses and the answer does not depend on the caller's stack.
+    ``json.loads`` lets ``"\\ud800"`` (half of a UTF-16 pair, no character) through as a string no
+    UTF-8 encoder takes, where msgspec, the fast paths, and a database refuse it: so does this parse.
     """
     if deeper_than(data):
         raise NotJson(f"nests more than {MAX_DEPTH} levels", too_deep=True)
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
+        value = json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
     except UnicodeDecodeError:
         raise NotJson("not UTF-8") from None
     except ValueError as exc:
         raise NotJson(str(exc)) from None
+    field = _lone_surrogate_at(value) if may_hold_lone_surrogate(data) else None
+    if field is not None:
+        raise NotJson("a \\u escape is half of a UTF-16 surrogate pair, not a character", field=field)
+    return value
+
+
+def may_hold_lone_surrogate(data: bytes | bytearray) -> bool:
+    """Whether ``data`` has a ``\\uD800``-``\\uDFFF`` escape (one of a pair, or alone, or text after ``\\\\``)."""
+    return _SURROGATE_ESCAPE.search(data) is not None
 
 
 def refuse_constant(name: str) -> None:
@@ -88,3 +108,30 @@ def nests_deeper_than(value: Any, limit: int) -> bool:
         level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
                  if isinstance(child, dict | list)]
     return bool(level)
+
+
+def _lone_surrogate_at(value: Any) -> str | None:
+    """Where the first string holding a lone surrogate is (``users[3].first_name``; for a key, its object)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return field_path(path)
+        elif isinstance(item, dict):
+            if not all(map(_encodable, item)):
+                return field_path(path)
+            stack.extend(reversed([(child, (*path, key)) for key, child in item.items()]))
+        elif isinstance(item, list):
+            stack.extend(reversed([(child, (*path, index)) for index, child in enumerate(item)]))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -97,7 +97,7 @@ def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) ->
     except NotJson as error:
         if error.too_deep:
             return e.HhypTooDeep(limit=MAX_DEPTH, where=where)
-        return e.HhypRowNotJson(reason=error.reason, where=where)
+        return e.HhypRowNotJson(reason=error.reason, where={**where, "field": error.field} if error.field else where)
     fault = first_fault(f"{table}.row", value)
     if fault is None:
         # The schema allows what msgspec refuses (``4.0`` for an integer): keep the stricter answer.

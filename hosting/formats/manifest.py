@@ -14,8 +14,9 @@ from typing import Any
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, explain, narrowed_type
+from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, narrowed_type
 from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than
+from hosting.formats.explain import explain
 from hosting.formats.grid_errors import GridError
 from hosting.formats.idset import IdFingerprints
 from hosting.formats.names import MANIFEST
@@ -152,7 +153,8 @@ def _json_object(data: bytes | bytearray) -> dict[str, Any]:
     except NotJson as exc:
         if exc.too_deep:
             raise e.HhypTooDeep(limit=MAX_DEPTH, where=_WHERE) from None
-        raise e.HhypManifestNotJson(reason=exc.reason, where=_WHERE) from None
+        where = {**_WHERE, "field": exc.field} if exc.field else _WHERE
+        raise e.HhypManifestNotJson(reason=exc.reason, where=where) from None
     if not isinstance(raw, dict):
         raise e.HhypManifestNotJson(reason="not an object", where=_WHERE)
     return raw

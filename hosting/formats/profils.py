@@ -18,9 +18,17 @@ from typing import Any, BinaryIO
 
 from hosting.errors import NotFound
 from hosting.formats import profils_errors as p
-from hosting.formats.compiled import conforms, explain
-from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than, refuse_constant
+from hosting.formats.compiled import conforms
+from hosting.formats.depth import (
+    MAX_DEPTH,
+    NotJson,
+    loads,
+    may_hold_lone_surrogate,
+    nests_deeper_than,
+    refuse_constant,
+)
 from hosting.formats.errors import FormatError
+from hosting.formats.explain import explain
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.schema import SchemaFault, load_schema
 
@@ -107,7 +115,12 @@ def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> byt
 
 
 def _quick_object(data: bytes) -> dict[str, Any] | None:
-    """The document, if json.loads makes a JSON object of it; else None, and :func:`_explained` says why."""
+    """The document, if json.loads makes a JSON object of it; else None, and :func:`_explained` says why.
+
+    None too when a ``\\u`` escape may be half of a surrogate pair: the slow parse tells.
+    """
+    if may_hold_lone_surrogate(data):
+        return None
     try:
         raw = json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
     except (RecursionError, ValueError):  # (UnicodeDecodeError is a ValueError)
@@ -129,7 +142,7 @@ def _explained(data: bytes, parsed: dict[str, Any] | None) -> dict[str, Any]:
     except NotJson as exc:
         if exc.too_deep:
             raise p.ProfilsTooDeep(limit=MAX_DEPTH, where={"field": ""}) from None
-        raise p.ProfilsNotJson(reason=exc.reason, where={"field": ""}) from None
+        raise p.ProfilsNotJson(reason=exc.reason, where={"field": exc.field}) from None
     if not isinstance(raw, dict):
         raise p.ProfilsNotJson(reason="not an object", where={"field": ""})
     _check_version(raw)

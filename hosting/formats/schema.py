@@ -71,6 +71,14 @@ def first_fault(name: str, instance: Any, *, kept: Mapping[str, Sequence[int]] |
     return None if error is None else _fault(error, kept or {})
 
 
+def fault_depth(name: str, instance: Any, under: tuple[str | int, ...]) -> int | None:
+    """How many levels below ``under`` the shallowest fault of ``instance`` inside it lies (0: at
+    ``under`` itself); None when nothing there is wrong."""
+    depths = (len(error.path) - len(under) for error in schema_validator(name).iter_errors(instance)
+              if tuple(error.path)[:len(under)] == under)
+    return min(depths, default=None)
+
+
 def field_path(parts: Any) -> str:
     """``("placement", "weeks", 2)`` → ``placement.weeks[2]``."""
     text = ""

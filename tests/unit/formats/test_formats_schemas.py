@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from hosting.formats import compiled
+from hosting.formats import explain as explaining
 from hosting.formats.compiled import (
     DECODE_ERRORS,
     Narrowing,
@@ -22,11 +22,11 @@ from hosting.formats.compiled import (
     compile_schema,
     conforms,
     decoder,
-    explain,
     narrowed_type,
     row_decoder,
 )
-from hosting.formats.schema import first_fault, load_schema
+from hosting.formats.explain import explain
+from hosting.formats.schema import fault_depth, first_fault, load_schema
 
 SCHEMAS = sorted(path.name.removesuffix(".json")
                  for path in (resources.files("hosting.formats") / "schemas").iterdir() if path.name.endswith(".json"))
@@ -217,22 +217,50 @@ def test_explain_names_the_fault_first_fault_names(data: st.DataObject) -> None:
     document = {**document, key: items}
     if data.draw(st.integers(0, 4)) == 0:
         document = _mutated(data, document)
-    with patch.object(compiled, "_BLOCK", data.draw(st.sampled_from([1, 3, 1024]))):
+    with patch.object(explaining, "BLOCK", data.draw(st.sampled_from([1, 3, 1024]))):
         assert explain(name, document) == first_fault(name, document)
 
 
-def test_explain_shows_jsonschema_only_the_suspects(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explain_asks_jsonschema_about_one_item_of_each_array(monkeypatch: pytest.MonkeyPatch) -> None:
     judged: list[Any] = []
+    asked: list[Any] = []
 
     def judging(name: str, instance: Any, **kw: Any) -> Any:
         judged.append(instance)
         return first_fault(name, instance, **kw)
 
-    monkeypatch.setattr(compiled, "first_fault", judging)
+    def asking(name: str, instance: Any, under: Any) -> Any:
+        asked.append(under)
+        return fault_depth(name, instance, under)
+
+    monkeypatch.setattr(explaining, "first_fault", judging)
+    monkeypatch.setattr(explaining, "fault_depth", asking)
     profils = _documents()["profils"]
-    users = [{**profils["users"][0], "login": f"user{index}"} for index in range(5000)]
-    users[3210] = {**users[3210], "login": "Not A Login"}
-    users[4999] = {**users[4999], "status": "root"}  # as deep: the first met is named
+    users = [{**profils["users"][0], "login": f"User{index}"} for index in range(5000)]  # every login refused
+    users[3210] = {key: value for key, value in users[3210].items() if key != "last_name"}  # shallower
+    users[4999] = {**users[4999], "nickname": "x"}  # as shallow, met later
     fault = explain("profils", {**profils, "users": users})
-    assert [len(instance["users"]) for instance in judged] == [2]
-    assert fault is not None and fault.field == "users[3210].login" and "users[3210].login" in fault.reason
+    assert fault is not None and (fault.kind, fault.field) == ("missing_field", "users[3210].last_name")
+    assert [len(instance["users"]) for instance in judged] == [1]
+    assert len(asked) == 1
+
+    users[3210]["last_name"] = "Durand"  # now the first of the shallowest is the first user
+    judged.clear()
+    fault = explain("profils", {**profils, "users": users})
+    assert fault is not None and (fault.kind, fault.field) == ("unknown_field", "users[4999].nickname")
+    users[4999].pop("nickname")
+    fault = explain("profils", {**profils, "users": users})
+    assert fault is not None and fault.field == "users[0].login" and "users[0].login" in fault.reason
+
+
+def test_explain_looks_past_an_item_a_level_refuses_too_strictly() -> None:
+    # A level may be stricter than the schema (msgspec refuses 4.0 for an integer; an array that must not
+    # repeat an item keeps its items whole): its first refused item is a candidate, not yet the answer.
+    profils = _documents()["profils"]
+    users = [{**profils["users"][0], "login": "Capitals"},  # a fault one level below the user
+             {key: value for key, value in profils["users"][0].items() if key != "last_name"}]  # at the user
+    strict = explaining._arrays("profils")[1]
+    assert strict.key == "users"
+    everything = explaining._Array("users", None, (strict.levels[-1],) * len(strict.levels))
+    assert explaining._first_of_shallowest("profils", everything, users) == [1]
+    assert explaining._first_of_shallowest("profils", strict, users) == [1]

@@ -1,0 +1,134 @@
+"""Naming the fault of a large document without asking jsonschema about every item of it.
+
+jsonschema checks an item in tens of microseconds: a ``.profils`` of 100,000
+users took 10 s to refuse one bad login, and a minute when every login was in
+capitals. The fault named is :func:`~hosting.formats.schema.first_fault`'s: the
+shallowest, and among those the first met. Among the items of one top-level
+array (``users``, ``profiles``, the manifest's ``entries``), that is the fault of
+the first item whose own shallowest fault is the shallowest of all, and no other
+item of the array can change the answer when the array says nothing of its items
+together (no ``uniqueItems``, no ``minItems``). So that item alone stays in the
+document jsonschema judges, and the fault is placed back at its position.
+
+The item is found with compiled types (:mod:`hosting.formats.compiled`), one per
+level: level *k* holds the item's rules down to *k* levels below it. The first
+item a level refuses is a candidate; jsonschema, asked about that one item, says
+how deep its shallowest fault lies (msgspec may refuse what the schema accepts,
+``4.0`` for an integer: then the search goes on past it). Each level is one pass
+of C over the items, blocks of :data:`BLOCK` at a time, a refused block halved
+down to its first refused item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import msgspec
+
+from hosting.formats.compiled import CONVERT_ERRORS, NarrowedType, Narrowing, SchemaNotCompilable, part_type, resolved
+from hosting.formats.schema import SchemaFault, fault_depth, first_fault, load_schema
+
+BLOCK = 1024
+_MAX_LEVELS = 16  # deeper than any schema of the formats (4): a guard against a recursive $ref
+# What a top-level array may say and still be judged item by item: nothing of its items together.
+_ITEM_BY_ITEM = {"type", "items", "maxItems", "title", "description"}
+
+
+@dataclass(frozen=True)
+class _Array:
+    """A top-level array whose items explain() judges one by one."""
+
+    key: str
+    most: int | None  # maxItems: beyond it, the array is judged whole
+    levels: tuple[NarrowedType, ...]  # levels[k]: at least as strict as the item's rules down to k levels below it
+
+
+def explain(name: str, instance: Any) -> SchemaFault | None:
+    """:func:`~hosting.formats.schema.first_fault` of ``instance``, jsonschema asked about a few items only."""
+    kept: dict[str, list[int]] = {}
+    if isinstance(instance, dict):
+        for array in _arrays(name):
+            items = instance.get(array.key)
+            if isinstance(items, list) and (array.most is None or len(items) <= array.most):
+                kept[array.key] = _first_of_shallowest(name, array, items)
+    if kept:
+        instance = {**instance, **{key: [instance[key][position] for position in kept[key]] for key in kept}}
+    return first_fault(name, instance, kept=kept)
+
+
+def _first_of_shallowest(name: str, array: _Array, items: list[Any]) -> list[int]:
+    """The position of the item whose fault jsonschema names first among the array's; none when all are valid."""
+    depths: dict[int, int | None] = {}
+    for level, compiled in enumerate(array.levels):
+        start = 0
+        while (position := _first_refused(items, start, compiled)) is not None:
+            if position not in depths:
+                depths[position] = fault_depth(name, {array.key: [items[position]]}, (array.key, 0))
+            depth = depths[position]
+            if depth is not None and depth <= level:
+                return [position]
+            start = position + 1
+    return []
+
+
+def _first_refused(items: list[Any], start: int, compiled: NarrowedType) -> int | None:
+    for block in range(start, len(items), BLOCK):
+        end = min(block + BLOCK, len(items))
+        if not _proven(items[block:end], compiled):
+            while end - block > 1:
+                middle = (block + end) // 2
+                block, end = (middle, end) if _proven(items[block:middle], compiled) else (block, middle)
+            return block
+    return None
+
+
+def _proven(items: list[Any], compiled: NarrowedType) -> bool:
+    try:
+        documents = msgspec.convert(items, list.__class_getitem__(compiled.type), strict=True)
+    except CONVERT_ERRORS:
+        return False
+    return compiled.lifted_hold(documents)
+
+
+@cache
+def _arrays(name: str) -> tuple[_Array, ...]:
+    root = load_schema(name)
+    arrays = []
+    for key, sub in root.get("properties", {}).items():
+        if sub.get("type") == "array" and "items" in sub and set(sub) <= _ITEM_BY_ITEM:
+            item = resolved(root, sub["items"])
+            levels = tuple(part_type(root, _cut(root, item, level), f"{name.title()}_{key}_{level}",
+                                     Narrowing(lift_unique=True)) for level in range(_depth(root, item) + 1))
+            arrays.append(_Array(key, sub.get("maxItems"), levels))
+    return tuple(arrays)
+
+
+def _cut(root: dict[str, Any], schema: dict[str, Any], levels: int) -> dict[str, Any]:
+    """``schema`` without its rules about values more than ``levels`` below the one it judges.
+
+    An array that must not repeat an item keeps its items whole: the compiled type can only compare
+    strings and integers (it is then stricter than its level, which costs time, not correctness).
+    """
+    schema = resolved(root, schema)
+    if levels < 0:
+        return {}
+    cut = dict(schema)
+    if isinstance(schema.get("properties"), dict):
+        cut["properties"] = {key: _cut(root, sub, levels - 1) for key, sub in schema["properties"].items()}
+    if isinstance(schema.get("additionalProperties"), dict):
+        cut["additionalProperties"] = _cut(root, schema["additionalProperties"], levels - 1)
+    if isinstance(schema.get("items"), dict) and not schema.get("uniqueItems"):
+        cut["items"] = _cut(root, schema["items"], levels - 1)
+    return cut
+
+
+def _depth(root: dict[str, Any], schema: dict[str, Any], below: int = 0) -> int:
+    """How many levels below the value it judges ``schema`` has rules."""
+    if below > _MAX_LEVELS:
+        raise SchemaNotCompilable(f"rules deeper than {_MAX_LEVELS} levels")
+    schema = resolved(root, schema)
+    children = list(schema.get("properties", {}).values())
+    children += [schema[key] for key in ("additionalProperties", "items") if isinstance(schema.get(key), dict)]
+    return max((1 + _depth(root, child, below + 1) for child in children), default=0)

@@ -1,0 +1,101 @@
+"""Half of a UTF-16 surrogate pair (``"\\ud800"``) is refused where it stands, never a traceback.
+
+JSON text may escape any code unit, and ``json.loads`` turns a lone one into a Python string that
+no UTF-8 encoder takes: msgspec refused it with a UnicodeEncodeError the readers did not expect
+(a traceback, found by the fuzz tests), or let it through to the database.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hhyp_craft import GRID, base_tables, entry_named, hhyp_bytes, refusal, table_bytes
+
+from hosting.formats.depth import NotJson, loads
+from hosting.formats.errors import FormatError
+from hosting.formats.grid_errors import GridError
+from hosting.formats.profils import read_profils
+from hosting.timegrid import TimeGrid
+
+SAMPLE_PROFILS = json.loads((Path(__file__).parents[2] / "samples" / "small.profils").read_text(encoding="utf-8"))
+LONE = "\\ud800"  # as written in the file: six characters
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    (f'{{"a": "x{LONE}"}}', "a"), (f'{{"a": ["ok", "{LONE}"]}}', "a[1]"), (f'{{"a": {{"{LONE}b": 1}}}}', "a"),
+    ('["\\udc00"]', "[0]"), (f'"{LONE}\\ud800"', ""), ('["\\uDFFF\\uD800"]', "[0]"),  # low before high
+])
+def test_the_strict_parse_refuses_a_lone_surrogate_and_says_where(text: str, field: str) -> None:
+    with pytest.raises(NotJson) as caught:
+        loads(text.encode())
+    assert caught.value.field == field and "surrogate" in caught.value.reason
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ('["\\ud83d\\ude00"]', ["\U0001F600"]), ('["\\uD83D\\uDE00"]', ["\U0001F600"]),  # a pair: one character
+    ('["\\\\ud800"]', ["\\ud800"]),  # an escaped backslash, then text
+])
+def test_the_strict_parse_takes_a_pair_and_text_that_only_looks_like_one(text: str, value: Any) -> None:
+    assert loads(text.encode()) == value
+
+
+def _profils_with(edit: Any) -> bytes:
+    document = json.loads(json.dumps(SAMPLE_PROFILS))
+    edit(document)
+    return json.dumps(document).encode()  # (ensure_ascii: every non-ASCII character escaped)
+
+
+@pytest.mark.parametrize(("edit", "field"), [
+    (lambda d: d["users"][3].update(first_name="Zo\ud800"), "users[3].first_name"),
+    (lambda d: d["users"][3].update(login="\udfff"), "users[3].login"),  # a field with a pattern
+    (lambda d: d["users"][3].update({"\ud800ast_name": "x"}), "users[3]"),  # a key: its object
+    (lambda d: d["profiles"][0].update(name="Direction\ud800"), "profiles[0].name"),
+])
+def test_a_profils_with_a_lone_surrogate_is_refused_at_its_field(edit: Any, field: str) -> None:
+    with pytest.raises(FormatError) as caught:
+        read_profils(io.BytesIO(_profils_with(edit)))
+    assert (caught.value.code, caught.value.where) == ("PROFILS_NOT_JSON", {"field": field})
+
+
+def test_a_profils_with_a_pair_is_valid() -> None:
+    profils = read_profils(io.BytesIO(_profils_with(lambda d: d["users"][3].update(first_name="Zo\U0001F600"))))
+    assert profils.users[3].first_name == "Zo\U0001F600"
+
+
+def test_a_row_with_a_lone_surrogate_is_refused_at_its_line_and_field() -> None:
+    rows = table_bytes(base_tables()["rooms"]).split(b"\n")
+    rows[1] = rows[1].replace(b'"name": "', f'"name": "{LONE}'.encode(), 1)
+    error = refusal(hhyp_bytes(table_data={"rooms": b"\n".join(rows)}), "HHYP_ROW_NOT_JSON")
+    assert error.where == {"entry": "base/rooms.jsonl", "line": 2, "field": "name"}
+
+
+def test_a_manifest_with_a_lone_surrogate_is_refused_at_its_field() -> None:
+    def entries(raws: list[Any]) -> None:
+        manifest = entry_named(raws, "manifest.json")
+        manifest.data = manifest.data.replace(b'"generator": "', f'"generator": "{LONE}'.encode(), 1)
+    error = refusal(hhyp_bytes(entries=entries), "HHYP_MANIFEST_NOT_JSON")
+    assert error.where == {"entry": "manifest.json", "field": "generator"}
+
+
+def test_a_time_grid_with_a_lone_surrogate_key_is_an_unknown_field() -> None:
+    # (a grid handed over as a dict, by the Python client: the key cannot be looked up among a struct's fields)
+    with pytest.raises(GridError) as caught:
+        TimeGrid.from_dict({**GRID, "\ud800": 1})
+    assert caught.value.code == "GRID_UNKNOWN_FIELD"
+
+
+def test_the_cli_refuses_a_grid_file_with_a_lone_surrogate(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({**GRID, "\ud800": 1}))
+    env = {**os.environ, "HPHOST_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "console", "base", "create", "EDT", "--grid", str(grid), "--json"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert (done.returncode, "Traceback" in done.stderr) == (2, False), done.stderr
+    assert json.loads(done.stdout)["code"] == "INVALID_INPUT"
