@@ -144,7 +144,9 @@ def resolved(root: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def _conforming_type(name: str) -> NarrowedType:
+def conforming_type(name: str) -> NarrowedType:
+    """The type of ``schemas/<name>.json`` that :func:`conforms` uses (``uniqueItems`` lifted): a document
+    decoded into it and keeping :meth:`NarrowedType.lifted_hold` is valid."""
     return narrowed_type(name, Narrowing(lift_unique=True))
 
 
@@ -155,7 +157,7 @@ def conforms(name: str, instance: Any) -> bool:
     as ``4.0`` for an integer): ask :func:`~hosting.formats.schema.first_fault` for the verdict and
     the fault. This spares jsonschema (its import alone costs ~50 ms and ~9 MB) on every valid file.
     """
-    compiled = _conforming_type(name)
+    compiled = conforming_type(name)
     try:
         document = msgspec.convert(instance, compiled.type, strict=True)
     except CONVERT_ERRORS:

@@ -60,6 +60,16 @@ def test_a_valid_document_is_read_with_defaults() -> None:
     assert profils.profiles[0].rights == ("courses.read", "courses.edit", "rooms.book")
 
 
+def test_what_only_the_schema_accepts_is_read_the_same_way() -> None:
+    # msgspec, the fast path, refuses version 1.0 where the schema's const 1 takes it: the slow path reads it.
+    fast = read_profils(io.BytesIO(profils_bytes()))
+    slow = read_profils(io.BytesIO(profils_bytes(lambda document: document.update(version=1.0))))
+    assert slow == fast and slow.users[1].status == "user" and slow.users[1].email is None
+    assert refused(profils_bytes(lambda document: (document.update(version=1.0),
+                                                   document["users"][1].update(login="mdupont"))),
+                   "PROFILS_DUPLICATE_LOGIN").where == {"field": "users[1].login"}
+
+
 def test_writer_and_reader_round_trip(tmp_path: Path) -> None:
     profils = read_profils(io.BytesIO(profils_bytes()))
     path = tmp_path / "users.profils"
