@@ -64,7 +64,7 @@ def first_fault(name: str, instance: Any, *, kept: Mapping[str, Sequence[int]] |
 
     ``kept`` places the fault in the original of a pruned document: ``{"users": [4, 17]}`` says that
     ``instance["users"]`` holds only the items at positions 4 and 17 of the original's (see
-    :func:`~hosting.formats.compiled.explain`).
+    :func:`~hosting.formats.explain.explain`).
     """
     errors = schema_validator(name).iter_errors(instance)
     error = min(errors, key=lambda error: len(error.path), default=None)
