@@ -33,6 +33,7 @@ from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.markers import PUBLISHED, UNPACKED
 from hosting.runtime import Runtime
 from hosting.sealing import Sealer, secret_key
+from hosting.timegrid import TimeGrid
 
 log = get_logger("hphost.client")
 
@@ -78,6 +79,8 @@ class Client:
         """Create a job (or return the one with this idempotency key) and ring its first stage."""
         params: dict[str, Any] = {}
         uploaded: list[str] = []
+        if time_grid is not None:
+            TimeGrid.from_dict(time_grid)  # refused here, GRID_*, before anything is stored (the stage checks again)
         try:
             if hhyp is not None:
                 params["hhyp_key"] = self.upload(hhyp, suffix="hhyp")

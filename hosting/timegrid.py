@@ -17,6 +17,7 @@ from typing import Any
 
 from hosting.formats import grid_errors as g
 from hosting.formats.compiled import conforms
+from hosting.formats.depth import MAX_DEPTH, nests_deeper_than
 from hosting.formats.schema import first_fault
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -131,6 +132,13 @@ class TimeGrid:
 def _check_schema(data: dict[str, Any]) -> None:
     if conforms("time_grid", data):
         return
+    # jsonschema would recurse into a value as deep as Python's stack (a grid handed over as a dict).
+    deep = next((key for key, value in data.items() if nests_deeper_than(value, MAX_DEPTH - 1)), None)
+    if deep is not None:
+        if deep not in _FIELD_ERRORS:
+            raise g.GridUnknownField(name=deep, where={"field": deep})
+        raise _FIELD_ERRORS[deep](reason=f"it nests more than {MAX_DEPTH} arrays or objects inside one another",
+                                  where={"field": deep})
     fault = first_fault("time_grid", data)
     if fault is None:
         return

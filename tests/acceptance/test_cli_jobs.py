@@ -87,6 +87,13 @@ def test_refusals_are_codes_not_tracebacks(env, worker, tmp_path):
     taken = hphost(env, "planning", "create", "--hosting", "123456789012", "--name", "EDT2",
                    "--domain", "edt.example.edu", "--controller-domain", "ctl.example.edu", "--json", check=False)
     assert taken.returncode == 2 and json.loads(taken.stdout)["code"] == "DOMAIN_TAKEN"
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({**GRID, "weeks": 0}))
+    bad_grid = hphost(env, "base", "create", "EDT", "--grid", str(grid), "--json", check=False)
+    assert bad_grid.returncode == 2  # refused before any job exists, not a job that fails later
+    assert (json.loads(bad_grid.stdout)["code"], json.loads(bad_grid.stdout)["where"]) == ("GRID_WEEKS",
+                                                                                         {"field": "weeks"})
+    assert json.loads(hphost(env, "jobs", "list", "--json").stdout)["jobs"] == []
     missing = hphost(env, "base", "load", "EDT", str(tmp_path / "nope.HHYP"), "--json", check=False)
     assert missing.returncode == 2 and json.loads(missing.stdout)["where"]["file"].endswith("nope.HHYP")
     broken = tmp_path / "broken.HHYP"

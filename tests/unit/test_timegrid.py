@@ -123,3 +123,14 @@ def test_a_grid_is_valid_exactly_when_its_rules_hold(steps: int, minutes: int, s
         assert valid
         assert grid.steps_per_day == sequences * steps
         assert grid.step_minutes * steps == minutes
+
+
+def test_a_value_nested_too_deep_is_refused_at_its_field_not_by_a_recursion_error() -> None:
+    # A grid handed over as a dict (the Python client): jsonschema would recurse into it to word its message.
+    deep: Any = 1
+    for _ in range(5000):
+        deep = [deep]
+    for field, code in (("weeks", "GRID_WEEKS"), ("working_days", "GRID_WORKING_DAYS"), ("x", "GRID_UNKNOWN_FIELD")):
+        with pytest.raises(GridError) as caught:
+            TimeGrid.from_dict({**GRID, field: deep})
+        assert (caught.value.code, caught.value.where) == (code, {"field": field})
