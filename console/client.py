@@ -78,16 +78,13 @@ class Client:
                 idempotency_key: str | None = None, dispatch: bool = True) -> JobView:
         """Create a job (or return the one with this idempotency key) and ring its first stage."""
         params: dict[str, Any] = {}
-        uploaded: list[str] = []
         if time_grid is not None:
             TimeGrid.from_dict(time_grid)  # refused here, GRID_*, before anything is stored (the stage checks again)
         try:
             if hhyp is not None:
                 params["hhyp_key"] = self.upload(hhyp, suffix="hhyp")
-                uploaded.append(params["hhyp_key"])
             if profils is not None:
                 params["profils_key"] = self.upload(profils, suffix="profils")
-                uploaded.append(params["profils_key"])
             if time_grid is not None:
                 params["time_grid"] = time_grid
             if base_name:
