@@ -10,7 +10,8 @@ The translation refuses any keyword it does not render (a schema edited with a
 new keyword fails at first use, it is never silently ignored), so the compiled
 type is at least as strict as its schema. When a document fails the fast
 path, jsonschema is asked for the precise fault. msgspec is stricter than JSON
-Schema in two corners only: an integer refuses ``4.0``, and must fit 64 bits.
+Schema in one corner: an integer refuses ``4.0``. (msgspec 0.23 decodes integers of any size, so
+every integer the schemas allow has a ``maximum`` where a reader packs it: the manifest's entry sizes.)
 """
 
 from __future__ import annotations

@@ -84,7 +84,8 @@ def _mutated(data: st.DataObject, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _has_stricter_corner(value: Any) -> bool:
-    """What msgspec refuses and JSON Schema allows: integral floats, integers beyond 64 bits."""
+    """What msgspec may refuse and JSON Schema allows: integral floats (and, were msgspec to refuse them again,
+    integers beyond 64 bits)."""
     if isinstance(value, float):
         return value.is_integer()
     if isinstance(value, int) and not isinstance(value, bool):
