@@ -93,3 +93,35 @@ def test_the_unmutated_files_are_valid() -> None:
         reader.check()
     assert read_profils(io.BytesIO(PROFILS)).users
     assert json.loads(PROFILS)["format"] == "HYPERPLANNING-PROFILS"
+
+
+# Where a type's range ends: 32, 53 (exact in a double), 63 and 64 bits.
+EDGES = [2**31, 2**53, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**70, -(2**63) - 1, -1, 4.0, 1e308]
+json_values = st.sampled_from(EDGES) | st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_manifest_with_any_value_in_any_field_is_read_or_refused(data: st.DataObject) -> None:
+    # Values, not bytes: past the JSON parser, into the packing of entries (a size of 2**64 once overflowed it).
+    def entries(raws: list[Raw]) -> None:
+        manifest_entry = entry_named(raws, "manifest.json")
+        manifest = json.loads(manifest_entry.data)
+        for _ in range(data.draw(st.integers(1, 2))):
+            entries = manifest.get("entries")
+            targets = [manifest, manifest.get("time_grid"), *(entries if isinstance(entries, list) else ())]
+            target = data.draw(st.sampled_from([part for part in targets if isinstance(part, dict)]))
+            known = bool(target) and data.draw(st.integers(0, 3)) > 0  # mostly a field the reader knows
+            key = data.draw(st.sampled_from(sorted(target)) if known else st.text(max_size=4))
+            target[key] = data.draw(json_values)
+        manifest_entry.data = json.dumps(manifest).encode()
+    archive = hhyp_bytes(entries=entries)
+
+    def check() -> None:
+        with HhypReader(io.BytesIO(archive), expected_hosting_number=HOSTING) as reader:
+            reader.check()
+    read_or_refuse(check)
