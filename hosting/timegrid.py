@@ -140,8 +140,10 @@ def _check_schema(data: dict[str, Any]) -> None:
         raise _FIELD_ERRORS[deep](reason=f"it nests more than {MAX_DEPTH} arrays or objects inside one another",
                                   where={"field": deep})
     fault = first_fault("time_grid", data)
-    if fault is None:
-        return
+    if fault is None:  # the schema takes what msgspec refuses, an integer written 4.0: keep the stricter answer
+        top = next((key for key, value in data.items() if isinstance(value, float)), "")
+        raise _FIELD_ERRORS.get(top, g.GridError)(reason="an integer is written without a decimal point",
+                                                  where={"field": top})
     top = fault.field.split(".")[0].split("[")[0]
     where = {"field": fault.field}
     if fault.kind == "unknown_field":

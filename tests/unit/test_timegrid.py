@@ -134,3 +134,14 @@ def test_a_value_nested_too_deep_is_refused_at_its_field_not_by_a_recursion_erro
         with pytest.raises(GridError) as caught:
             TimeGrid.from_dict({**GRID, field: deep})
         assert (caught.value.code, caught.value.where) == (code, {"field": field})
+
+
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("weeks", 10.0, "GRID_WEEKS"), ("sequences_per_day", 4.0, "GRID_SEQUENCES_PER_DAY"),
+    ("sequence_minutes", 60.0, "GRID_SEQUENCE_MINUTES"), ("steps_per_sequence", 2.0, "GRID_STEPS_PER_SEQUENCE"),
+])
+def test_an_integer_written_with_a_decimal_point_is_refused(field: str, value: float, code: str) -> None:
+    # JSON Schema calls 4.0 an integer; a float went through and crashed the reader later (range(4.0)).
+    with pytest.raises(GridError) as caught:
+        TimeGrid.from_dict({**GRID, field: value})
+    assert (caught.value.code, caught.value.where) == (code, {"field": field})

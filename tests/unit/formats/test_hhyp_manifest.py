@@ -231,6 +231,8 @@ def test_the_row_count_must_match_the_manifest() -> None:
     ("sequence_minutes", 7, "GRID_SEQUENCE_MINUTES"),
     ("sequence_minutes", 245, "GRID_SEQUENCE_MINUTES"),
     ("steps_per_sequence", 5, "GRID_STEPS_PER_SEQUENCE"),
+    ("sequences_per_day", 4.0, "GRID_SEQUENCES_PER_DAY"),  # the schema takes 4.0; it crashed the rows' check
+    ("weeks", 10.0, "GRID_WEEKS"),
 ])
 def test_each_bad_time_grid_field_has_its_code(field: str, value: Any, code: str) -> None:
     def bad_grid(manifest: dict[str, Any]) -> None:
