@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
@@ -36,6 +37,7 @@ from hosting.formats.schema import field_path
 
 MAX_DEPTH = 64
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # \uD800 to \uDFFF
+NUL_ESCAPE = b"\\u0000"  # the one way JSON text holds U+0000 (a raw control character is not JSON)
 # A JSON string (an unterminated one runs to the end): its brackets are text, not structure.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
@@ -71,7 +73,7 @@ def loads(data: bytes | bytearray) -> Any:
         raise NotJson("not UTF-8") from None
     except ValueError as exc:
         raise NotJson(str(exc)) from None
-    field = _lone_surrogate_at(value) if may_hold_lone_surrogate(data) else None
+    field = _first_string_at(value, _lone_surrogate) if may_hold_lone_surrogate(data) else None
     if field is not None:
         raise NotJson("a \\u escape is half of a UTF-16 surrogate pair, not a character", field=field)
     return value
@@ -110,16 +112,25 @@ def nests_deeper_than(value: Any, limit: int) -> bool:
     return bool(level)
 
 
-def _lone_surrogate_at(value: Any) -> str | None:
-    """Where the first string holding a lone surrogate is (``users[3].first_name``; for a key, its object)."""
+def nul_at(value: Any) -> str | None:
+    """Where the first string holding U+0000 is (for a key, its object); None when none does.
+
+    JSON may hold it (``"\\u0000"``), but no database stores it: PostgreSQL refuses it in ``text``
+    and in ``jsonb``. A reader that said valid would let a stage fail later, so the readers refuse it.
+    """
+    return _first_string_at(value, _holds_nul)
+
+
+def _first_string_at(value: Any, bad: Callable[[str], bool]) -> str | None:
+    """Where the first string (or key: then its object) that is ``bad`` is, in document order."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
         item, path = stack.pop()
         if isinstance(item, str):
-            if not _encodable(item):
+            if bad(item):
                 return field_path(path)
         elif isinstance(item, dict):
-            if not all(map(_encodable, item)):
+            if any(map(bad, item)):
                 return field_path(path)
             stack.extend(reversed([(child, (*path, key)) for key, child in item.items()]))
         elif isinstance(item, list):
@@ -127,11 +138,15 @@ def _lone_surrogate_at(value: Any) -> str | None:
     return None
 
 
-def _encodable(text: str) -> bool:
+def _holds_nul(text: str) -> bool:
+    return "\x00" in text
+
+
+def _lone_surrogate(text: str) -> bool:
     if text.isascii():
-        return True
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return True
+    return False

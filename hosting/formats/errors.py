@@ -197,6 +197,12 @@ class HhypManifestNotJson(FormatError):
     code = "HHYP_MANIFEST_NOT_JSON"
 
 
+class HhypNulCharacter(FormatError):
+    """The row has the character U+0000 at {field}, which no database stores."""
+
+    code = "HHYP_NUL_CHARACTER"
+
+
 class HhypTooDeep(FormatError):
     """The JSON nests more than {limit} arrays or objects inside one another."""
 

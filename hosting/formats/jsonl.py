@@ -17,7 +17,7 @@ import msgspec
 
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, row_decoder
-from hosting.formats.depth import MAX_DEPTH, NotJson, loads
+from hosting.formats.depth import MAX_DEPTH, NUL_ESCAPE, NotJson, loads, nul_at
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.narrowed import NarrowedRows
 from hosting.formats.schema import first_fault
@@ -50,11 +50,12 @@ class TableLines:
         self._carry = chunk[end:]
         if len(self._carry) > self._max:
             self._too_long(self.rows + region.count(b"\n") + 1)
-        rows = self._fast.rows(region) if self._fast is not None else None
+        nul = NUL_ESCAPE in region  # (the fast path takes U+0000: the lines are looked at one by one)
+        rows = self._fast.rows(region) if self._fast is not None and not nul else None
         if rows is None:
             lines = region.split(b"\n")
             lines.pop()
-            self._batch(lines)
+            self._batch(lines, nul=nul)
             return
         first = self.rows + 1
         self.rows += len(rows)
@@ -63,17 +64,21 @@ class TableLines:
     def finish(self) -> int:
         """Take the last line (a final newline is optional); return how many rows there were."""
         if self._carry:
-            self._batch([self._carry])
+            self._batch([self._carry], nul=NUL_ESCAPE in self._carry)
             self._carry = b""
         return self.rows
 
-    def _batch(self, lines: list[bytes]) -> None:
+    def _batch(self, lines: list[bytes], *, nul: bool) -> None:
         if max(map(len, lines)) > self._max:
             self._too_long(self.rows + 1 + next(i for i, line in enumerate(lines) if len(line) > self._max))
         try:
             rows = list(map(self._decode, lines))
         except DECODE_ERRORS:
             rows = [self._slow(line, self.rows + 1 + index) for index, line in enumerate(lines)]
+        for index, line in enumerate(lines if nul else ()):
+            if NUL_ESCAPE in line and (field := nul_at(loads(line))) is not None:  # (a valid row: loads takes it)
+                raise e.HhypNulCharacter(field=field, where={"entry": self.entry, "line": self.rows + 1 + index,
+                                                             "field": field})
         first = self.rows + 1
         self.rows += len(rows)
         self._on_rows(rows, first, lines)

@@ -24,10 +24,12 @@ from hosting.formats import profils_errors as p
 from hosting.formats.compiled import DECODE_ERRORS, conforming_type, conforms
 from hosting.formats.depth import (
     MAX_DEPTH,
+    NUL_ESCAPE,
     NotJson,
     loads,
     may_hold_lone_surrogate,
     nests_deeper_than,
+    nul_at,
     refuse_constant,
 )
 from hosting.formats.errors import FormatError
@@ -117,6 +119,8 @@ def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> byt
 def _decoded(data: bytes) -> Profils | None:
     """The file decoded straight into the schema's compiled type (no dicts on the way); None if refused."""
     compiled = conforming_type("profils")
+    if NUL_ESCAPE in data:  # msgspec takes U+0000; the slow path says where it is, if anywhere
+        return None
     try:
         document = msgspec.json.decode(data, type=compiled.type)
     except DECODE_ERRORS:
@@ -147,9 +151,9 @@ def _built(exported_at: str, profiles: Any, users: Any, fields: Any, optional: A
 def _quick_object(data: bytes) -> dict[str, Any] | None:
     """The document, if json.loads makes a JSON object of it; else None, and :func:`_explained` says why.
 
-    None too when a ``\\u`` escape may be half of a surrogate pair: the slow parse tells.
+    None too when a ``\\u`` escape may be half of a surrogate pair or U+0000: the slow path tells.
     """
-    if may_hold_lone_surrogate(data):
+    if may_hold_lone_surrogate(data) or NUL_ESCAPE in data:
         return None
     try:
         raw = json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
@@ -177,10 +181,17 @@ def _explained(data: bytes, parsed: dict[str, Any] | None) -> dict[str, Any]:
         raise p.ProfilsNotJson(reason="not an object", where={"field": ""})
     _check_version(raw)
     _check_clear_passwords(raw)
+    _check_nul(data, raw)
     fault = explain("profils", raw)
     if fault is not None:
         raise _schema_error(fault, raw)
     return raw
+
+
+def _check_nul(data: bytes, raw: dict[str, Any]) -> None:
+    field = nul_at(raw) if NUL_ESCAPE in data else None
+    if field is not None:
+        raise p.ProfilsNulCharacter(field=field or "the top", where={"field": field})
 
 
 def _check_version(raw: dict[str, Any]) -> None:

@@ -24,6 +24,12 @@ class ProfilsNotJson(FormatError):
     code = "PROFILS_NOT_JSON"
 
 
+class ProfilsNulCharacter(FormatError):
+    """The .profils file has the character U+0000 at {field}, which no database stores."""
+
+    code = "PROFILS_NUL_CHARACTER"
+
+
 class ProfilsTooDeep(FormatError):
     """The .profils file nests more than {limit} arrays or objects inside one another."""
 

@@ -147,7 +147,8 @@ def test_an_aborted_writer_leaves_no_valid_base(tmp_path: Path) -> None:
 
 # --- property: whatever valid base is written, the reader gives the same rows back --------------------------
 
-names = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=12)
+# Any character a database stores: not half of a surrogate pair, not U+0000 (the reader refuses both).
+names = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), min_size=1, max_size=12)
 emails = st.from_regex(r"\A[a-z0-9.]{1,8}@[a-z]{1,8}\.edu\Z")
 
 

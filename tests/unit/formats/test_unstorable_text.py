@@ -1,8 +1,10 @@
-"""Half of a UTF-16 surrogate pair (``"\\ud800"``) is refused where it stands, never a traceback.
+"""Text no database stores is refused where it stands, never a traceback, never a stage failing later.
 
-JSON text may escape any code unit, and ``json.loads`` turns a lone one into a Python string that
-no UTF-8 encoder takes: msgspec refused it with a UnicodeEncodeError the readers did not expect
-(a traceback, found by the fuzz tests), or let it through to the database.
+Half of a UTF-16 surrogate pair (``"\\ud800"``): JSON text may escape any code unit, and
+``json.loads`` turns a lone one into a Python string that no UTF-8 encoder takes: msgspec refused it
+with a UnicodeEncodeError the readers did not expect (a traceback, found by the fuzz tests), or let it
+through to the database. U+0000 (``"\\u0000"``): valid JSON, refused by PostgreSQL in ``text`` and
+``jsonb``, so a file the reader called valid failed in the instantiate or assign stage.
 """
 
 from __future__ import annotations
@@ -99,3 +101,44 @@ def test_the_cli_refuses_a_grid_file_with_a_lone_surrogate(tmp_path: Path) -> No
                           capture_output=True, text=True, timeout=120, env=env)
     assert (done.returncode, "Traceback" in done.stderr) == (2, False), done.stderr
     assert json.loads(done.stdout)["code"] == "INVALID_INPUT"
+
+
+NUL = "\\u0000"  # as written in the file
+
+
+@pytest.mark.parametrize(("edit", "field"), [
+    (lambda d: d["users"][3].update(first_name="Zo\x00e"), "users[3].first_name"),
+    (lambda d: d["users"][3].update(email="zoe@exa\x00mple.edu"), "users[3].email"),
+    (lambda d: d["profiles"][1].update(name="Consul\x00tation"), "profiles[1].name"),
+    (lambda d: d["users"][3].update({"x\x00": 1}), "users[3]"),  # a key: its object
+])
+def test_a_profils_with_u0000_is_refused_at_its_field(edit: Any, field: str) -> None:
+    with pytest.raises(FormatError) as caught:
+        read_profils(io.BytesIO(_profils_with(edit)))
+    assert (caught.value.code, caught.value.where) == ("PROFILS_NUL_CHARACTER", {"field": field})
+
+
+def test_text_that_only_looks_like_u0000_is_taken() -> None:
+    profils = read_profils(io.BytesIO(_profils_with(lambda d: d["users"][3].update(first_name="\\u0000"))))
+    assert profils.users[3].first_name == "\\u0000"  # a backslash, then five characters
+
+
+@pytest.mark.parametrize("split", [False, True])  # one chunk, or the fast path's batch and the last line
+def test_a_row_with_u0000_is_refused_at_its_line_and_field(split: bool) -> None:
+    rows = table_bytes(base_tables()["students"]).split(b"\n")
+    at = len(rows) - 2 if split else 1  # (the last row, which is a batch of its own when it has no newline)
+    rows[at] = rows[at].replace(b'"last_name": "', f'"last_name": "{NUL}'.encode(), 1)
+    data = b"\n".join(rows).rstrip(b"\n") if split else b"\n".join(rows)
+    error = refusal(hhyp_bytes(table_data={"students": data}), "HHYP_NUL_CHARACTER")
+    assert error.where == {"entry": "base/students.jsonl", "line": at + 1, "field": "last_name"}
+
+
+def test_the_cli_says_where_u0000_is(tmp_path: Path) -> None:
+    path = tmp_path / "nul.profils"
+    path.write_bytes(_profils_with(lambda d: d["users"][0].update(last_name="Du\x00pont")))
+    done = subprocess.run([sys.executable, "-m", "console", "profils", "check", str(path), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, "Traceback" in done.stderr) == (2, False), done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["code"], answer["where"]) == ("PROFILS_NUL_CHARACTER", {"field": "users[0].last_name"})
+    assert "users[0].last_name" in answer["message"]
