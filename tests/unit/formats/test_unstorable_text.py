@@ -54,16 +54,20 @@ def _profils_with(edit: Any) -> bytes:
     return json.dumps(document).encode()  # (ensure_ascii: every non-ASCII character escaped)
 
 
-@pytest.mark.parametrize(("edit", "field"), [
-    (lambda d: d["users"][3].update(first_name="Zo\ud800"), "users[3].first_name"),
-    (lambda d: d["users"][3].update(login="\udfff"), "users[3].login"),  # a field with a pattern
-    (lambda d: d["users"][3].update({"\ud800ast_name": "x"}), "users[3]"),  # a key: its object
-    (lambda d: d["profiles"][0].update(name="Direction\ud800"), "profiles[0].name"),
+@pytest.mark.parametrize(("edit", "code", "field"), [
+    (lambda d: d["users"][3].update(first_name="Zo\ud800"), "PROFILS_NOT_JSON", "users[3].first_name"),
+    (lambda d: d["users"][3].update(login="\udfff"), "PROFILS_NOT_JSON", "users[3].login"),  # (it has a pattern)
+    (lambda d: d["users"][3].update({"\ud800ast_name": "x"}), "PROFILS_NOT_JSON", "users[3]"),  # a key: its object
+    (lambda d: d["profiles"][0].update(name="Direction\ud800"), "PROFILS_NOT_JSON", "profiles[0].name"),
+    (lambda d: d["users"][3].update(first_name="Zo\x00e"), "PROFILS_NUL_CHARACTER", "users[3].first_name"),
+    (lambda d: d["users"][3].update(email="zoe@exa\x00mple.edu"), "PROFILS_NUL_CHARACTER", "users[3].email"),
+    (lambda d: d["profiles"][1].update(name="Consul\x00tation"), "PROFILS_NUL_CHARACTER", "profiles[1].name"),
+    (lambda d: d["users"][3].update({"x\x00": 1}), "PROFILS_NUL_CHARACTER", "users[3]"),
 ])
-def test_a_profils_with_a_lone_surrogate_is_refused_at_its_field(edit: Any, field: str) -> None:
+def test_a_profils_with_text_no_database_stores_is_refused_at_its_field(edit: Any, code: str, field: str) -> None:
     with pytest.raises(FormatError) as caught:
         read_profils(io.BytesIO(_profils_with(edit)))
-    assert (caught.value.code, caught.value.where) == ("PROFILS_NOT_JSON", {"field": field})
+    assert (caught.value.code, caught.value.where) == (code, {"field": field})
 
 
 def test_a_profils_with_a_pair_is_valid() -> None:
@@ -104,18 +108,6 @@ def test_the_cli_refuses_a_grid_file_with_a_lone_surrogate(tmp_path: Path) -> No
 
 
 NUL = "\\u0000"  # as written in the file
-
-
-@pytest.mark.parametrize(("edit", "field"), [
-    (lambda d: d["users"][3].update(first_name="Zo\x00e"), "users[3].first_name"),
-    (lambda d: d["users"][3].update(email="zoe@exa\x00mple.edu"), "users[3].email"),
-    (lambda d: d["profiles"][1].update(name="Consul\x00tation"), "profiles[1].name"),
-    (lambda d: d["users"][3].update({"x\x00": 1}), "users[3]"),  # a key: its object
-])
-def test_a_profils_with_u0000_is_refused_at_its_field(edit: Any, field: str) -> None:
-    with pytest.raises(FormatError) as caught:
-        read_profils(io.BytesIO(_profils_with(edit)))
-    assert (caught.value.code, caught.value.where) == ("PROFILS_NUL_CHARACTER", {"field": field})
 
 
 def test_text_that_only_looks_like_u0000_is_taken() -> None:
