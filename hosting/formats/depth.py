@@ -112,6 +112,14 @@ def nests_deeper_than(value: Any, limit: int) -> bool:
     return bool(level)
 
 
+def may_hold_nul(data: bytes | bytearray) -> bool:
+    """Whether ``data`` has a ``\\u0000`` escape (or text after ``\\\\`` that looks like one).
+
+    A search for a backslash first: one byte is found ten times faster than six, and most files have none.
+    """
+    return b"\\" in data and NUL_ESCAPE in data
+
+
 def nul_at(value: Any) -> str | None:
     """Where the first string holding U+0000 is (for a key, its object); None when none does.
 

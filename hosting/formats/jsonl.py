@@ -17,7 +17,7 @@ import msgspec
 
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, row_decoder
-from hosting.formats.depth import MAX_DEPTH, NUL_ESCAPE, NotJson, loads, nul_at
+from hosting.formats.depth import MAX_DEPTH, NUL_ESCAPE, NotJson, loads, may_hold_nul, nul_at
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.narrowed import NarrowedRows
 from hosting.formats.schema import first_fault
@@ -50,7 +50,7 @@ class TableLines:
         self._carry = chunk[end:]
         if len(self._carry) > self._max:
             self._too_long(self.rows + region.count(b"\n") + 1)
-        nul = NUL_ESCAPE in region  # (the fast path takes U+0000: the lines are looked at one by one)
+        nul = may_hold_nul(region)  # (the fast path takes U+0000: the lines are looked at one by one)
         rows = self._fast.rows(region) if self._fast is not None and not nul else None
         if rows is None:
             lines = region.split(b"\n")
@@ -64,7 +64,7 @@ class TableLines:
     def finish(self) -> int:
         """Take the last line (a final newline is optional); return how many rows there were."""
         if self._carry:
-            self._batch([self._carry], nul=NUL_ESCAPE in self._carry)
+            self._batch([self._carry], nul=may_hold_nul(self._carry))
             self._carry = b""
         return self.rows
 

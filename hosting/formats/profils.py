@@ -24,10 +24,10 @@ from hosting.formats import profils_errors as p
 from hosting.formats.compiled import DECODE_ERRORS, conforming_type, conforms
 from hosting.formats.depth import (
     MAX_DEPTH,
-    NUL_ESCAPE,
     NotJson,
     loads,
     may_hold_lone_surrogate,
+    may_hold_nul,
     nests_deeper_than,
     nul_at,
     refuse_constant,
@@ -119,7 +119,7 @@ def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> byt
 def _decoded(data: bytes) -> Profils | None:
     """The file decoded straight into the schema's compiled type (no dicts on the way); None if refused."""
     compiled = conforming_type("profils")
-    if NUL_ESCAPE in data:  # msgspec takes U+0000; the slow path says where it is, if anywhere
+    if may_hold_nul(data):  # msgspec takes U+0000; the slow path says where it is, if anywhere
         return None
     try:
         document = msgspec.json.decode(data, type=compiled.type)
@@ -153,7 +153,7 @@ def _quick_object(data: bytes) -> dict[str, Any] | None:
 
     None too when a ``\\u`` escape may be half of a surrogate pair or U+0000: the slow path tells.
     """
-    if may_hold_lone_surrogate(data) or NUL_ESCAPE in data:
+    if may_hold_lone_surrogate(data) or may_hold_nul(data):
         return None
     try:
         raw = json.loads(data.decode("utf-8"), parse_constant=refuse_constant)
@@ -189,7 +189,7 @@ def _explained(data: bytes, parsed: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _check_nul(data: bytes, raw: dict[str, Any]) -> None:
-    field = nul_at(raw) if NUL_ESCAPE in data else None
+    field = nul_at(raw) if may_hold_nul(data) else None
     if field is not None:
         raise p.ProfilsNulCharacter(field=field or "the top", where={"field": field})
 
