@@ -141,9 +141,11 @@ def _check_schema(data: dict[str, Any]) -> None:
                                   where={"field": deep})
     fault = first_fault("time_grid", data)
     if fault is None:  # the schema takes what msgspec refuses, an integer written 4.0: keep the stricter answer
-        top = next((key for key, value in data.items() if isinstance(value, float)), "")
-        raise _FIELD_ERRORS.get(top, g.GridError)(reason="an integer is written without a decimal point",
-                                                  where={"field": top})
+        decimal = next((key for key, value in data.items() if isinstance(value, float)), None)
+        if decimal is None:
+            return
+        raise _FIELD_ERRORS.get(decimal, g.GridError)(reason="an integer is written without a decimal point",
+                                                      where={"field": decimal})
     top = fault.field.split(".")[0].split("[")[0]
     where = {"field": fault.field}
     if fault.kind == "unknown_field":

@@ -11,6 +11,7 @@ JSON Schema what is wrong, so the error names the line and the field.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from typing import Any, BinaryIO
 
 import msgspec
@@ -71,14 +72,12 @@ class TableLines:
     def _batch(self, lines: list[bytes], *, nul: bool) -> None:
         if max(map(len, lines)) > self._max:
             self._too_long(self.rows + 1 + next(i for i, line in enumerate(lines) if len(line) > self._max))
-        try:
-            rows = list(map(self._decode, lines))
-        except DECODE_ERRORS:
-            rows = [self._slow(line, self.rows + 1 + index) for index, line in enumerate(lines)]
-        for index, line in enumerate(lines if nul else ()):
-            if NUL_ESCAPE in line and (field := nul_at(loads(line))) is not None:  # (a valid row: loads takes it)
-                raise e.HhypNulCharacter(field=field, where={"entry": self.entry, "line": self.rows + 1 + index,
-                                                             "field": field})
+        rows: list[Any] | None = None
+        if not nul:
+            with suppress(*DECODE_ERRORS):
+                rows = list(map(self._decode, lines))
+        if rows is None:  # line by line, so that the first fault in the file is the one named
+            rows = [self._slow(line, self.rows + 1 + index, nul=nul) for index, line in enumerate(lines)]
         first = self.rows + 1
         self.rows += len(rows)
         self._on_rows(rows, first, lines)
@@ -86,11 +85,15 @@ class TableLines:
     def _too_long(self, line: int) -> None:
         raise e.HhypLineTooLong(limit=self._max, where={"entry": self.entry, "line": line})
 
-    def _slow(self, line: bytes, number: int) -> Any:
+    def _slow(self, line: bytes, number: int, *, nul: bool = False) -> Any:
         try:
-            return self._decode(line)
+            row = self._decode(line)
         except DECODE_ERRORS as exc:
             raise row_fault(self.table, line, exc, where={"entry": self.entry, "line": number}) from None
+        # msgspec takes U+0000, which no database stores (a valid row: loads takes it too)
+        if nul and NUL_ESCAPE in line and (field := nul_at(loads(line))) is not None:
+            raise e.HhypNulCharacter(field=field, where={"entry": self.entry, "line": number, "field": field})
+        return row
 
 
 def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) -> e.FormatError:

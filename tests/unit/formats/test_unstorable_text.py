@@ -134,3 +134,13 @@ def test_the_cli_says_where_u0000_is(tmp_path: Path) -> None:
     answer = json.loads(done.stdout)
     assert (answer["code"], answer["where"]) == ("PROFILS_NUL_CHARACTER", {"field": "users[0].last_name"})
     assert "users[0].last_name" in answer["message"]
+
+
+@pytest.mark.parametrize(("nul_line", "bad_line", "code"), [(1, 3, "HHYP_NUL_CHARACTER"), (3, 1, "HHYP_ROW_INVALID")])
+def test_of_a_nul_and_a_broken_row_the_first_in_the_file_is_named(nul_line: int, bad_line: int, code: str) -> None:
+    rows = table_bytes(base_tables()["students"]).split(b"\n")
+    assert len(rows) >= 3
+    rows[nul_line - 1] = rows[nul_line - 1].replace(b'"last_name": "', f'"last_name": "{NUL}'.encode(), 1)
+    rows[bad_line - 1] = json.dumps({**json.loads(rows[bad_line - 1]), "last_name": 7}).encode()
+    error = refusal(hhyp_bytes(table_data={"students": b"\n".join(rows)}), code)
+    assert error.where["line"] == min(nul_line, bad_line)
