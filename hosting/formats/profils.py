@@ -4,7 +4,12 @@
 FORMATS.md holds (≤ 64 MiB, schema ``schemas/profils.json``, unique case-folded
 logins and profile names, known rights, existing profiles, supported password
 hashes) or raises the ``PROFILS_*`` error of the first broken one. A clear
-password is refused with its own code, and no message ever repeats it.
+password is refused with its own code, and no message ever repeats it. So is
+text no database stores (half of a surrogate pair, U+0000), which FORMATS.md
+does not name (docs/formats.md).
+
+A valid file is decoded straight into the schema's compiled type; anything
+msgspec refuses goes the slow way, which names the fault (:mod:`~hosting.formats.explain`).
 """
 
 from __future__ import annotations
