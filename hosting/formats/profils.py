@@ -26,7 +26,7 @@ import msgspec
 
 from hosting.errors import NotFound
 from hosting.formats import profils_errors as p
-from hosting.formats.compiled import DECODE_ERRORS, conforming_type, conforms
+from hosting.formats.compiled import DECODE_ERRORS, conforming_type
 from hosting.formats.depth import (
     MAX_DEPTH,
     NotJson,
@@ -86,9 +86,7 @@ def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = 
     data = _bounded_bytes(source, limits.max_profils_bytes)
     profils = _decoded(data)
     if profils is None:  # refused by msgspec: the slow path names the fault (or finds none, 1.0 for 1)
-        raw = _quick_object(data)
-        if raw is None or not conforms("profils", raw):
-            raw = _explained(data, raw)
+        raw = _explained(data, _quick_object(data))
         return _built(raw["exported_at"], raw["profiles"], raw["users"], itemgetter, dict.get)
     return profils
 
@@ -168,7 +166,7 @@ def _quick_object(data: bytes) -> dict[str, Any] | None:
 
 
 def _explained(data: bytes, parsed: dict[str, Any] | None) -> dict[str, Any]:
-    """Raise the first fault of a document the quick path refused; return it when only msgspec refuses it.
+    """Raise the first fault of a document msgspec refused; return it when only msgspec refuses it.
 
     A document the quick parse could not make an object of (``parsed`` None) is parsed again the slow
     way (:func:`~hosting.formats.depth.loads`: the depth first), so that a document too deep is refused
