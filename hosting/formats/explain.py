@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import msgspec
-
-from hosting.formats.compiled import CONVERT_ERRORS, NarrowedType, Narrowing, SchemaNotCompilable, part_type, resolved
+from hosting.formats.compiled import NarrowedType, Narrowing, SchemaNotCompilable, part_type, resolved
 from hosting.formats.schema import SchemaFault, fault_depth, first_fault, load_schema
 
 BLOCK = 1024
@@ -76,20 +74,12 @@ def _first_of_shallowest(name: str, array: _Array, items: list[Any]) -> list[int
 def _first_refused(items: list[Any], start: int, compiled: NarrowedType) -> int | None:
     for block in range(start, len(items), BLOCK):
         end = min(block + BLOCK, len(items))
-        if not _proven(items[block:end], compiled):
+        if not compiled.proves_valid(items[block:end]):
             while end - block > 1:
                 middle = (block + end) // 2
-                block, end = (middle, end) if _proven(items[block:middle], compiled) else (block, middle)
+                block, end = (middle, end) if compiled.proves_valid(items[block:middle]) else (block, middle)
             return block
     return None
-
-
-def _proven(items: list[Any], compiled: NarrowedType) -> bool:
-    try:
-        documents = msgspec.convert(items, list.__class_getitem__(compiled.type), strict=True)
-    except CONVERT_ERRORS:
-        return False
-    return compiled.lifted_hold(documents)
 
 
 @cache
