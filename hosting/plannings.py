@@ -15,8 +15,8 @@ from hosting.db.models import Hosting, Planning, utcnow
 from hosting.errors import Conflict, InvalidInput, NotFound, PermanentError
 from hosting.passwords import generate_password, hash_password, verify_password
 
-HOSTING_NUMBER = re.compile(r"\d{12}")
-INVOICE_NUMBER = re.compile(r"\d{10}")
+HOSTING_NUMBER = re.compile(r"[0-9]{12}")  # (not \d: it takes every script's digits, "١٢" too)
+INVOICE_NUMBER = re.compile(r"[0-9]{10}")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 

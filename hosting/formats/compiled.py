@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
-from hosting.formats.schema import load_schema
+from hosting.formats.schema import load_schema, python_regex
 
 _IGNORED = {"$schema", "$id", "$defs", "title", "description", "default"}
 # What a compiled decoder raises on a bad document (msgspec lets invalid UTF-8 through as UnicodeDecodeError,
@@ -259,9 +259,10 @@ class _Compiler:
                             min_length=schema.get("minItems"), max_length=schema.get("maxItems"))
 
     def _string(self, schema: dict[str, Any], name: str, path: FieldPath) -> Any:
-        pattern = schema.get("pattern")
-        if pattern is not None:
-            regex = re.compile(pattern)
+        pattern = None
+        if "pattern" in schema:
+            regex = python_regex(schema["pattern"])  # (ECMA-262's meaning, as jsonschema reads it here)
+            pattern = regex.pattern
             if self.narrowing.lift_patterns and path and not self._inside_raw:
                 self.patterns.append((path, regex))
                 pattern = None

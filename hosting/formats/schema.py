@@ -11,7 +11,8 @@ first use: a valid file never needs it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -44,13 +45,68 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
+# JSON Schema's patterns are ECMA-262 regular expressions; Python's ``re`` reads the same text more loosely:
+# ``$`` also matches before a final newline (``"123456789012\n"`` would pass ``^[0-9]{12}$``), and ``\d``,
+# ``\w``, ``\s`` are Unicode-wide (``\d`` takes ``"١٢"``). So every pattern is translated before use.
+_ECMA_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_",
+                 "s": "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"}
+_UNTRANSLATED = set("DWSbB")  # negated classes and word boundaries: not used by the schemas, so not rendered
+
+
+@cache
+def python_regex(pattern: str) -> re.Pattern[str]:
+    """The ECMA-262 ``pattern`` of a schema as a Python regex that matches exactly the same strings.
+
+    ``$`` becomes ``\\Z`` (the very end), ``\\d \\w \\s`` their ECMA-262 classes. A construct whose
+    meaning differs and that is not translated raises ValueError (the schemas are ours: a test
+    translates every pattern they hold).
+    """
+    out: list[str] = []
+    in_class, at = False, 0
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            escaped = pattern[at + 1:at + 2]
+            if escaped in _UNTRANSLATED:
+                raise ValueError(f"pattern {pattern!r}: \\{escaped} is not translated to Python")
+            if escaped and escaped in _ECMA_CLASSES:
+                ranges = _ECMA_CLASSES[escaped]
+                out.append(ranges if in_class else f"[{ranges}]")
+            else:
+                out.append(pattern[at:at + 2])
+            at += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            if pattern.startswith(("[]", "[^]"), at):  # (an empty class in ECMA-262, a literal "]" in Python)
+                raise ValueError(f"pattern {pattern!r}: a class that opens with ] is not translated to Python")
+            in_class = True
+        out.append("\\Z" if char == "$" and not in_class else char)
+        at += 1
+    return re.compile("".join(out))
+
+
 @cache
 def schema_validator(name: str) -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
-
     schema = load_schema(name)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    validator_class = _validator_class()
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+@cache
+def _validator_class() -> type[Draft202012Validator]:
+    """Draft 2020-12, its ``pattern`` keyword read with ECMA-262's meaning (:func:`python_regex`)."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def pattern(validator: Any, value: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "string") and not python_regex(value).search(instance):
+            yield ValidationError("does not match its pattern")  # (never the value: it may be a secret)
+
+    extended: type[Draft202012Validator] = validators.extend(Draft202012Validator, {"pattern": pattern})
+    return extended
 
 
 def first_fault(name: str, instance: Any, *, kept: Mapping[str, Sequence[int]] | None = None) -> SchemaFault | None:

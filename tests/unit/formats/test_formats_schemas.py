@@ -26,7 +26,7 @@ from hosting.formats.compiled import (
     row_decoder,
 )
 from hosting.formats.explain import explain
-from hosting.formats.schema import fault_depth, first_fault, load_schema
+from hosting.formats.schema import fault_depth, first_fault, load_schema, python_regex
 
 SCHEMAS = sorted(path.name.removesuffix(".json")
                  for path in (resources.files("hosting.formats") / "schemas").iterdir() if path.name.endswith(".json"))
@@ -52,6 +52,44 @@ def test_the_compiler_refuses_what_it_cannot_render(keyword: dict[str, Any]) -> 
 def test_the_compiler_refuses_open_objects_with_properties() -> None:
     with pytest.raises(SchemaNotCompilable):
         compile_schema({"type": "object", "properties": {"x": {"type": "string"}}}, "Probe")
+
+
+def _patterns(schema: Any) -> list[str]:
+    if isinstance(schema, dict):
+        own = [schema["pattern"]] if isinstance(schema.get("pattern"), str) else []
+        return own + [pattern for value in schema.values() for pattern in _patterns(value)]
+    return [pattern for value in schema for pattern in _patterns(value)] if isinstance(schema, list) else []
+
+
+@pytest.mark.parametrize("pattern", sorted({pattern for name in SCHEMAS for pattern in _patterns(load_schema(name))}))
+def test_every_pattern_of_the_schemas_is_translated_and_refuses_a_final_newline(pattern: str) -> None:
+    regex = python_regex(pattern)
+    assert r"\Z" in regex.pattern or not pattern.endswith("$")
+
+
+@pytest.mark.parametrize(("pattern", "text", "matches"), [
+    ("^[0-9]{12}$", "123456789012", True),
+    ("^[0-9]{12}$", "123456789012\n", False),  # Python's "$" also matches before a final newline
+    (r"^\d+$", "2026", True),
+    (r"^\d+$", "٢٠٢٦", False),  # Python's \d takes every script's digits
+    (r"^\w+$", "é", False),
+    (r"^[^@\s]+$", "a\ufeffb", False),  # ECMA-262's \s holds U+FEFF, Python's does not
+    (r"^[^@\s]+$", "a\x1cb", True),  # Python's \s holds U+001C, ECMA-262's does not
+    (r"^\s$", "\u2028", True),
+    (r"^a[$]$", "a$", True),
+    (r"^a\$$", "a$", True),
+    (r"^a\$$", "a$\n", False),
+    (r"^[^$]+$", "a$b", False),  # "$" in a class is itself
+    (r"^[^$]+$", "ab\n", True),  # (and a negated class takes a newline, in both)
+])
+def test_a_pattern_means_what_ecma_262_says(pattern: str, text: str, matches: bool) -> None:
+    assert (python_regex(pattern).search(text) is not None) is matches
+
+
+@pytest.mark.parametrize("pattern", [r"\bword", r"^\D$", r"^\S+$", "[]a]", "[^]a]"])
+def test_a_pattern_whose_meaning_is_not_translated_is_refused(pattern: str) -> None:
+    with pytest.raises(ValueError, match="not translated"):
+        python_regex(pattern)
 
 
 json_values = st.recursive(

@@ -55,6 +55,9 @@ def test_a_newer_version_is_unsupported_not_guessed_at() -> None:
     ("base_name", "tab\there"), ("base_name", "x" * 65), ("generated_at", "2026-09-01T08:00:00"),
     ("generated_at", "yesterday"), ("generator", "g" * 201), ("time_grid", []), ("entries", {}),
     ("tables", {"rooms": -1}), ("tables", {"chairs": 1}),
+    # "$" in a schema pattern is the very end of the text (ECMA-262), not also before a final newline
+    ("hosting_number", "123456789012\n"), ("base_name", "Base\n"), ("generated_at", "2026-09-01T08:00:00Z\n"),
+    ("hosting_number", "١٢٣٤٥٦٧٨٩٠١٢"),  # digits of another script
 ])
 def test_a_manifest_breaking_its_schema_is_refused(field: str, value: Any) -> None:
     def breaking(manifest: dict[str, Any]) -> None:
@@ -79,6 +82,7 @@ def test_a_generated_at_that_is_not_a_real_time_is_refused() -> None:
     (lambda m: m["entries"][1].update(size=2**64), "entries[1].size"),  # msgspec takes it: it crashed the packing
     (lambda m: m["entries"][1].update(size=2**53), "entries[1].size"),
     (lambda m: m["entries"][2].pop("path"), "entries[2].path"),
+    (lambda m: m["entries"][2].update(sha256=m["entries"][2]["sha256"] + "\n"), "entries[2].sha256"),
 ])
 def test_entries_must_be_well_formed(change, field: str) -> None:
     error = refusal(edit(change), "HHYP_MANIFEST_INVALID")
@@ -233,6 +237,8 @@ def test_the_row_count_must_match_the_manifest() -> None:
     ("steps_per_sequence", 5, "GRID_STEPS_PER_SEQUENCE"),
     ("sequences_per_day", 4.0, "GRID_SEQUENCES_PER_DAY"),  # the schema takes 4.0; it crashed the rows' check
     ("weeks", 10.0, "GRID_WEEKS"),
+    ("day_start", "08:00\n", "GRID_DAY_START"),
+    ("first_monday", "2026-08-31\n", "GRID_FIRST_MONDAY"),
 ])
 def test_each_bad_time_grid_field_has_its_code(field: str, value: Any, code: str) -> None:
     def bad_grid(manifest: dict[str, Any]) -> None:

@@ -40,6 +40,10 @@ def test_an_unknown_field_deep_in_a_row_is_refused() -> None:
     ("courses", 0, {"placement": {"day": "monday", "start_step": 0, "weeks": [1]}}, "placement.day"),
     ("courses", 0, {"placement": {"day": "mon", "start_step": 0, "weeks": []}}, "placement.weeks"),
     ("courses", 0, {"placement": None}, "placement"),
+    ("courses", 0, {"placement": {"day": "mon", "start_step": -1, "weeks": [1]}}, "placement.start_step"),
+    # Patterns read as ECMA-262 reads them: "$" is the very end, \s holds U+FEFF
+    ("teachers", 0, {"email": "marie@univ.example\n"}, "email"),
+    ("students", 1, {"email": "marie\ufeff@univ.example"}, "email"),
 ])
 def test_a_row_breaking_its_schema_is_refused(table: str, index: int, change: dict[str, Any], field: str) -> None:
     error = refusal(with_rows(lambda t: t[table][index].update(change)), "HHYP_ROW_INVALID")

@@ -143,7 +143,7 @@ def test_a_clear_password_put_in_password_hash_is_not_repeated_either() -> None:
 
 
 @pytest.mark.parametrize("value", ["md5$abc", "bcrypt$2b$12$abc", "scrypt$16384$8$1$salt", "pbkdf2_sha1$1$s$h",
-                                   "$scrypt$", 42])
+                                   "$scrypt$", 42, SCRYPT + "\n"])
 def test_an_unsupported_hash_is_refused(value: Any) -> None:
     error = refused(profils_bytes(lambda d: d["users"][0].update(password_hash=value)), "PROFILS_UNSUPPORTED_HASH")
     assert error.where == {"field": "users[0].password_hash"}
@@ -164,6 +164,7 @@ def test_an_unknown_field_is_refused() -> None:
 @pytest.mark.parametrize(("change", "field"), [
     (lambda d: d["users"][0].update(login="Marie Dupont"), "users[0].login"),
     (lambda d: d["users"][0].update(login="x" * 65), "users[0].login"),
+    (lambda d: d["users"][0].update(login="mdupont\n"), "users[0].login"),  # "$" is the very end (ECMA-262)
     (lambda d: d["users"][0].update(status="root"), "users[0].status"),
     (lambda d: d["profiles"][0].update(name="n" * 81), "profiles[0].name"),
     (lambda d: d["profiles"][0].update(name=""), "profiles[0].name"),

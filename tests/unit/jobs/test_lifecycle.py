@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import select, update
 
 from hosting.audit import trail
-from hosting.db.models import BaseRecord, Job, Planning, Stage, utcnow
-from hosting.errors import TransientError
+from hosting.db.models import BaseRecord, Hosting, Job, Planning, Stage, utcnow
+from hosting.errors import InvalidInput, TransientError
 from hosting.jobs import lifecycle
 from hosting.jobs.control import CleanupPending, retry, stages
 from hosting.jobs.enqueue import IdempotencyKeyReused, JobRequest, PlanningBusy, enqueue
 from hosting.jobs.lifecycle import Claim, ClaimRefused
+from hosting.plannings import create_hosting
 
 GRID = {"time_grid": {"first_monday": "2026-08-31"}}
 
@@ -194,3 +195,12 @@ def test_a_cancel_requested_during_a_stage_stops_the_job_at_its_end(db, planning
         assert session.get(Job, job_id).state == "cancelled"
         assert {s.name: s.state for s in stages(session, job_id)} == {"instantiate": "cancelled",
                                                                        "publish": "cancelled"}
+
+
+@pytest.mark.parametrize("number", ["12345678901", "1234567890123", "١٢٣٤٥٦٧٨٩٠١٢", "123456789012\n"])
+def test_a_hosting_number_is_twelve_ascii_digits(db, number):
+    with db.transaction() as session, pytest.raises(InvalidInput) as refused:
+        create_hosting(session, number, actor="test")
+    assert refused.value.where == {"field": "hosting_number"}
+    with db.transaction() as session:
+        assert session.scalars(select(Hosting)).all() == []
