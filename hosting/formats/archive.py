@@ -337,6 +337,6 @@ def _check_kind(entry: ZipEntry, external: int) -> None:
         raise e.HhypEncrypted(where=where)
     if entry.method not in (STORED, DEFLATED):
         raise e.HhypCompression(method=entry.method, where=where)
-    # An empty deflate stream is two bytes long.
-    if entry.is_directory and (entry.size_bytes or entry.compressed_bytes > 2):
+    # No data; deflate writes nothing in two bytes (the reader inflates them to make sure).
+    if entry.is_directory and (entry.size_bytes or entry.compressed_bytes > (2 if entry.method == DEFLATED else 0)):
         raise e.HhypDirectoryWithData(where=where)

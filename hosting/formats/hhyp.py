@@ -48,7 +48,7 @@ from typing import Any, BinaryIO, cast
 
 from hosting.errors import NotFound
 from hosting.formats import errors as e
-from hosting.formats.archive import Source, read_central_directory
+from hosting.formats.archive import Source, ZipEntry, read_central_directory
 from hosting.formats.gcpause import fewer_collections
 from hosting.formats.inflate import Budget, Expected, read_small_entry, verified_chunks
 from hosting.formats.jsonl import TableLines, iter_table_rows
@@ -94,7 +94,7 @@ class HhypReader:
             self._directory = read_central_directory(self._source, limits)
             self.manifest = self._read_manifest(expected_hosting_number)
             # The entries to stream, in archive order: where each is in the directory, and in the manifest.
-            self._files, self._listed_at = self._check_entries()
+            self._files, self._listed_at, self._folders = self._check_entries()
         except BaseException:
             self.close()
             raise
@@ -105,7 +105,9 @@ class HhypReader:
         budget = Budget(self.limits.max_total_bytes, used=manifest.size_bytes)
         annexes = [path for path in listed if path.startswith("annexes/")]
         checks = BaseChecks(manifest.time_grid, annexes, manifest.tables, self._reread_ids)
-        summary = HhypSummary(directories=len(self._directory) - len(self._files) - 1)
+        summary = HhypSummary(directories=len(self._folders))
+        for index in self._folders:
+            self._check_folder(self._directory.entry(index))
         self._source.read_ahead = True
         with fewer_collections():
             for index, position in zip(self._files, self._listed_at, strict=True):
@@ -159,13 +161,16 @@ class HhypReader:
         data = read_small_entry(self._source, entry, expected, self.limits, Budget(self.limits.max_total_bytes))
         return parse_manifest(data, expected_hosting_number=expected_hosting_number)
 
-    def _check_entries(self) -> tuple[array[int], array[int]]:
-        """The entries to stream, once the archive and the manifest agree on them."""
+    def _check_entries(self) -> tuple[array[int], array[int], array[int]]:
+        """The entries to stream, once the archive and the manifest agree on them; and the directory entries."""
         listed = self.manifest.entries
         positions = listed.positions()
-        files, listed_at = array("Q"), array("Q")
+        files, listed_at, folders = array("Q"), array("Q"), array("Q")
         for index, name in enumerate(self._directory.names()):
-            if is_directory(name) or name == MANIFEST:
+            if is_directory(name):
+                folders.append(index)
+                continue
+            if name == MANIFEST:
                 continue
             _check_table_name(name)
             position = positions.get(name)
@@ -178,7 +183,15 @@ class HhypReader:
             _refuse_missing(listed, {listed.paths[position] for position in listed_at})
         self._check_tables(sorted(path for path in listed.paths if path.startswith("base/")))
         self._check_sizes(listed)
-        return files, listed_at
+        return files, listed_at, folders
+
+    def _check_folder(self, entry: ZipEntry) -> None:
+        """A directory entry is ignored, but checked as any other: its local header agrees with the central
+        one, it shares no bytes with the next entry, and its data (an empty deflate stream at most) holds
+        nothing."""
+        budget = Budget(self.limits.max_total_bytes)
+        for _ in verified_chunks(self._source, entry, Expected(None, None), self.limits, budget):
+            raise e.HhypDirectoryWithData(where={"entry": entry.name})
 
     def _check_tables(self, table_paths: list[str]) -> None:
         tables = self.manifest.tables

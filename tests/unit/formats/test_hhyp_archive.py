@@ -109,10 +109,48 @@ def test_a_directory_outside_the_prefixes_is_refused() -> None:
     assert error.where == {"entry": "secrets/"}
 
 
-def test_a_directory_entry_with_data_is_refused() -> None:
-    error = refusal(hhyp_bytes(entries=with_extra(Raw("annexes/photos/", b"surprise", method=0))),
-                    "HHYP_DIRECTORY_WITH_DATA")
+FOLDER = 0o040755 << 16
+
+
+@pytest.mark.parametrize("raw", [
+    Raw("annexes/photos/", b"surprise", method=0),
+    Raw("annexes/photos/", b"MZ", method=0, size=0, external_attr=FOLDER),  # stored: no byte at all
+    Raw("annexes/photos/", b"", method=8, compressed=b"\x02\x00\x00", external_attr=FOLDER),  # 3 bytes: too many
+], ids=["stored-8-bytes", "stored-2-bytes-size-0", "deflate-3-bytes"])
+def test_a_directory_entry_with_data_is_refused(raw: Raw) -> None:
+    assert len(raw.payload()) <= 8
+    error = refusal(hhyp_bytes(entries=with_extra(raw)), "HHYP_DIRECTORY_WITH_DATA")
     assert error.where == {"entry": "annexes/photos/"}
+
+
+def test_a_directory_entry_written_as_an_empty_deflate_stream_is_accepted() -> None:
+    folder = Raw("annexes/photos/", b"", method=8, external_attr=FOLDER)
+    assert folder.payload() == b"\x03\x00"
+    assert read_all(hhyp_bytes(entries=with_extra(folder))).directories == 1
+
+
+def _folder_first(raws: list[Raw]) -> None:
+    raws.insert(1, Raw("base/", b"", method=0, external_attr=FOLDER))
+
+
+def _local_header_of(data: bytes, name: bytes) -> int:
+    at = 0
+    while data[at + 30:at + 30 + struct.unpack_from("<H", data, at + 26)[0]] != name:
+        at = data.index(b"PK\x03\x04", at + 4)
+    return at
+
+
+@pytest.mark.parametrize(("damage", "code"), [
+    (lambda data, at: struct.pack_into("<H", data, at + 28, 400), "HHYP_OVERLAPPING_ENTRIES"),  # extra runs on
+    (lambda data, at: data.__setitem__(slice(at, at + 4), b"XXXX"), "HHYP_CORRUPT"),  # no local header there
+    (lambda data, at: struct.pack_into("<H", data, at + 6, 1), "HHYP_ENCRYPTED"),
+])
+def test_a_directory_entry_is_checked_like_any_other(damage, code: str) -> None:
+    # Ignored is not unread: its local header must agree with the central one and end before the next entry.
+    data = bytearray(hhyp_bytes(entries=_folder_first))
+    damage(data, _local_header_of(bytes(data), b"base/"))
+    error = refusal(bytes(data), code)
+    assert error.where == {"entry": "base/"}
 
 
 def test_entries_pointing_at_the_same_bytes_overlap() -> None:
