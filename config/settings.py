@@ -11,12 +11,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hosting.errors import InvalidSetting
+from hosting.formats.limits import Limits
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HPHOST_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HPHOST_", extra="ignore", env_nested_delimiter="__")
 
     home: Path = Field(Path("var"), description="Directory of the embedded default's files.")
     database_url: str = Field("", description="Control DB (SQLAlchemy URL); default SQLite in home.")
@@ -32,6 +35,8 @@ class Settings(BaseSettings):
     s3_max_concurrency: int = 4
     s3_max_attempts: int = 5
     unpack_put_workers: int = Field(8, description="Small entries (photos, documents) stored at once by unpack.")
+    limits: Limits = Field(default_factory=Limits, description=(
+        "What a .HHYP or .profils may cost at most (FORMATS.md's defaults), one HPHOST_LIMITS__<NAME> each."))
 
     secret_key: SecretStr | None = Field(
         None, description="Seals one-time credentials; generated into home when unset."
@@ -104,5 +109,11 @@ def _strip_password(url: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once from the environment."""
-    return Settings()
+    """The process's settings, read once from the environment; a bad one raises ``INVALID_SETTING``."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]  # (its "msg" never holds the value: it may be a secret)
+        name = "HPHOST_" + "__".join(str(part).upper() for part in error["loc"])
+        reason = error["msg"].removeprefix("Value error, ")
+        raise InvalidSetting(setting=name, reason=reason, where={"setting": name}) from None

@@ -33,8 +33,13 @@ def _register(args: list[str]) -> None:
 def main() -> None:
     from config.logging import configure_logging
     from config.settings import get_settings
+    from console.output import refused_before_start
+    from hosting.errors import InvalidSetting
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except InvalidSetting as exc:
+        refused_before_start(exc, as_json="--json" in sys.argv)
     configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level, settings.log_json)
     _register(sys.argv[1:])
     app()

@@ -3,7 +3,8 @@
 With ``--json`` a check prints exactly one JSON object,
 ``{"ok", "code", "message", "where", "summary"}``; it exits 0 when the file is
 valid and 2 when it is refused. A user's mistake (a missing file, a bad
-option) is a refusal with a code, never a traceback.
+option) is a refusal with a code, never a traceback. The checks apply the
+limits the workers apply (``HPHOST_LIMITS__<NAME>``, see ``Settings.limits``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from config.settings import get_settings
 from console.output import EXIT_REFUSED
 from hosting.errors import HphostError, InvalidInput
 
@@ -35,7 +37,7 @@ def hhyp_check(file: Path, hosting_number: HostingOpt = None, as_json: JsonOpt =
 
     def check() -> dict[str, Any]:
         started = time.perf_counter()
-        with HhypReader(file, expected_hosting_number=hosting_number) as reader:
+        with HhypReader(file, expected_hosting_number=hosting_number, limits=get_settings().limits) as reader:
             summary = reader.check().to_dict()
             manifest = reader.manifest
         return {**summary, "hosting_number": manifest.hosting_number, "base_name": manifest.base_name,
@@ -50,7 +52,7 @@ def profils_check(file: Path, as_json: JsonOpt = False) -> None:
     from hosting.formats.profils import read_profils
 
     def check() -> dict[str, Any]:
-        profils = read_profils(file)
+        profils = read_profils(file, limits=get_settings().limits)
         return {"profiles": len(profils.profiles), "users": len(profils.users),
                 "users_with_password_hash": sum(1 for user in profils.users if user.password_hash)}
 

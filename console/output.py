@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -29,12 +29,22 @@ def refusals(as_json: bool = False) -> Iterator[None]:
     try:
         yield
     except HphostError as exc:
-        if as_json:
-            typer.echo(json.dumps({"ok": False, **exc.to_dict()}, default=str, ensure_ascii=False))
-        else:
-            place = ", ".join(f"{k}={v}" for k, v in exc.where.items())
-            typer.echo(f"error {exc.code}: {exc.message}" + (f" ({place})" if place else ""), err=True)
+        _tell(exc, as_json)
         raise typer.Exit(EXIT_TRANSIENT if exc.transient else EXIT_REFUSED) from None
+
+
+def refused_before_start(exc: HphostError, as_json: bool) -> NoReturn:
+    """The same, before any command runs (a bad setting): exit at once."""
+    _tell(exc, as_json)
+    sys.exit(EXIT_TRANSIENT if exc.transient else EXIT_REFUSED)
+
+
+def _tell(exc: HphostError, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"ok": False, **exc.to_dict()}, default=str, ensure_ascii=False))
+    else:
+        place = ", ".join(f"{k}={v}" for k, v in exc.where.items())
+        typer.echo(f"error {exc.code}: {exc.message}" + (f" ({place})" if place else ""), err=True)
 
 
 def fail_usage(message: str) -> None:

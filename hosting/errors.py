@@ -80,6 +80,12 @@ class InvalidInput(PermanentError):
     code = "INVALID_INPUT"
 
 
+class InvalidSetting(PermanentError):
+    """The setting {setting} is invalid: {reason}."""
+
+    code = "INVALID_SETTING"
+
+
 class StorageUnavailable(TransientError):
     """Object storage is unavailable ({operation} {key})."""
 

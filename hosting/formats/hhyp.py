@@ -159,7 +159,7 @@ class HhypReader:
             raise e.HhypManifestTooLarge(limit=limit, where={"entry": MANIFEST})
         expected = Expected(None, None, too_large=e.HhypManifestTooLarge, limit=limit)
         data = read_small_entry(self._source, entry, expected, self.limits, Budget(self.limits.max_total_bytes))
-        return parse_manifest(data, expected_hosting_number=expected_hosting_number)
+        return parse_manifest(data, expected_hosting_number=expected_hosting_number, limits=self.limits)
 
     def _check_entries(self) -> tuple[array[int], array[int], array[int]]:
         """The entries to stream, once the archive and the manifest agree on them; and the directory entries."""

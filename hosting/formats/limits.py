@@ -1,8 +1,13 @@
-"""The reader's limits, as one value: defaults from FORMATS.md, overridable by callers."""
+"""The reader's limits, as one value: defaults from FORMATS.md, overridable by callers.
+
+Operators set them with ``HPHOST_LIMITS__<NAME>`` (``HPHOST_LIMITS__MAX_ENTRIES=300000``): the
+workers' stages, ``hphost hhyp check`` and ``hphost profils check`` then read every file with the
+same limits (see :class:`config.settings.Settings`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 
@@ -20,6 +25,12 @@ class Limits:
     max_line_bytes: int = 1 * MiB
     max_name_bytes: int = 255
     max_profils_bytes: int = 64 * MiB
+
+    def __post_init__(self) -> None:
+        for limit in fields(self):
+            value = getattr(self, limit.name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{limit.name} must be a whole number of at least 1")
 
 
 DEFAULT_LIMITS = Limits()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sized
 from dataclasses import dataclass
 from functools import cache
 from operator import attrgetter
@@ -19,6 +19,7 @@ from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than
 from hosting.formats.explain import explain
 from hosting.formats.grid_errors import GridError
 from hosting.formats.idset import IdFingerprints
+from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.names import MANIFEST
 from hosting.timegrid import TimeGrid
 
@@ -90,8 +91,12 @@ class Manifest:
     sha256: bytes  # of manifest.json: what reading it again must give (HhypReader.manifest_bytes)
 
 
-def parse_manifest(data: bytes | bytearray, *, expected_hosting_number: str | None = None) -> Manifest:
-    """Check ``data`` (the bytes of manifest.json) against every manifest rule, the hosting number first."""
+def parse_manifest(data: bytes | bytearray, *, expected_hosting_number: str | None = None,
+                   limits: Limits = DEFAULT_LIMITS) -> Manifest:
+    """Check ``data`` (the bytes of manifest.json) against every manifest rule, the hosting number first.
+
+    It lists at most ``limits.max_entries`` entries (the archive could not hold more).
+    """
     fast = _fast_manifest()
     try:
         # The fast path (compiled from schemas/manifest.json); a refusal is explained by the slow one.
@@ -100,9 +105,10 @@ def parse_manifest(data: bytes | bytearray, *, expected_hosting_number: str | No
         if not fast.lifted_hold([decoded]):
             decoder("manifest").decode(data)  # raises: the strict type names the pattern broken
         _check_binding(decoded.hosting_number, expected_hosting_number)
+        _check_count(decoded.entries, limits)
         entries = _entries(decoded.entries)
     except DECODE_ERRORS as exc:
-        raise _explained(data, expected_hosting_number, exc) from None
+        raise _explained(data, expected_hosting_number, limits, exc) from None
     return Manifest(
         hosting_number=decoded.hosting_number,
         base_name=decoded.base_name,
@@ -130,12 +136,15 @@ def _entries_decoder() -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(tuple.__class_getitem__((entry_type, ...)))
 
 
-def _explained(data: bytes | bytearray, expected_hosting_number: str | None, exc: Exception) -> e.FormatError:
+def _explained(data: bytes | bytearray, expected_hosting_number: str | None, limits: Limits,
+               exc: Exception) -> e.FormatError:
     """The precise error of a manifest the fast path refused, in the order FORMATS.md gives the rules."""
     try:
         raw = _json_object(data)
         _check_version(raw)
         _check_binding(raw.get("hosting_number"), expected_hosting_number)
+        if isinstance(raw.get("entries"), list):
+            _check_count(raw["entries"], limits)
         _check_schema(raw)
     except e.FormatError as error:
         return error
@@ -145,6 +154,11 @@ def _explained(data: bytes | bytearray, expected_hosting_number: str | None, exc
 def _check_binding(actual: Any, expected: str | None) -> None:
     if expected is not None and actual != expected:
         raise e.HhypWrongHostingNumber(actual=actual, expected=expected, where={**_WHERE, "field": "hosting_number"})
+
+
+def _check_count(entries: Sized, limits: Limits) -> None:
+    if len(entries) > limits.max_entries:
+        raise e.HhypTooManyEntries(count=len(entries), limit=limits.max_entries, where={**_WHERE, "field": "entries"})
 
 
 def _json_object(data: bytes | bytearray) -> dict[str, Any]:

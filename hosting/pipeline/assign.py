@@ -21,7 +21,7 @@ def assign(ctx: StageContext) -> StageOutcome:
     if ctx.store.head(key) is None:
         raise InputMissing(key=key, where={"key": key})
     with ctx.store.open_read(key) as source:
-        profils = read_profils(source)
+        profils = read_profils(source, limits=ctx.settings.limits)
     ctx.checkpoint()
     sealer = Sealer(secret_key(ctx.settings))
     outcome = StageOutcome(result={"users": len(profils.users), "profiles": len(profils.profiles)})

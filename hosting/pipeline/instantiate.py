@@ -61,7 +61,7 @@ def _unpacked_tables(ctx: StageContext, prefix: str, present: set[str],
             yield table, ()
             continue
         with ctx.store.open_read(f"{prefix}base/{table}.jsonl") as stream:
-            yield table, _checkpointed(ctx, iter_table_rows(table, stream), loaded, total)
+            yield table, _checkpointed(ctx, iter_table_rows(table, stream, limits=ctx.settings.limits), loaded, total)
 
 
 def _checkpointed(ctx: StageContext, rows: Iterable[Row], loaded: Iterator[int],

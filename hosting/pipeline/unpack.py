@@ -33,7 +33,7 @@ def unpack(ctx: StageContext) -> StageOutcome:
         raise InputMissing(key=key, where={"key": key})
     ctx.store.delete_prefix(prefix)  # leftovers of an interrupted delivery
     with ctx.store.open_read(key) as source, HhypReader(
-            source, expected_hosting_number=claim.hosting_number) as reader, ParallelPuts(
+            source, expected_hosting_number=claim.hosting_number, limits=ctx.settings.limits) as reader, ParallelPuts(
             ctx.store, workers=ctx.settings.unpack_put_workers) as puts:
         manifest = reader.manifest
         total = len(manifest.entries)

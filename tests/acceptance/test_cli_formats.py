@@ -127,6 +127,32 @@ def test_the_hphost_command_runs_the_checks(tmp_path: Path) -> None:
     assert done.stderr.startswith("refused PROFILS_INVALID")
 
 
+def test_the_checks_apply_the_limits_the_operator_set() -> None:
+    # The same HPHOST_LIMITS__* the workers read: an operator's check gives the stage's verdict.
+    for setting, command, code in (
+            ("HPHOST_LIMITS__MAX_LINE_BYTES=100", ["hhyp", "check", str(SAMPLES / "small.HHYP")], "HHYP_LINE_TOO_LONG"),
+            ("HPHOST_LIMITS__MAX_PROFILS_BYTES=1000", ["profils", "check", str(SAMPLES / "small.profils")],
+             "PROFILS_TOO_LARGE")):
+        name, value = setting.split("=")
+        done = subprocess.run([*HPHOST, *command, "--json"], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, name: value})
+        assert (done.returncode, json.loads(done.stdout)["code"]) == (2, code), done.stderr
+
+
+@pytest.mark.parametrize(("name", "value", "setting"), [
+    ("HPHOST_LIMITS__MAX_ENTRIES", "many", "HPHOST_LIMITS__MAX_ENTRIES"),
+    ("HPHOST_LIMITS__MAX_RATIO", "0", "HPHOST_LIMITS"),
+    ("HPHOST_S3_MAX_ATTEMPTS", "hunter2", "HPHOST_S3_MAX_ATTEMPTS"),
+])
+def test_a_bad_setting_is_a_clear_refusal(name: str, value: str, setting: str) -> None:
+    done = subprocess.run([*HPHOST, "hhyp", "check", str(SAMPLES / "small.HHYP"), "--json"], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, name: value})
+    assert (done.returncode, "Traceback" in done.stderr) == (2, False), done.stderr
+    out = json.loads(done.stdout)
+    assert (out["code"], out["where"]) == ("INVALID_SETTING", {"setting": setting})
+    assert value not in out["message"]  # (a setting may be a secret)
+
+
 def test_json_nested_too_deep_is_a_clear_refusal(tmp_path: Path) -> None:
     # json.loads recursed until it crashed: a traceback, and nothing said which file was wrong
     deep = "[" * 5000 + "]" * 5000

@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 
 from hosting.audit import trail
 from hosting.db.models import Assignment, BaseRecord, ControllerUser, Planning, Profile, Publication, SealedSecret
+from hosting.formats.hhyp import HhypReader
+from hosting.formats.hhyp_writer import HhypWriter
 from hosting.formats.sample import generate_sample
 from hosting.plannings import create_hosting
 from tests.support.hphost_stack import embedded_stack, server_stack
@@ -133,6 +135,20 @@ def test_wrong_hosting_number_fails_and_leaves_the_previous_base_serving(stack, 
         assert session.get(BaseRecord, served.id).state == "in_service"
         assert session.get(BaseRecord, job.id).state == "failed"
         assert session.get(Publication, job.id) is None
+
+
+def test_the_workers_apply_the_limits_the_operator_set(stack, tmp_path):
+    # The stack's workers run with HPHOST_LIMITS__MAX_ENTRIES=5000: a base valid by the default limits is refused.
+    planning = stack.new_planning()
+    many = tmp_path / "many.HHYP"
+    with HhypWriter(many, hosting_number=HOSTING, base_name="many", time_grid=GRID) as writer:
+        for index in range(5_000):
+            writer.add_file(f"annexes/documents/{index:05d}.pdf", b"%PDF-1.4\n", compress=False)
+    with HhypReader(many, expected_hosting_number=HOSTING) as reader:
+        assert reader.check().entries == 5_000
+    job = stack.client.wait(stack.client.enqueue("load_base", planning, hhyp=many).id, timeout_s=120)
+    assert (job.state, job.error["code"]) == ("failed", "HHYP_TOO_MANY_ENTRIES")
+    assert list(stack.client.rt.store.list(f"bases/{job.id}/")) == []
 
 
 def test_publish_is_skipped_and_audited_when_not_associated(stack):

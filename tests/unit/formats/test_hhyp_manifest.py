@@ -16,6 +16,7 @@ from hhyp_craft import HOSTING, Raw, base_annexes, entry_named, hhyp_bytes, read
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp import HhypReader
 from hosting.formats.limits import Limits
+from hosting.formats.manifest import parse_manifest
 
 
 def edit(change):
@@ -332,3 +333,32 @@ def test_a_manifest_changed_since_it_was_checked_is_not_read_again() -> None:
             reader.manifest_bytes()
     assert caught.value.code == "HHYP_BAD_CRC"
     assert caught.value.where == {"entry": "manifest.json"}
+
+
+def _manifest_of(data: bytes) -> dict[str, Any]:
+    return json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["valid", "breaking-its-schema-too"])
+def test_a_manifest_listing_more_entries_than_the_limit_is_refused(broken: bool) -> None:
+    manifest = _manifest_of(hhyp_bytes())
+    if broken:  # the slow path counts first too
+        manifest["entries"][-1]["sha256"] = "not hex"
+    listed = len(manifest["entries"])
+    with pytest.raises(FormatError) as refused:
+        parse_manifest(json.dumps(manifest).encode(), limits=Limits(max_entries=listed - 1))
+    assert (refused.value.code, refused.value.where) == ("HHYP_TOO_MANY_ENTRIES",
+                                                         {"entry": "manifest.json", "field": "entries"})
+    if not broken:
+        assert len(parse_manifest(json.dumps(manifest).encode(), limits=Limits(max_entries=listed)).entries) == listed
+
+
+def test_a_raised_limit_admits_a_manifest_of_more_than_200_000_entries() -> None:
+    # The schema once capped the list at 200,000 whatever the limits said.
+    manifest = _manifest_of(hhyp_bytes())
+    manifest["entries"] += [{"path": f"annexes/documents/{index:06d}.pdf", "size": 1, "sha256": "0" * 64}
+                            for index in range(200_001)]
+    parsed = parse_manifest(json.dumps(manifest).encode(), limits=Limits(max_entries=300_000))
+    assert len(parsed.entries) == len(manifest["entries"])
+    with pytest.raises(FormatError, match="HHYP_TOO_MANY_ENTRIES"):
+        parse_manifest(json.dumps(manifest).encode())
