@@ -113,7 +113,8 @@ def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) ->
         return e.HhypRowInvalid(reason=str(exc), where={**where, "field": path} if path else where)
     if fault.kind == "unknown_field":
         return e.HhypUnknownField(name=fault.name, where={**where, "field": fault.field})
-    return e.HhypRowInvalid(reason=fault.reason, where={**where, "field": fault.field})
+    # (no field when the line as a whole is wrong: JSON, but not an object)
+    return e.HhypRowInvalid(reason=fault.reason, where={**where, "field": fault.field} if fault.field else where)
 
 
 def iter_table_rows(table: str, stream: BinaryIO, *, limits: Limits | None = None) -> Iterator[dict[str, Any]]:

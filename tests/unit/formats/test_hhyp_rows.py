@@ -50,6 +50,14 @@ def test_a_row_breaking_its_schema_is_refused(table: str, index: int, change: di
     assert error.where == {"entry": f"base/{table}.jsonl", "line": index + 1, "field": field}
 
 
+@pytest.mark.parametrize("line", [b"[1]", b'"room"', b"null"])
+def test_a_line_of_json_that_is_not_an_object_is_refused(line: bytes) -> None:
+    error = refusal(hhyp_bytes(table_data={"rooms": b'{"id": "R1", "name": "A"}\n' + line + b"\n"}),
+                    "HHYP_ROW_INVALID")
+    assert error.where == {"entry": "base/rooms.jsonl", "line": 2}
+    assert "must be of type object" in error.message
+
+
 def test_a_missing_required_field_is_refused() -> None:
     error = refusal(with_rows(lambda t: t["students"][2].pop("last_name")), "HHYP_ROW_INVALID")
     assert error.where == {"entry": "base/students.jsonl", "line": 3, "field": "last_name"}
