@@ -182,6 +182,8 @@ class CentralDirectory:
 
     def check_spans(self) -> None:
         """Each entry's smallest possible span must end before the next begins (checked exactly when read)."""
+        if not len(self):  # (no entry: nothing to span; the missing manifest is said next)
+            return
         offsets, compressed, ends = self._packed[3::_PACKED], self._packed[1::_PACKED], self._name_ends
         name_bytes = map(sub, ends, chain((0,), ends))
         bounds = chain(islice(offsets, 1, None), (self.offset,))

@@ -188,6 +188,15 @@ def test_a_central_directory_beyond_the_end_is_truncation() -> None:
     assert error.where == {"offset": len(data) * 2}
 
 
+@pytest.mark.parametrize("before", [b"", b"PK\x03\x04 bytes no directory lists" * 100])
+def test_an_archive_whose_directory_lists_no_entry_has_no_manifest(before: bytes) -> None:
+    # An end record saying "0 entries" crashed the overlap check (found by a fuzz campaign).
+    empty = compose_zip([])
+    data = before + empty[:16] + struct.pack("<I", len(before)) + empty[20:]  # (the directory starts after them)
+    error = refusal(data, "HHYP_MANIFEST_MISSING")
+    assert error.where == {"entry": "manifest.json"}
+
+
 def test_not_a_zip_at_all() -> None:
     error = refusal(b"just some text, no archive here" * 10, "HHYP_NOT_ZIP")
     assert error.where == {"offset": 0}
