@@ -87,7 +87,8 @@ def _data_offset(source: Source, entry: ZipEntry) -> int:
     if sig != LOCAL_SIG:
         raise e.HhypCorrupt(reason="no local header where the central directory points", where=where)
     name = source.read_at(entry.header_offset + LOCAL.size, name_len, what)
-    if name != entry.raw_name or method != entry.method:
+    # (a data descriptor announced by one header only: another reader would see the entry end elsewhere)
+    if name != entry.raw_name or method != entry.method or (flags ^ entry.flags) & _DESCRIPTOR_FLAG:
         raise e.HhypCorrupt(reason="the local header disagrees with the central directory", where=where)
     if flags & 0x1:
         raise e.HhypEncrypted(where=where)

@@ -244,6 +244,18 @@ def test_a_local_header_that_disagrees_with_the_central_one_is_refused() -> None
     assert error.where == {"entry": "base/rooms.jsonl"}
 
 
+@pytest.mark.parametrize("header", ["local", "central"])
+def test_a_data_descriptor_announced_by_one_header_only_is_refused(header: str) -> None:
+    # Readers that trust the other header would look for the entry's end elsewhere (found by a fuzz campaign).
+    data = bytearray(hhyp_bytes())
+    signature, flags_at = (b"PK\x03\x04", 6) if header == "local" else (b"PK\x01\x02", 8)
+    at = data.index(b"base/rooms.jsonl", data.index(signature))  # the name in that kind of header
+    start = data.rindex(signature, 0, at)
+    struct.pack_into("<H", data, start + flags_at, struct.unpack_from("<H", data, start + flags_at)[0] | 0x8)
+    error = refusal(bytes(data), "HHYP_CORRUPT")
+    assert error.where == {"entry": "base/rooms.jsonl"}
+
+
 def test_a_non_ascii_name_is_read_and_its_local_header_compared_byte_for_byte() -> None:
     photo = "annexes/photos/Élodie Müller.png"
     archive = hhyp_bytes(annexes={photo: b"\x89PNG portrait"}, tables={})
