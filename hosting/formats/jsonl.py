@@ -77,7 +77,17 @@ class TableLines:
             with suppress(*DECODE_ERRORS):
                 rows = list(map(self._decode, lines))
         if rows is None:  # line by line, so that the first fault in the file is the one named
-            rows = [self._slow(line, self.rows + 1 + index, nul=nul) for index, line in enumerate(lines)]
+            rows = []
+            for index, line in enumerate(lines):
+                try:
+                    rows.append(self._slow(line, self.rows + 1 + index, nul=nul))
+                except e.FormatError:
+                    if rows:  # the rows before it are checked first: a fault of theirs (a placement...) is earlier
+                        self._hand(rows, lines[:len(rows)])
+                    raise
+        self._hand(rows, lines)
+
+    def _hand(self, rows: list[Any], lines: list[bytes]) -> None:
         first = self.rows + 1
         self.rows += len(rows)
         self._on_rows(rows, first, lines)

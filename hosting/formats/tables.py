@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain, compress, repeat
 from operator import add, attrgetter, is_not
 from typing import Any
@@ -123,18 +124,25 @@ class BaseChecks:
         """Check one batch of decoded rows of ``table``, the first on line ``first_line``.
 
         ``covered``: the paths whose values the decoder already restricted to the allowed ones
-        (:meth:`narrowing`); the rules they settle are not checked again.
+        (:meth:`narrowing`); the rules they settle are not checked again. Each rule names its first
+        fault; of those, the one on the earliest line is raised (the first rule's, on one line).
         """
-        self._unique(table, rows, first_line)
-        for field, target, many in REFERENCES.get(table, ()):
-            if _path(field, many) not in covered:
-                self._references(table, rows, first_line, field, target, many)
-        for field, many in ANNEXES.get(table, ()):
-            if _path(field, many) not in covered:
-                self._annexes(table, rows, first_line, field, many)
+        rules: list[Callable[[], None]] = [lambda: self._unique(table, rows, first_line)]
+        rules += [partial(self._references, table, rows, first_line, field, target, many)
+                  for field, target, many in REFERENCES.get(table, ()) if _path(field, many) not in covered]
+        rules += [partial(self._annexes, table, rows, first_line, field, many)
+                  for field, many in ANNEXES.get(table, ()) if _path(field, many) not in covered]
         if table == "courses" and not _PLACEMENT_PATHS <= set(covered):
-            self._placements(rows, first_line)
-        elif table == "groups":
+            rules.append(lambda: self._placements(rows, first_line))
+        faults: list[e.FormatError] = []
+        for rule in rules:
+            try:
+                rule()
+            except e.FormatError as fault:
+                faults.append(fault)
+        if faults:
+            raise min(faults, key=lambda fault: fault.where["line"])
+        if table == "groups":
             self.parents.extend((row.id, row.parent, first_line + index)
                                 for index, row in enumerate(rows) if row.parent is not UNSET)
 

@@ -212,3 +212,30 @@ def test_rows_are_checked_in_batches_across_chunk_boundaries() -> None:
     assert len(table_bytes(base_tables()["courses"])) < 1 << 20
     error = refusal(data, "HHYP_PLACEMENT_OUTSIDE_GRID")
     assert error.where == {"entry": "base/courses.jsonl", "line": 12_346, "field": "placement.day"}
+
+
+MISPLACED = {"placement": {"day": "sun", "start_step": 0, "weeks": [1]}}  # (the grid works mon to fri)
+
+
+@pytest.mark.parametrize(("misplaced", "dangling"), [(1, 2), (2, 1), (0, 2), (2, 0)])
+def test_of_two_faulty_rows_the_earlier_is_named_whatever_the_rules(misplaced: int, dangling: int) -> None:
+    # Each rule names its first fault; the rules ran in a fixed order, so a dangling subject on
+    # line 3 was named before a misplaced course on line 2 (found by a fuzz campaign).
+    def two_faults(tables: dict[str, list[dict[str, Any]]]) -> None:
+        tables["courses"][misplaced].update(MISPLACED, duration_steps=2)
+        tables["courses"][dangling]["subject"] = "S9"
+
+    error = refusal(with_rows(two_faults), "HHYP_PLACEMENT_OUTSIDE_GRID" if misplaced < dangling
+                    else "HHYP_DANGLING_REFERENCE")
+    assert (error.where["entry"], error.where["line"]) == ("base/courses.jsonl", min(misplaced, dangling) + 1)
+
+
+@pytest.mark.parametrize("bad_line", [b"{not json", b'{"id": "C9"}'])
+def test_a_row_fault_before_a_broken_line_is_named_first(bad_line: bytes) -> None:
+    # The broken line sends the batch down the line-by-line path; the rows before it are checked
+    # before its fault is raised.
+    tables = base_tables()
+    tables["courses"][1].update(MISPLACED, duration_steps=2)
+    data = table_bytes(tables["courses"]) + bad_line + b"\n"
+    error = refusal(hhyp_bytes(tables, table_data={"courses": data}), "HHYP_PLACEMENT_OUTSIDE_GRID")
+    assert error.where == {"entry": "base/courses.jsonl", "line": 2, "field": "placement.day"}
