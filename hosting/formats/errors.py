@@ -8,13 +8,32 @@ its docstring is the message template. ``where`` says where the file broke:
 
 from __future__ import annotations
 
-from hosting.errors import PermanentError
+import re
+from typing import Any
+
+from hosting.errors import PermanentError, Where
+
+# What a refusal must not carry from the file: control characters (U+0000 is refused by PostgreSQL,
+# where a failed job's error is stored; an escape sequence would drive the operator's terminal) and
+# halves of surrogate pairs (no UTF-8 encoder takes them).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class FormatError(PermanentError):
     """The file breaks a rule of its format."""
 
     code = "FORMAT_ERROR"
+
+    def __init__(self, message: str | None = None, *, where: Where | None = None, **params: Any):
+        # A name or an id quoted from the file is shown with "?" in place of what no one can store or read.
+        super().__init__(message, where={key: _printable(value) for key, value in (where or {}).items()},
+                         **{key: _printable(value) for key, value in params.items()})
+        self.message = _printable(self.message)
+        self.args = (self.message,)
+
+
+def _printable(value: Any) -> Any:
+    return _UNPRINTABLE.sub("?", value) if isinstance(value, str) else value
 
 
 # --- the archive itself -------------------------------------------------------

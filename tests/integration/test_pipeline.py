@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from hosting.audit import trail
 from hosting.db.models import Assignment, BaseRecord, ControllerUser, Planning, Profile, Publication, SealedSecret
 from hosting.formats.hhyp import HhypReader
-from hosting.formats.hhyp_writer import HhypWriter
+from hosting.formats.hhyp_writer import HhypWriter, write_hhyp
 from hosting.formats.sample import generate_sample
 from hosting.plannings import create_hosting
 from tests.support.hphost_stack import embedded_stack, server_stack
@@ -149,6 +149,18 @@ def test_the_workers_apply_the_limits_the_operator_set(stack, tmp_path):
     job = stack.client.wait(stack.client.enqueue("load_base", planning, hhyp=many).id, timeout_s=120)
     assert (job.state, job.error["code"]) == ("failed", "HHYP_TOO_MANY_ENTRIES")
     assert list(stack.client.rt.store.list(f"bases/{job.id}/")) == []
+
+
+def test_a_refusal_quoting_a_nul_character_fails_the_job_cleanly(stack, tmp_path):
+    # The unknown field's name is quoted in the refusal; PostgreSQL stores no U+0000 (found by a fuzz campaign).
+    planning = stack.new_planning()
+    hostile = tmp_path / "hostile.HHYP"
+    tables = {"subjects": [{"id": "S1", "code": "M", "name": "Maths", "colour\u0000\x1b[2J": 1}]}
+    write_hhyp(hostile, hosting_number=HOSTING, base_name="hostile", time_grid=GRID, tables=tables)
+    job = stack.client.wait(stack.client.enqueue("load_base", planning, hhyp=hostile).id, timeout_s=120)
+    assert (job.state, job.error["code"]) == ("failed", "HHYP_UNKNOWN_FIELD")
+    assert job.error["where"] == {"entry": "base/subjects.jsonl", "line": 1, "field": "colour??[2J"}
+    assert "\x00" not in job.error["message"] and "\x1b" not in job.error["message"]
 
 
 def test_publish_is_skipped_and_audited_when_not_associated(stack):

@@ -21,7 +21,7 @@ import pytest
 from hhyp_craft import GRID, base_tables, entry_named, hhyp_bytes, refusal, table_bytes
 
 from hosting.formats.depth import NotJson, loads
-from hosting.formats.errors import FormatError
+from hosting.formats.errors import FormatError, HhypUnknownField
 from hosting.formats.grid_errors import GridError
 from hosting.formats.profils import read_profils
 from hosting.timegrid import TimeGrid
@@ -144,3 +144,12 @@ def test_of_a_nul_and_a_broken_row_the_first_in_the_file_is_named(nul_line: int,
     rows[bad_line - 1] = json.dumps({**json.loads(rows[bad_line - 1]), "last_name": 7}).encode()
     error = refusal(hhyp_bytes(table_data={"students": b"\n".join(rows)}), code)
     assert error.where["line"] == min(nul_line, bad_line)
+
+
+@pytest.mark.parametrize("quoted", ["a\x00b", "a\x1bb", "a\ud800b", "a\x85b"])
+def test_a_refusal_quoting_the_file_holds_nothing_unstorable_or_unprintable(quoted: str) -> None:
+    # A failed job's error is stored in PostgreSQL (no U+0000) and shown in a terminal (no escapes).
+    error = HhypUnknownField(name=quoted, where={"entry": "base/rooms.jsonl", "line": 1, "field": quoted})
+    assert error.message == "Unknown field a?b (a sign of a newer format: refused, not ignored)."
+    assert error.where["field"] == "a?b" and str(error).count("a?b") == 2
+    error.message.encode("utf-8")
