@@ -256,15 +256,15 @@ class BaseChecks:
         parent_of = {ident: (parent, line) for ident, parent, line in self.parents}
         cleared: set[str] = set()
         for start in parent_of:
-            path: list[str] = []
+            path: dict[str, None] = {}  # (ordered, and a lookup in it costs no walk: a chain may be 100,000 long)
             node: str | None = start
             while node is not None and node not in cleared:
                 if node in path:
-                    cycle = path[path.index(node):]
+                    members = list(path)
+                    cycle = members[members.index(node):]
                     line = min(parent_of[member][1] for member in cycle)
-                    raise e.HhypGroupCycle(ident=node, cycle=" → ".join([*cycle, node]),
-                                           where=_where("groups", line, "parent"))
-                path.append(node)
+                    raise e.HhypGroupCycle(ident=node, cycle=_cycle_text(cycle), where=_where("groups", line, "parent"))
+                path[node] = None
                 node = parent_of[node][0] if node in parent_of else None
             cleared.update(path)
 
@@ -276,6 +276,13 @@ class BaseChecks:
             if ref.ident not in known:
                 raise e.HhypDanglingReference(ident=ref.ident, table=target, where=_where(table, ref.line, ref.field))
         self.pending[target].clear()
+
+
+def _cycle_text(cycle: list[str], shown: int = 6) -> str:
+    """``A → B → A``; a long cycle by its first groups and its length (the message is stored with the job)."""
+    if len(cycle) <= shown:
+        return " → ".join([*cycle, cycle[0]])
+    return " → ".join(cycle[:shown]) + f" → … ({len(cycle)} groups in all) → {cycle[0]}"
 
 
 def _no_repeat(weeks: tuple[int, ...]) -> bool:

@@ -159,6 +159,23 @@ def test_groups_whose_parents_form_a_cycle_are_refused() -> None:
     assert "P1" in error.message and "TP1" in error.message
 
 
+def _chained_groups(count: int, *, closed: bool) -> dict[str, list[dict[str, Any]]]:
+    tables = base_tables()
+    tables["groups"] += [{"id": f"G{index}", "name": "g", "kind": "td", "parent": f"G{index + 1}"}
+                         for index in range(count - 1)]
+    tables["groups"].append({"id": f"G{count - 1}", "name": "g", "kind": "td", **({"parent": "G0"} if closed else {})})
+    return tables
+
+
+@pytest.mark.timeout(120)  # (about a second; the quadratic walk took tens of minutes: no slow machine is 100x slower)
+def test_a_chain_of_100_000_groups_is_checked_in_one_walk() -> None:
+    # The cycle check looked each group up in a list of the path walked so far (found by a fuzz campaign).
+    assert read_all(hhyp_bytes(_chained_groups(100_000, closed=False))).rows["groups"] == 100_003
+    error = refusal(hhyp_bytes(_chained_groups(100_000, closed=True)), "HHYP_GROUP_CYCLE")
+    assert error.where == {"entry": "base/groups.jsonl", "line": 4, "field": "parent"}
+    assert "G0 → G1 → G2 → G3 → G4 → G5 → … (100000 groups in all) → G0" in error.message
+
+
 def test_a_group_that_is_its_own_parent_is_a_cycle() -> None:
     error = refusal(with_rows(lambda t: t["groups"][1].update(parent="TD1")), "HHYP_GROUP_CYCLE")
     assert error.where == {"entry": "base/groups.jsonl", "line": 2, "field": "parent"}
