@@ -41,6 +41,7 @@ NUL_ESCAPE = b"\\u0000"  # the one way JSON text holds U+0000 (a raw control cha
 # A JSON string (an unterminated one runs to the end): its brackets are text, not structure.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_NOT_VALUE_MARKS = bytes(byte for byte in range(256) if byte not in b",:[")
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
@@ -96,6 +97,18 @@ def deeper_than(data: bytes | bytearray, limit: int = MAX_DEPTH) -> bool:
     """
     brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
     return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def values_more_than(data: bytes | bytearray, limit: int) -> bool:
+    """Whether ``data`` (JSON text, valid or not) may hold more than ``limit`` values.
+
+    Every value but the first follows a ``,``, a ``:`` or a ``[``: their count bounds the values (keys
+    and strings' own punctuation make it larger, never smaller). Those inside strings are counted
+    only when the whole text has too many: a pass over the text, then one over its strings emptied.
+    """
+    if len(data.translate(None, _NOT_VALUE_MARKS)) < limit:
+        return False
+    return len(_STRING.sub(b"", data).translate(None, _NOT_VALUE_MARKS)) >= limit
 
 
 def nests_deeper_than(value: Any, limit: int) -> bool:

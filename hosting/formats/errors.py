@@ -210,6 +210,12 @@ class HhypManifestTooLarge(FormatError):
     code = "HHYP_MANIFEST_TOO_LARGE"
 
 
+class HhypManifestTooComplex(FormatError):
+    """manifest.json holds more than {limit} JSON values, more than a manifest of {entries} entries can."""
+
+    code = "HHYP_MANIFEST_TOO_COMPLEX"
+
+
 class HhypManifestNotJson(FormatError):
     """manifest.json is not a UTF-8 JSON object: {reason}."""
 

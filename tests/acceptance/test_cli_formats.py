@@ -216,6 +216,25 @@ def test_checking_a_university_stays_under_150_mb(tmp_path: Path) -> None:
     assert rss_kb < RSS_LIMIT_KB
 
 
+def test_a_manifest_of_millions_of_tiny_values_is_refused_in_little_memory(tmp_path: Path) -> None:
+    # 60 MiB of "[1]," (under the 64 MiB limit, and random digits keep it under the 200:1 ratio) made
+    # 15 million objects: 1.7 GB.
+    import random
+    import zipfile
+
+    head = (b'{"format":"HHYP","version":1,"hosting_number":"123456789012","base_name":"B",'
+            b'"generated_at":"2026-09-01T08:00:00+02:00","generator":"g","time_grid":{},"entries":[],"tables":{},'
+            b'"x":[')
+    items = bytearray(b"[1],") * (15 << 20)
+    items[1::4] = random.Random(4).randbytes(15 << 20).translate(bytes(b"0123456789"[byte % 10] for byte in range(256)))
+    path = tmp_path / "bomb.HHYP"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", head + items + b"[1]]}")
+    rss_kb, done = peak_rss_kb([*HPHOST, "hhyp", "check", str(path), "--json"])
+    assert (done.returncode, json.loads(done.stdout)["code"]) == (2, "HHYP_MANIFEST_TOO_COMPLEX"), done.stderr
+    assert rss_kb < 400 * 1024
+
+
 @pytest.mark.slow
 def test_peak_rss_does_not_follow_the_archive_size(tmp_path: Path) -> None:
     from hosting.formats.sample import generate_sample

@@ -362,3 +362,15 @@ def test_a_raised_limit_admits_a_manifest_of_more_than_200_000_entries() -> None
     assert len(parsed.entries) == len(manifest["entries"])
     with pytest.raises(FormatError, match="HHYP_TOO_MANY_ENTRIES"):
         parse_manifest(json.dumps(manifest).encode())
+
+
+def test_a_manifest_of_more_values_than_its_entries_allow_is_refused_before_it_is_parsed() -> None:
+    # 64 MiB of "[1]," once made 18 million objects (1.8 GB) before any rule was asked (found by a fuzz campaign).
+    limits = Limits(max_entries=20)  # a budget of 8 * 20 + 4,096 values
+    bomb = refusal(edit(lambda m: m.update(x=[[1]] * 4_300)), "HHYP_MANIFEST_TOO_COMPLEX", limits=limits)
+    assert bomb.where == {"entry": "manifest.json"}
+    # Under the budget, the manifest's own fault is named.
+    refusal(edit(lambda m: m.update(x=[[1]] * 1_500)), "HHYP_UNKNOWN_FIELD", limits=limits)  # (2 marks each)
+    # Punctuation inside strings is no value: counted out on a second look.
+    commas = {f"annexes/documents/{index},{',' * 200}.pdf": b"%PDF" for index in range(25)}
+    assert read_all(hhyp_bytes(annexes={**base_annexes(), **commas}), limits=Limits(max_entries=40)).annexes == 28
