@@ -289,7 +289,7 @@ def _central_entries(source: Source, offset: int, size: int, count: int,
         name = raw.decode("ascii") if ascii_name else decode_name(raw, flags)
         if extra_len:
             extra = buffer[start + name_len:start + name_len + extra_len]
-            usize, csize, local, disk = _zip64_fields(extra, usize, csize, local, disk, name)
+            usize, csize, local, disk = zip64_fields(extra, usize, csize, local, disk, name)
         entry = ZipEntry(name, raw, flags, method, crc, csize, usize, local)
         if name_len > max_name or not is_plain_name(name):
             check_name(name, raw, max_bytes=max_name)
@@ -305,7 +305,7 @@ def _central_entries(source: Source, offset: int, size: int, count: int,
                             where={"offset": position - len(buffer) + at})
 
 
-def _zip64_fields(extra: bytes, usize: int, csize: int, local: int, disk: int,
+def zip64_fields(extra: bytes, usize: int, csize: int, local: int, disk: int,
                   name: str) -> tuple[int, int, int, int]:
     at = 0
     while at + 4 <= len(extra):

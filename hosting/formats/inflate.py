@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from hosting.formats import errors as e
-from hosting.formats.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry
+from hosting.formats.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry, zip64_fields
 from hosting.formats.limits import Limits
 
 CHUNK_BYTES = 1 << 20
 _READ_BYTES = 256 << 10
 _DESCRIPTOR_FLAG = 0x8
+_UTF8_FLAG = 0x800
+_ZIP64_SIZE = 0xFFFFFFFF  # "see the ZIP64 extra field"
 _DESCRIPTOR_SIG = b"PK\x07\x08"
 
 
@@ -83,12 +85,21 @@ def _data_offset(source: Source, entry: ZipEntry) -> int:
     where = {"entry": entry.name}
     what = f"the local header of {entry.name}"
     header = source.read_at(entry.header_offset, LOCAL.size, what)
-    sig, _, flags, method, _, _, _, _, _, name_len, extra_len = LOCAL.unpack(header)
+    sig, _, flags, method, _, _, crc, compressed, size, name_len, extra_len = LOCAL.unpack(header)
     if sig != LOCAL_SIG:
         raise e.HhypCorrupt(reason="no local header where the central directory points", where=where)
     name = source.read_at(entry.header_offset + LOCAL.size, name_len, what)
-    # (a data descriptor announced by one header only: another reader would see the entry end elsewhere)
-    if name != entry.raw_name or method != entry.method or (flags ^ entry.flags) & _DESCRIPTOR_FLAG:
+    # Whatever another reader could take from the local header (a streaming unzip reads nothing else) must
+    # be what the central directory says: the name, its encoding, the method, where the data ends, and,
+    # unless a data descriptor follows, the CRC-32 and sizes.
+    differs = (name != entry.raw_name or method != entry.method or (flags ^ entry.flags) & _DESCRIPTOR_FLAG
+               or ((flags ^ entry.flags) & _UTF8_FLAG and not name.isascii()))
+    if not differs and not flags & _DESCRIPTOR_FLAG:
+        if _ZIP64_SIZE in (compressed, size):
+            extra = source.read_at(entry.header_offset + LOCAL.size + name_len, extra_len, what)
+            size, compressed, _, _ = zip64_fields(extra, size, compressed, 0, 0, entry.name)
+        differs = (crc, compressed, size) != (entry.crc, entry.compressed_bytes, entry.size_bytes)
+    if differs:
         raise e.HhypCorrupt(reason="the local header disagrees with the central directory", where=where)
     if flags & 0x1:
         raise e.HhypEncrypted(where=where)

@@ -9,7 +9,7 @@ import zlib
 from typing import Any, BinaryIO, cast
 
 import pytest
-from hhyp_craft import Raw, compose_zip, entry_named, hhyp_bytes, read_all, refusal
+from hhyp_craft import Raw, base_annexes, compose_zip, entry_named, hhyp_bytes, read_all, refusal
 
 from hosting.formats.hhyp import HhypReader
 
@@ -254,6 +254,46 @@ def test_a_data_descriptor_announced_by_one_header_only_is_refused(header: str) 
     struct.pack_into("<H", data, start + flags_at, struct.unpack_from("<H", data, start + flags_at)[0] | 0x8)
     error = refusal(bytes(data), "HHYP_CORRUPT")
     assert error.where == {"entry": "base/rooms.jsonl"}
+
+
+@pytest.mark.parametrize(("offset", "field"), [(14, "crc"), (18, "compressed size"), (22, "size")])
+def test_a_local_crc_or_size_that_disagrees_with_the_central_one_is_refused(offset: int, field: str) -> None:
+    # A streaming unzip reads the local header only: it must say what was verified (found by a fuzz campaign).
+    data = bytearray(hhyp_bytes())
+    at = _local_header_of(bytes(data), b"base/rooms.jsonl")
+    struct.pack_into("<I", data, at + offset, struct.unpack_from("<I", data, at + offset)[0] ^ 1)
+    error = refusal(bytes(data), "HHYP_CORRUPT")
+    assert error.where == {"entry": "base/rooms.jsonl"}
+
+
+@pytest.mark.parametrize(("size_off_by", "compressed_off_by"), [(0, 0), (1, 0), (0, 1)])
+def test_local_sizes_in_a_zip64_extra_field_are_compared_too(size_off_by: int, compressed_off_by: int) -> None:
+    valid = size_off_by == compressed_off_by == 0
+
+    def zip64_local(raws: list[Raw]) -> None:
+        rooms = entry_named(raws, "base/rooms.jsonl")
+        rooms.local_extra = struct.pack("<HHQQ", 1, 16, len(rooms.data) + size_off_by,
+                                        len(rooms.payload()) + compressed_off_by)
+
+    data = bytearray(hhyp_bytes(entries=zip64_local))
+    at = _local_header_of(bytes(data), b"base/rooms.jsonl")
+    struct.pack_into("<II", data, at + 18, 0xFFFFFFFF, 0xFFFFFFFF)  # "see the ZIP64 extra field"
+    if valid:
+        assert read_all(bytes(data)).rows["rooms"] == 2
+    else:
+        assert refusal(bytes(data), "HHYP_CORRUPT").where == {"entry": "base/rooms.jsonl"}
+
+
+@pytest.mark.parametrize(("name", "refused"), [("annexes/photos/Élodie.png", True), ("annexes/photos/E1.png", False)])
+def test_a_name_whose_encoding_only_one_header_says_is_refused(name: str, refused: bool) -> None:
+    # Another reader would decode a non-ASCII name another way, as another path.
+    data = bytearray(hhyp_bytes(annexes={**base_annexes(), name: b"\x89PNG"}))
+    at = _local_header_of(bytes(data), name.encode())
+    struct.pack_into("<H", data, at + 6, struct.unpack_from("<H", data, at + 6)[0] ^ 0x800)
+    if refused:
+        assert refusal(bytes(data), "HHYP_CORRUPT").where == {"entry": name}
+    else:
+        assert read_all(bytes(data)).annexes == 3
 
 
 def test_a_non_ascii_name_is_read_and_its_local_header_compared_byte_for_byte() -> None:
