@@ -154,9 +154,13 @@ def _explained(data: bytes | bytearray, expected_hosting_number: str | None, lim
         if isinstance(raw.get("entries"), list):
             _check_count(raw["entries"], limits)
         _check_schema(raw)
+        _time_grid(raw["time_grid"])  # (the schema leaves the grid to TimeGrid: 1e400 is no number of weeks)
     except e.FormatError as error:
         return error
-    return e.HhypManifestInvalid(reason=str(exc), where=_WHERE)
+    # The schema takes what msgspec refuses (1.0 for an integer): keep the stricter answer, and its place.
+    reason, _, path = str(exc).partition(" - at `$")
+    field = path.rstrip("`").lstrip(".")
+    return e.HhypManifestInvalid(reason=reason, where={**_WHERE, "field": field} if field else _WHERE)
 
 
 def _check_binding(actual: Any, expected: str | None) -> None:
@@ -224,7 +228,12 @@ def _entries(listed: tuple[msgspec.Raw, ...]) -> ManifestEntries:
     sizes, digests = array("Q"), bytearray()
     fingerprints = IdFingerprints()  # 8 bytes a path, where a set of them would take 40
     for start in range(0, len(listed), _BATCH_ENTRIES):
-        batch = decode(b"[" + b",".join(listed[start:start + _BATCH_ENTRIES]) + b"]")
+        try:
+            batch = decode(b"[" + b",".join(listed[start:start + _BATCH_ENTRIES]) + b"]")
+        except msgspec.ValidationError as exc:  # placed in the manifest, not in the batch: $[3] is $.entries[start + 3]
+            reason, _, path = str(exc).partition(" - at `$[")
+            index, _, rest = path.partition("]")
+            raise msgspec.ValidationError(f"{reason} - at `$.entries[{start + int(index or 0)}]{rest}") from None
         paths += map(_PATH, batch)
         sizes.extend(map(_SIZE, batch))
         digests += bytes.fromhex("".join(map(_SHA256, batch)))  # each matched ^[0-9a-f]{64}$

@@ -374,3 +374,21 @@ def test_a_manifest_of_more_values_than_its_entries_allow_is_refused_before_it_i
     # Punctuation inside strings is no value: counted out on a second look.
     commas = {f"annexes/documents/{index},{',' * 200}.pdf": b"%PDF" for index in range(25)}
     assert read_all(hhyp_bytes(annexes={**base_annexes(), **commas}), limits=Limits(max_entries=40)).annexes == 28
+
+
+@pytest.mark.parametrize(("change", "code", "field"), [
+    (lambda m: m.update(version=1.0), "HHYP_MANIFEST_INVALID", "version"),
+    (lambda m: m["entries"][2].update(size=float(m["entries"][2]["size"])), "HHYP_MANIFEST_INVALID", "entries[2].size"),
+    (lambda m: m["time_grid"].update(weeks=1e400), "GRID_WEEKS", "time_grid.weeks"),  # (written 1e400, see below)
+])
+def test_what_only_msgspec_refuses_is_placed_too(change, code: str, field: str) -> None:
+    # JSON Schema calls 1.0 an integer and leaves the grid to TimeGrid; msgspec refuses both: the
+    # refusal named no field, and an entry's place was its place in a batch (found by a fuzz campaign).
+    def written(raws: list[Raw]) -> None:
+        document = json.loads(raws[0].data)
+        change(document)
+        raws[0].data = json.dumps(document).replace("Infinity", "1e400").encode()
+
+    error = refusal(hhyp_bytes(entries=written), code)
+    assert error.where == {"entry": "manifest.json", "field": field}
+    assert "$" not in error.message
