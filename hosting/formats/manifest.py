@@ -233,7 +233,9 @@ def _entries(listed: tuple[msgspec.Raw, ...]) -> ManifestEntries:
         except msgspec.ValidationError as exc:  # placed in the manifest, not in the batch: $[3] is $.entries[start + 3]
             reason, _, path = str(exc).partition(" - at `$[")
             index, _, rest = path.partition("]")
-            raise msgspec.ValidationError(f"{reason} - at `$.entries[{start + int(index or 0)}]{rest}") from None
+            if not index.isdigit():
+                raise
+            raise msgspec.ValidationError(f"{reason} - at `$.entries[{start + int(index)}]{rest}") from None
         paths += map(_PATH, batch)
         sizes.extend(map(_SIZE, batch))
         digests += bytes.fromhex("".join(map(_SHA256, batch)))  # each matched ^[0-9a-f]{64}$
