@@ -37,6 +37,15 @@ DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeErro
 _CONVERT_ERRORS = (msgspec.ValidationError, UnicodeEncodeError)
 
 
+_AT = " - at `$"  # how msgspec places a refusal: "Expected `int`, got `float` - at `$.placement.weeks[2]`"
+
+
+def msgspec_fault(exc: Exception) -> tuple[str, str]:
+    """A msgspec refusal as (what is wrong, where: ``placement.weeks[2]``, or ``""`` for the document or unsaid)."""
+    reason, _, path = str(exc).partition(_AT)
+    return reason, path.rstrip("`").lstrip(".")
+
+
 FieldPath = tuple[str, ...]  # ("placement", "weeks", "*"): "*" stands for every item of an array
 
 

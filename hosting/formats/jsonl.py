@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import DECODE_ERRORS, row_decoder
+from hosting.formats.compiled import DECODE_ERRORS, msgspec_fault, row_decoder
 from hosting.formats.depth import MAX_DEPTH, NUL_ESCAPE, NotJson, loads, may_hold_nul, nul_at
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.narrowed import NarrowedRows
@@ -119,7 +119,7 @@ def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) ->
     fault = first_fault(f"{table}.row", value)
     if fault is None:
         # The schema allows what msgspec refuses (``4.0`` for an integer): keep the stricter answer.
-        path = str(exc).rpartition(" - at `$")[2].rstrip("`").lstrip(".")
+        path = msgspec_fault(exc)[1]
         return e.HhypRowInvalid(reason=str(exc), where={**where, "field": path} if path else where)
     if fault.kind == "unknown_field":
         return e.HhypUnknownField(name=fault.name, where={**where, "field": fault.field})

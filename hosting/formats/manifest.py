@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, narrowed_type
+from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, msgspec_fault, narrowed_type
 from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than, values_more_than
 from hosting.formats.explain import explain
 from hosting.formats.grid_errors import GridError
@@ -158,8 +158,7 @@ def _explained(data: bytes | bytearray, expected_hosting_number: str | None, lim
     except e.FormatError as error:
         return error
     # The schema takes what msgspec refuses (1.0 for an integer): keep the stricter answer, and its place.
-    reason, _, path = str(exc).partition(" - at `$")
-    field = path.rstrip("`").lstrip(".")
+    reason, field = msgspec_fault(exc)
     return e.HhypManifestInvalid(reason=reason, where={**_WHERE, "field": field} if field else _WHERE)
 
 
@@ -231,11 +230,11 @@ def _entries(listed: tuple[msgspec.Raw, ...]) -> ManifestEntries:
         try:
             batch = decode(b"[" + b",".join(listed[start:start + _BATCH_ENTRIES]) + b"]")
         except msgspec.ValidationError as exc:  # placed in the manifest, not in the batch: $[3] is $.entries[start + 3]
-            reason, _, path = str(exc).partition(" - at `$[")
-            index, _, rest = path.partition("]")
+            reason, path = msgspec_fault(exc)
+            index, _, rest = path.removeprefix("[").partition("]")
             if not index.isdigit():
                 raise
-            raise msgspec.ValidationError(f"{reason} - at `$.entries[{start + int(index)}]{rest}") from None
+            raise msgspec.ValidationError(f"{reason} - at `$.entries[{start + int(index)}]{rest}`") from None
         paths += map(_PATH, batch)
         sizes.extend(map(_SIZE, batch))
         digests += bytes.fromhex("".join(map(_SHA256, batch)))  # each matched ^[0-9a-f]{64}$

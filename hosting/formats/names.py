@@ -38,7 +38,7 @@ def check_name(name: str, raw: bytes, *, max_bytes: int) -> None:
     """Refuse a name that is not relative, clean, NFC, short and under an allowed prefix."""
     where = {"entry": name}
     if _CONTROL.search(name):
-        raise e.HhypControlCharacter(where={"entry": _CONTROL.sub("?", name)})
+        raise e.HhypControlCharacter(where=where)  # (shown with "?" for each: see FormatError)
     if "\\" in name:
         raise e.HhypBackslash(where=where)
     if name.startswith("/"):
