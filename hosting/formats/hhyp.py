@@ -55,6 +55,7 @@ from hosting.formats.jsonl import TableLines, iter_table_rows
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.manifest import TABLES, Manifest, ManifestEntries, parse_manifest
 from hosting.formats.names import MANIFEST, is_directory, table_of
+from hosting.formats.narrowed import Ids
 from hosting.formats.readahead import read_ahead
 from hosting.formats.tables import BaseChecks
 
@@ -303,8 +304,11 @@ class _TableSink:
         self.feed = self.lines.feed
 
     def _rows(self, rows: list[Any], first_line: int, lines: list[bytes] | None) -> None:
-        # No lines: the batch came through the narrowed fast path, whose rules need no second check.
-        self.checks.rows(self.table, rows, first_line, self.fast.covered if lines is None else ())
+        # No lines: the batch came through a fast path, whose rules need no second check.
+        if isinstance(rows, Ids):
+            self.checks.unique_ids(self.table, rows, first_line)
+        else:
+            self.checks.rows(self.table, rows, first_line, self.fast.covered if lines is None else ())
 
     def finish(self) -> None:
         rows = self.lines.finish()

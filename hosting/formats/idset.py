@@ -31,13 +31,22 @@ class IdFingerprints:
         self._ascending = True
         self._last: str | None = None
 
-    def add(self, ids: list[str]) -> None:
+    def add(self, ids: list[str], *, hashes: bytes | None = None, ascending: bool | None = None) -> None:
+        """Add a batch of ids; ``hashes`` (``array("q")``'s bytes of their ``hash``) and ``ascending`` (each
+        greater than the one before), when already known (the native scanner's), spare computing them."""
         if not ids:
             return
         if self._ascending:
-            self._ascending = (self._last is None or self._last < ids[0]) and all(map(lt, ids, islice(ids, 1, None)))
+            if ascending is None:
+                ascending = all(map(lt, ids, islice(ids, 1, None)))
+            self._ascending = ascending and (self._last is None or self._last < ids[0])
             self._last = ids[-1]
-        self._batches.append(array("q", map(hash, ids)))
+        if hashes is None:
+            self._batches.append(array("q", map(hash, ids)))
+        else:
+            batch = array("q")
+            batch.frombytes(hashes)
+            self._batches.append(batch)
 
     def suspects(self) -> set[int]:
         """Fingerprints added twice or more (each bucket sorted in turn: small transient memory)."""

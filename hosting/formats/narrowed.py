@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 
 from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing, narrowed_type
+from hosting.formats.native import NativeRows, ScannedIds
 
 Decode = Callable[[bytes], Any]
 BatchRule = Callable[[list[Any], Mapping[FieldPath, Decode]], bool]  # rows, decoders of the fields left raw
@@ -32,15 +33,33 @@ _OPEN, _NEXT_ROW, _LAST_ROW = ord("{"), b"}\n{", b"}\n"
 SLICE_BYTES = 128 << 10
 
 
+class Ids(list[str]):
+    """What :meth:`NarrowedRows.rows` returns for a batch the native scanner proved valid: each row's id.
+
+    Every rule of a row but the uniqueness of its id was checked (see :mod:`hosting.formats.native`);
+    ``scanned`` also holds the ids' hashes and order, for :class:`~hosting.formats.idset.IdFingerprints`.
+    """
+
+    __slots__ = ("scanned",)
+
+    def __init__(self, scanned: ScannedIds):
+        super().__init__(scanned.ids)
+        self.scanned = scanned
+
+
 class NarrowedRows:
     """Decode batches of ``base/<table>.jsonl`` with the table's narrowed type; see the module docstring.
+
+    ``native``: the table's native scanner, tried first on each batch (it returns :class:`Ids`).
 
     ``batch_rule``: what a decoded batch must satisfy as a whole, without side effects; it must
     decode (with the decoders it is given) and check the fields the narrowing left raw.
     ``covered``: the paths whose rules a batch returned by :meth:`rows` already satisfies.
     """
 
-    def __init__(self, table: str, narrowing: Narrowing, *, max_line_bytes: int, batch_rule: BatchRule | None = None):
+    def __init__(self, table: str, narrowing: Narrowing, *, max_line_bytes: int, batch_rule: BatchRule | None = None,
+                 native: NativeRows | None = None):
+        self._native = native
         compiled = narrowed_type(f"{table}.row", narrowing)
         if compiled.raw and batch_rule is None:
             raise ValueError("fields left raw need a batch rule to check them")
@@ -53,6 +72,8 @@ class NarrowedRows:
 
     def rows(self, region: bytes) -> list[Any] | None:
         """The rows of ``region`` (complete lines, each ending with a newline), or None: read it exactly."""
+        if self._native is not None and (scanned := self._native.ids(region)) is not None:
+            return Ids(scanned)
         lines = len(region) - len(region.replace(b"\n", b""))
         if not _framed(region, lines) or not self._lines_short(region):
             return None

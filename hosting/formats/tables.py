@@ -22,7 +22,8 @@ from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing
 from hosting.formats.idset import IdFingerprints
 from hosting.formats.manifest import TABLES
-from hosting.formats.narrowed import Decode, NarrowedRows
+from hosting.formats.native import AVAILABLE as NATIVE, NativeRows, NotNative, row_plan
+from hosting.formats.narrowed import Decode, Ids, NarrowedRows
 from hosting.timegrid import TimeGrid
 
 UNSET = msgspec.UNSET
@@ -39,7 +40,7 @@ _ANNEX_FOLDERS = {"photo": "annexes/photos/", "documents": "annexes/documents/"}
 _ROWS_PER_VALUE = 16
 # Nothing refers to these, and they are the big ones: their ids are kept as fingerprints only.
 UNREFERENCED = ("students", "courses")
-_DAY_PATH, _START_PATH = ("placement", "day"), ("placement", "start_step")
+_DAY_PATH, _START_PATH, _DURATION_PATH = ("placement", "day"), ("placement", "start_step"), ("duration_steps",)
 _WEEKS_PATH, _WEEK_PATH = ("placement", "weeks"), ("placement", "weeks", "*")
 # Covered together (and the end of each course checked by the fast path's batch rule), a placement fits the grid.
 _PLACEMENT_PATHS = {_DAY_PATH, _START_PATH, _WEEKS_PATH, _WEEK_PATH}
@@ -97,9 +98,40 @@ class BaseChecks:
         return Narrowing(values, lift_patterns=True, raw=frozenset({_WEEKS_PATH}))
 
     def fast_rows(self, table: str, *, max_line_bytes: int) -> NarrowedRows:
-        """The fast path of ``table``'s batches; what it settles is passed back to :meth:`rows` as ``covered``."""
+        """The fast path of ``table``'s batches; what it settles is passed back to :meth:`rows` as ``covered``
+        (and a batch of :class:`~hosting.formats.narrowed.Ids`, to :meth:`unique_ids`)."""
         rule = self._placements_fit if table == "courses" else None
-        return NarrowedRows(table, self.narrowing(table), max_line_bytes=max_line_bytes, batch_rule=rule)
+        return NarrowedRows(table, self.narrowing(table), max_line_bytes=max_line_bytes, batch_rule=rule,
+                            native=self._native_rows(table, max_line_bytes))
+
+    def _native_rows(self, table: str, max_line_bytes: int) -> NativeRows | None:
+        """The native scanner of ``table``, checking every rule :meth:`rows` would but unique ids; or None.
+
+        None for groups (their parents are checked in Python), for a table whose references name a
+        table not read yet, and on a machine without the compiled module.
+        """
+        references = REFERENCES.get(table, ())
+        if not NATIVE or table == "groups" or any(target not in self.complete for _, target, _ in references):
+            return None
+        values: dict[FieldPath, Collection[Any]] = {_path(field, many): self.ids[target]
+                                                    for field, target, many in references}
+        values.update((_path(field, many), self._annexes_in[_ANNEX_FOLDERS[field]])
+                      for field, many in ANNEXES.get(table, ()))
+        unique: set[FieldPath] = set()
+        slots: dict[FieldPath, int] = {}
+        sums: list[tuple[int, int]] = []
+        if table == "courses":  # the placement fits the grid (TimeGrid.placement_fault)
+            values[_DAY_PATH] = self.grid.working_days
+            values[_START_PATH] = range(self._steps)
+            values[_WEEK_PATH] = range(1, self.grid.weeks + 1)
+            unique.add(_WEEKS_PATH)
+            slots = {_DURATION_PATH: 0, _START_PATH: 1}
+            sums.append((0b11, self._steps))  # start_step + duration_steps <= steps of a day
+        try:
+            plan = row_plan(table, values, unique=unique, slots=slots)
+        except NotNative:
+            return None
+        return NativeRows(plan, max_line_bytes=max_line_bytes, sums=sums)
 
     def _placements_fit(self, rows: list[Any], raw: Mapping[FieldPath, Decode]) -> bool:
         """The fast path's share of the placement rules: each course ends within the day, no week twice.
@@ -127,7 +159,7 @@ class BaseChecks:
         (:meth:`narrowing`); the rules they settle are not checked again. Each rule names its first
         fault; of those, the one on the earliest line is raised (the first rule's, on one line).
         """
-        rules: list[Callable[[], None]] = [lambda: self._unique(table, rows, first_line)]
+        rules: list[Callable[[], None]] = [lambda: self._unique(table, list(map(_ID, rows)), first_line)]
         rules += [partial(self._references, table, rows, first_line, field, target, many)
                   for field, target, many in REFERENCES.get(table, ()) if _path(field, many) not in covered]
         rules += [partial(self._annexes, table, rows, first_line, field, many)
@@ -161,12 +193,18 @@ class BaseChecks:
         for table in self.pending:
             self._settle(table)
 
-    def _unique(self, table: str, rows: list[Any], first_line: int) -> None:
+    def unique_ids(self, table: str, batch: Ids, first_line: int) -> None:
+        """Check a batch of ``table`` the native scanner proved valid: only its ids are left to check."""
         if table in self.fingerprints:
-            self.fingerprints[table].add(list(map(_ID, rows)))
+            self.fingerprints[table].add(batch, hashes=batch.scanned.hashes, ascending=batch.scanned.ascending)
+        else:
+            self._unique(table, batch, first_line)
+
+    def _unique(self, table: str, batch: list[str], first_line: int) -> None:
+        if table in self.fingerprints:
+            self.fingerprints[table].add(batch)
             return
         seen = self.ids[table]
-        batch = list(map(_ID, rows))
         fresh = set(batch)
         if len(fresh) == len(batch) and seen.isdisjoint(fresh):
             seen |= fresh

@@ -1,0 +1,165 @@
+"""The native fast path of a table: a batch of lines checked in C, without the GIL, or not at all.
+
+A table's rows are the bulk of a base (100,000 courses: 23 MB of a university's
+31). msgspec decodes them into Python objects before any rule is checked; the
+scanner of ``_rowscan.c`` checks the same rules on the bytes, builds nothing
+but each row's id, and lets the inflating thread run meanwhile.
+
+It is a fast path only: a batch it accepts is valid; any other batch, valid or
+not, is read again by the Python paths (:mod:`~hosting.formats.narrowed`,
+then :mod:`~hosting.formats.jsonl`), which say what is wrong and where. So it
+may refuse whatever it does not expect, never accept what they refuse.
+
+The scanner is told what to check by a *plan*, translated here from the
+table's row schema, keyword by keyword, with what the reader knows folded in as
+for the narrowed types: the ids a reference may name, the annexes a path may
+name (those the field's own schema accepts), the grid's days, steps and weeks.
+A schema keyword the translation does not know makes the table not native
+(:class:`NotNative`): a schema edited later is never half-checked. Rules of
+the reader beyond the schema come from :class:`~hosting.formats.tables.BaseChecks`
+as ``unique`` (arrays whose items must not repeat) and ``sums`` (fields whose
+sum is bounded: a course ends within its day). Uniqueness of ids across rows
+stays in Python: the scanner returns the ids.
+
+Without the compiled module (a machine that could not build it), :data:`AVAILABLE`
+is False and every table takes the Python paths: as strict, slower.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Collection, Mapping
+from typing import Any, NamedTuple
+
+from hosting.formats.compiled import FieldPath, _accepted, _Compiler, resolved
+from hosting.formats.schema import load_schema
+
+try:
+    from hosting.formats import _rowscan
+except ImportError:  # pragma: no cover - every machine the project sets up builds it (tests/unit/formats/test_native)
+    _rowscan = None
+
+# (The scanner hands back Python's hashes of the ids as 64-bit integers, as idset.py keeps them.)
+AVAILABLE = _rowscan is not None and sys.hash_info.width == 64
+# The only pattern rendered on a free value (a path or an id is matched against the allowed values instead).
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+_IGNORED = {"$schema", "$id", "$defs", "title", "description", "default"}
+_LIMIT = 10**18 - 1  # the scanner reads integers of at most 18 digits
+_KEY = secrets.token_bytes(16)  # the scanner's sets hash under it: no file can aim collisions at them
+
+Plan = tuple[Any, ...]
+
+
+class NotNative(Exception):
+    """The table's schema uses what the scanner cannot check: the table takes the Python paths."""
+
+
+class ScannedIds(NamedTuple):
+    """The ids of a batch the scanner proved valid, in order; their hashes (``hash(id)``, as 64-bit
+    integers in the machine's order: ``array("q")``'s bytes); whether each is greater than the one before."""
+
+    ids: list[str]
+    hashes: bytes
+    ascending: bool
+
+
+class NativeRows:
+    """The scanner of one table; :meth:`ids` answers a batch's ids, or None (read it again in Python)."""
+
+    def __init__(self, plan: Plan, *, max_line_bytes: int, sums: Collection[tuple[int, int]] = ()):
+        assert _rowscan is not None
+        self._scan = _rowscan.Scanner(plan, _KEY, max_line_bytes, tuple(sums)).scan
+
+    def ids(self, region: bytes) -> ScannedIds | None:
+        """The ids of the rows of ``region`` (complete lines, each ending with a newline), when all are valid."""
+        scanned = self._scan(region)
+        return None if scanned is None else ScannedIds(*scanned)
+
+
+def row_plan(table: str, values: Mapping[FieldPath, Collection[Any]], *, unique: Collection[FieldPath] = (),
+             slots: Mapping[FieldPath, int] | None = None) -> Plan:
+    """The plan of a row of ``base/<table>.jsonl``; raises NotNative.
+
+    ``values``: the allowed values at a path (as :class:`~hosting.formats.compiled.Narrowing`);
+    ``unique``: arrays whose items must not repeat; ``slots``: integers a sum rule reads.
+    """
+    root = load_schema(f"{table}.row")
+    return _Translator(root, values, frozenset(unique), dict(slots or {})).node(root, ())
+
+
+class _Translator:
+    def __init__(self, root: dict[str, Any], values: Mapping[FieldPath, Collection[Any]],
+                 unique: frozenset[FieldPath], slots: dict[FieldPath, int]):
+        self.root, self.values, self.unique, self.slots = root, values, unique, slots
+
+    def node(self, schema: dict[str, Any], path: FieldPath) -> Plan:
+        schema = resolved(self.root, schema)
+        keywords = set(schema) - _IGNORED
+        if path in self.values:
+            return self._allowed(schema, path)
+        if "enum" in schema:
+            values = schema["enum"]
+            if keywords - {"type"} != {"enum"} or not all(isinstance(value, str) for value in values):
+                raise NotNative(f"{path}: only an enum of strings")
+            return (_rowscan.MEMBER, tuple(values))
+        kind = schema.get("type")
+        if kind == "object":
+            return self._object(schema, path, keywords)
+        if kind == "array":
+            return self._array(schema, path, keywords)
+        if kind == "string":
+            return self._string(schema, path, keywords)
+        if kind == "integer":
+            if keywords - {"type", "minimum", "maximum"}:
+                raise NotNative(f"{path}: integer keywords {sorted(keywords)}")
+            return (_rowscan.INT, max(schema.get("minimum", -_LIMIT), -_LIMIT),
+                    min(schema.get("maximum", _LIMIT), _LIMIT), self.slots.get(path, -1))
+        raise NotNative(f"{path}: type {kind!r}")
+
+    def _allowed(self, schema: dict[str, Any], path: FieldPath) -> Plan:
+        """The values at ``path`` the field's own schema accepts (those the narrowed type would hold)."""
+        name = "_".join(("Native", *path)).replace("*", "item")
+        allowed = _accepted(_Compiler(self.root).render(schema, name), self.values[path])
+        if all(type(value) is str for value in allowed):
+            return (_rowscan.MEMBER, tuple(value for value in allowed if _encodable(value)))
+        numbers = sorted(allowed)
+        if len(set(numbers)) != numbers[-1] - numbers[0] + 1:
+            raise NotNative(f"{path}: allowed integers must form a range")
+        return (_rowscan.INT, numbers[0], numbers[-1], self.slots.get(path, -1))
+
+    def _object(self, schema: dict[str, Any], path: FieldPath, keywords: set[str]) -> Plan:
+        if schema.get("additionalProperties") is not False or keywords - {"type", "properties", "required",
+                                                                          "additionalProperties"}:
+            raise NotNative(f"{path}: objects must refuse additional properties")
+        required = set(schema.get("required", ()))
+        properties = schema.get("properties", {})
+        if not required <= set(properties):
+            raise NotNative(f"{path}: a required field without a schema")
+        return (_rowscan.OBJECT, tuple((key, key in required, self.node(sub, (*path, key)))
+                                       for key, sub in properties.items()))
+
+    def _array(self, schema: dict[str, Any], path: FieldPath, keywords: set[str]) -> Plan:
+        if keywords - {"type", "items", "minItems", "maxItems"}:  # (uniqueItems: not in a row schema)
+            raise NotNative(f"{path}: array keywords {sorted(keywords)}")
+        return (_rowscan.ARRAY, schema.get("minItems", 0), schema.get("maxItems", _LIMIT), path in self.unique,
+                self.node(schema.get("items", {}), (*path, "*")))
+
+    def _string(self, schema: dict[str, Any], path: FieldPath, keywords: set[str]) -> Plan:
+        if keywords - {"type", "minLength", "maxLength", "pattern"}:
+            raise NotNative(f"{path}: string keywords {sorted(keywords)}")
+        longest = schema.get("maxLength", _LIMIT)
+        if "pattern" not in schema:
+            return (_rowscan.STRING, schema.get("minLength", 0), longest, path == ("id",))
+        if schema["pattern"] != EMAIL_PATTERN or schema.get("minLength", 0) > 3 or path == ("id",):
+            raise NotNative(f"{path}: pattern {schema['pattern']!r}")
+        return (_rowscan.EMAIL, longest)
+
+
+def _encodable(value: str) -> bool:
+    """A lone surrogate has no UTF-8 form, and no valid line holds one: the scanner never needs it."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
