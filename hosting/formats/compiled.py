@@ -300,7 +300,8 @@ _KNOWN = {"$ref", "enum", "const", "type", "properties", "required", "additional
 
 def _accepted(compiled: Any, values: Collection[Any]) -> tuple[Any, ...]:
     """The values (strings or integers) that ``compiled`` accepts, each decoded to itself."""
-    plain = tuple(value for value in values if type(value) in (str, int))
+    plain = tuple(values) if {str} >= set(map(type, values)) else tuple(
+        value for value in values if type(value) in (str, int))
     try:  # usually all of them: one call
         if msgspec.convert(plain, tuple[compiled, ...], strict=True) == plain:
             return plain

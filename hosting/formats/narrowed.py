@@ -18,6 +18,8 @@ So the fast path changes how fast a file is read, never what is reported.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import msgspec
@@ -31,6 +33,14 @@ UNSET = msgspec.UNSET
 _OPEN, _NEXT_ROW, _LAST_ROW = ord("{"), b"}\n{", b"}\n"
 # Bytes decoded per call: msgspec holds the GIL for a whole call, and the inflating thread needs it often.
 SLICE_BYTES = 128 << 10
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    covered: frozenset[FieldPath]
+    decode_lines: Callable[[memoryview], list[Any]]
+    lifted_hold: Callable[[list[Any]], bool]
+    raw: Mapping[FieldPath, Decode]
 
 
 class Ids(list[str]):
@@ -59,16 +69,26 @@ class NarrowedRows:
 
     def __init__(self, table: str, narrowing: Narrowing, *, max_line_bytes: int, batch_rule: BatchRule | None = None,
                  native: NativeRows | None = None):
-        self._native = native
-        compiled = narrowed_type(f"{table}.row", narrowing)
-        if compiled.raw and batch_rule is None:
-            raise ValueError("fields left raw need a batch rule to check them")
-        self.covered = compiled.covered | {path for path, _ in compiled.raw}
-        self._decode_lines = msgspec.json.Decoder(compiled.type).decode_lines
-        self._lifted_hold = compiled.lifted_hold
-        self._raw = {path: msgspec.json.Decoder(node).decode for path, node in compiled.raw}
-        self._batch_rule = batch_rule
+        self._name, self._narrowing, self._batch_rule, self._native = f"{table}.row", narrowing, batch_rule, native
         self._window = max(1, max_line_bytes // 2)
+        if native is None:
+            self._compiled  # noqa: B018 (compiled now, when no native scanner may spare it: see _compiled)
+
+    @cached_property
+    def _compiled(self) -> _Compiled:
+        """The narrowed type and its decoders: compiled at the first batch the native scanner refuses, if any
+        (tens of milliseconds for a table of courses, with thousands of allowed ids)."""
+        compiled = narrowed_type(self._name, self._narrowing)
+        if compiled.raw and self._batch_rule is None:
+            raise ValueError("fields left raw need a batch rule to check them")
+        return _Compiled(covered=compiled.covered | {path for path, _ in compiled.raw},
+                         decode_lines=msgspec.json.Decoder(compiled.type).decode_lines,
+                         lifted_hold=compiled.lifted_hold,
+                         raw={path: msgspec.json.Decoder(node).decode for path, node in compiled.raw})
+
+    @property
+    def covered(self) -> frozenset[FieldPath]:
+        return self._compiled.covered
 
     def rows(self, region: bytes) -> list[Any] | None:
         """The rows of ``region`` (complete lines, each ending with a newline), or None: read it exactly."""
@@ -77,18 +97,19 @@ class NarrowedRows:
         lines = len(region) - len(region.replace(b"\n", b""))
         if not _framed(region, lines) or not self._lines_short(region):
             return None
+        compiled = self._compiled
         rows: list[Any] = []
         start, end, view = 0, len(region), memoryview(region)
         try:
             while start < end:
                 stop = region.find(b"\n", min(start + SLICE_BYTES, end - 1)) + 1
-                rows += self._decode_lines(view[start:stop])
+                rows += compiled.decode_lines(view[start:stop])
                 start = stop
         except DECODE_ERRORS:
             return None
-        if len(rows) != lines or not self._lifted_hold(rows):
+        if len(rows) != lines or not compiled.lifted_hold(rows):
             return None
-        if self._batch_rule is not None and not self._batch_rule(rows, self._raw):
+        if self._batch_rule is not None and not self._batch_rule(rows, compiled.raw):
             return None
         return rows
 

@@ -36,9 +36,9 @@ from hosting.formats.compiled import FieldPath, _accepted, _Compiler, resolved
 from hosting.formats.schema import load_schema
 
 try:
-    from hosting.formats import _rowscan
+    import hosting.formats._rowscan as _rowscan
 except ImportError:  # pragma: no cover - every machine the project sets up builds it (tests/unit/formats/test_native)
-    _rowscan = None
+    _rowscan = None  # type: ignore[assignment]
 
 # (The scanner hands back Python's hashes of the ids as 64-bit integers, as idset.py keeps them.)
 AVAILABLE = _rowscan is not None and sys.hash_info.width == 64
@@ -122,7 +122,7 @@ class _Translator:
         name = "_".join(("Native", *path)).replace("*", "item")
         allowed = _accepted(_Compiler(self.root).render(schema, name), self.values[path])
         if all(type(value) is str for value in allowed):
-            return (_rowscan.MEMBER, tuple(value for value in allowed if _encodable(value)))
+            return (_rowscan.MEMBER, allowed if _encodable("".join(allowed)) else tuple(filter(_encodable, allowed)))
         numbers = sorted(allowed)
         if len(set(numbers)) != numbers[-1] - numbers[0] + 1:
             raise NotNative(f"{path}: allowed integers must form a range")

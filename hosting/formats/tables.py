@@ -22,8 +22,9 @@ from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing
 from hosting.formats.idset import IdFingerprints
 from hosting.formats.manifest import TABLES
-from hosting.formats.native import AVAILABLE as NATIVE, NativeRows, NotNative, row_plan
 from hosting.formats.narrowed import Decode, Ids, NarrowedRows
+from hosting.formats.native import AVAILABLE as NATIVE
+from hosting.formats.native import NativeRows, NotNative, row_plan
 from hosting.timegrid import TimeGrid
 
 UNSET = msgspec.UNSET
