@@ -462,7 +462,7 @@ static int read_value(Reader *r, const Node *node, int depth) {
     case K_STRING:
         if (!read_string(r, &data, &len, &cps) || cps < node->min || cps > node->max) return 0;
         if (node->capture > 0) {
-            if (r->rows >= r->id_cap || buffer_put(&r->ids, data, len) < 0) return 0;
+            if (buffer_put(&r->ids, data, len) < 0) return 0;
             r->id_ends[r->rows] = r->ids.len;
         }
         return 1;
@@ -599,16 +599,24 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
 }
 
 /* Every line of region [data, data + size), each ending with a newline; 1 if every one is valid. */
+/* Every line of region [data, data + size), each ending with a newline; 1 if every one is valid.
+   (A line is parsed up to its newline, which no token can hold: it ends the object or refuses it.) */
 static int scan_lines(const Scanner *self, Reader *r, const unsigned char *data, Py_ssize_t size) {
     const unsigned char *at = data, *stop = data + size;
     while (at < stop) {
-        const unsigned char *newline = memchr(at, '\n', (size_t)(stop - at));
-        if (newline == NULL || newline - at > self->max_line_bytes) return 0;
-        r->p = at; r->end = newline; r->present = 0;
+        if (r->rows >= r->id_cap) {
+            Py_ssize_t cap = r->id_cap ? r->id_cap * 2 : 1024;
+            Py_ssize_t *grown = realloc(r->id_ends, (size_t)cap * sizeof(Py_ssize_t));
+            if (grown == NULL) return 0;
+            r->id_ends = grown; r->id_cap = cap;
+        }
+        r->id_ends[r->rows] = -1;
+        r->p = at; r->end = stop; r->present = 0;
         if (!read_object(r, self->plan, 0)) return 0;
         skip_ws(r);
         /* the whole line is one object, and it gave its id (the plan's id is required: once a row) */
-        if (r->p != r->end || r->id_ends[r->rows] != r->ids.len) return 0;
+        if (r->p >= stop || *r->p != '\n' || r->p - at > self->max_line_bytes || r->id_ends[r->rows] != r->ids.len)
+            return 0;
         for (int i = 0; i < self->nsums; i++) {
             unsigned mask = self->sum_slots[i];
             if ((r->present & mask) != mask) continue;
@@ -618,7 +626,7 @@ static int scan_lines(const Scanner *self, Reader *r, const unsigned char *data,
             if (total > self->sum_limits[i]) return 0;
         }
         r->rows++;
-        at = newline + 1;
+        at = r->p + 1;
     }
     return 1;
 }
@@ -627,24 +635,15 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
     Py_buffer region;
     if (PyObject_GetBuffer(arg, &region, PyBUF_SIMPLE) < 0) return NULL;
     const unsigned char *data = region.buf;
-    Py_ssize_t size = region.len, lines = 0;
-    for (const unsigned char *p = data, *stop = data + size; (p = memchr(p, '\n', (size_t)(stop - p))) != NULL; p++)
-        lines++;
     Reader r;
     memset(&r, 0, sizeof r);
-    int valid = 0;
-    r.id_cap = lines;
-    r.id_ends = malloc(((size_t)lines + 1) * sizeof(Py_ssize_t));
-    if (r.id_ends != NULL && size > 0 && data[size - 1] == '\n') {
-        for (Py_ssize_t i = 0; i <= lines; i++) r.id_ends[i] = -1;
-        Py_BEGIN_ALLOW_THREADS
-        valid = scan_lines(self, &r, data, size);
-        Py_END_ALLOW_THREADS
-    }
+    int valid;
+    Py_BEGIN_ALLOW_THREADS
+    valid = scan_lines(self, &r, data, region.len);
+    Py_END_ALLOW_THREADS
+    Py_ssize_t lines = r.rows;
     PyObject *result = NULL, *ids = NULL, *hashes = NULL;
-    if (r.id_ends == NULL) {
-        PyErr_NoMemory();
-    } else if (!valid || r.rows != lines) {
+    if (!valid || lines == 0) {  /* (a refusal, or no memory: the Python paths will say which) */
         result = Py_NewRef(Py_None);
     } else if ((ids = PyList_New(lines)) != NULL &&
                (hashes = PyBytes_FromStringAndSize(NULL, lines * (Py_ssize_t)sizeof(Py_hash_t))) != NULL) {
