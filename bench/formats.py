@@ -10,7 +10,11 @@ each in its own subprocess (so peak RSS is the run's own):
 * ``parse``: the same, and every line of ``base/*.jsonl`` parsed by msgspec
   (each row's values skipped as raw JSON), nothing checked: a reference
   point, the least any checker that parses the rows with msgspec must spend;
-* ``check``: ``HhypReader(path).check()``, every rule of FORMATS.md.
+* ``check``: ``HhypReader(path).check()``, every rule of FORMATS.md; it also
+  counts the batches of rows the native scanner proved valid (``_rowscan.c``)
+  and those it left to the Python paths (a valid sample should leave none);
+* ``check, Python paths only``: the same with the native scanner turned off,
+  as on a machine that could not build it.
 
 Throughput is uncompressed bytes per second; the ratio is check / raw (and
 parse / raw, the best ratio a msgspec-based checker could reach in one thread).
@@ -64,15 +68,28 @@ def measure_raw(path: str, *, parse: bool = False) -> dict[str, float]:
     return {"seconds": time.perf_counter() - started, "bytes": size, "cpu_s": time.process_time() - cpu}
 
 
-def measure_check(path: str) -> dict[str, float]:
+def measure_check(path: str, *, native: bool = True) -> dict[str, float]:
+    from hosting.formats import native as scanner
+    from hosting.formats import tables
     from hosting.formats.hhyp import HhypReader
 
+    tables.NATIVE = native and scanner.AVAILABLE
+    batches = {"accepted": 0, "refused": 0}
+    scan = scanner.NativeRows.ids
+
+    def counted(self: scanner.NativeRows, region: bytes) -> scanner.ScannedIds | None:
+        result = scan(self, region)
+        batches["refused" if result is None else "accepted"] += 1
+        return result
+
+    scanner.NativeRows.ids = counted  # type: ignore[method-assign]
     started, cpu, main_cpu = time.perf_counter(), time.process_time(), time.thread_time()
     with HhypReader(path, expected_hosting_number=HOSTING) as reader:
         summary = reader.check()
         manifest_bytes = reader.manifest.size_bytes
     return {"seconds": time.perf_counter() - started, "bytes": summary.bytes + manifest_bytes,
-            "cpu_s": time.process_time() - cpu, "main_cpu_s": time.thread_time() - main_cpu}
+            "cpu_s": time.process_time() - cpu, "main_cpu_s": time.thread_time() - main_cpu,
+            "native_accepted": batches["accepted"], "native_refused": batches["refused"]}
 
 
 def in_subprocess(mode: str, path: Path) -> dict[str, float]:
@@ -94,9 +111,9 @@ def bench(preset: str, students: int | None, repeat: int, folder: Path, photos: 
     started = time.perf_counter()
     sample = generate_sample(path, hosting_number=HOSTING, preset=preset, students=students, photos=photos)
     generated_s = time.perf_counter() - started
-    raw, parse, check = (best_of(mode, path, repeat) for mode in ("raw", "parse", "check"))
+    raw, parse, check, python = (best_of(mode, path, repeat) for mode in ("raw", "parse", "check", "check-python"))
     mbps = {name: run["bytes"] / run["seconds"] / 1e6 for name, run in (("raw", raw), ("parse", parse),
-                                                                        ("check", check))}
+                                                                        ("check", check), ("python", python))}
     cores = len(os.sched_getaffinity(0))
     ceiling = raw["seconds"] / max(check["cpu_s"] / cores, check["main_cpu_s"])
     return {"preset": preset, "students": sample.rows["students"], "courses": sample.rows["courses"],
@@ -112,7 +129,11 @@ def bench(preset: str, students: int | None, repeat: int, folder: Path, photos: 
             "check_cpu_s": round(check["cpu_s"], 3), "check_main_cpu_s": round(check["main_cpu_s"], 3),
             "cores": cores, "ceiling": round(ceiling, 2),
             "raw_peak_rss_mb": round(raw["peak_rss_mb"], 1), "parse_peak_rss_mb": round(parse["peak_rss_mb"], 1),
-            "check_peak_rss_mb": round(check["peak_rss_mb"], 1)}
+            "check_peak_rss_mb": round(check["peak_rss_mb"], 1),
+            "native_batches": check["native_accepted"], "native_refused": check["native_refused"],
+            "python_mb_s": round(mbps["python"], 1), "python_s": round(python["seconds"], 3),
+            "python_ratio": round(mbps["python"] / mbps["raw"], 2),
+            "python_cpu_s": round(python["cpu_s"], 3), "python_peak_rss_mb": round(python["peak_rss_mb"], 1)}
 
 
 def bench_entries(count: int, repeat: int, folder: Path) -> dict[str, object]:
@@ -145,7 +166,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.measure:
         mode, path = args.measure
-        result = measure_check(path) if mode == "check" else measure_raw(path, parse=mode == "parse")
+        if mode.startswith("check"):
+            result = measure_check(path, native=mode == "check")
+        else:
+            result = measure_raw(path, parse=mode == "parse")
         from bench.rss import peak_rss_mb
 
         result["peak_rss_mb"] = peak_rss_mb()
@@ -179,6 +203,11 @@ def _human(scale: int, report: dict[str, object]) -> str:
             f"  check (HhypReader)      : {report['check_mb_s']:8.1f} MB/s  {report['check_s']:.3f} s  "
             f"CPU {report['check_cpu_s']:.3f} s (main thread {report['check_main_cpu_s']:.3f} s)  "
             f"peak RSS {report['check_peak_rss_mb']} MB\n"
+            f"  check, Python paths only: {report['python_mb_s']:8.1f} MB/s  {report['python_s']:.3f} s  "
+            f"CPU {report['python_cpu_s']:.3f} s  peak RSS {report['python_peak_rss_mb']} MB  "
+            f"(ratio {report['python_ratio']})\n"
+            f"  native scanner: {report['native_batches']} batches proved valid, {report['native_refused']} read "
+            f"again in Python\n"
             f"  ratio check/raw: {report['ratio']}  (parse/raw: {report['parse_ratio']}; "
             f"ceiling at this CPU cost on {report['cores']} cores: {report['ceiling']})")
 
