@@ -250,6 +250,7 @@ typedef struct {
 } Buffer;
 
 static int buffer_put(Buffer *buffer, const char *data, Py_ssize_t len) {
+    if (len == 0) return 0;  /* (an empty id: no bytes, and maybe no buffer yet) */
     if (buffer->len + len > buffer->cap) {
         Py_ssize_t cap = buffer->cap ? buffer->cap : 4096;
         while (cap < buffer->len + len) cap *= 2;
@@ -565,14 +566,20 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
         PyErr_SetString(PyExc_ValueError, "key: 16 bytes; max_line_bytes: at least 1");
         return -1;
     }
+    if (self->plan != NULL) {  /* (a plan freed while another thread scans with it: never) */
+        PyBuffer_Release(&key);
+        PyErr_SetString(PyExc_RuntimeError, "a Scanner is initialised once");
+        return -1;
+    }
     uint64_t k0, k1;
     memcpy(&k0, key.buf, 8);
     memcpy(&k1, (const char *)key.buf + 8, 8);
     PyBuffer_Release(&key);
-    node_free(self->plan);
     self->plan = node_build(plan, k0, k1, 0, 1);
     if (self->plan == NULL) return -1;
     if (self->plan->kind != K_OBJECT) {
+        node_free(self->plan);
+        self->plan = NULL;
         PyErr_SetString(PyExc_ValueError, "a row's plan is an object");
         return -1;
     }
@@ -632,6 +639,10 @@ static int scan_lines(const Scanner *self, Reader *r, const unsigned char *data,
 }
 
 static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
+    if (self->plan == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the Scanner has no plan");
+        return NULL;
+    }
     Py_buffer region;
     if (PyObject_GetBuffer(arg, &region, PyBUF_SIMPLE) < 0) return NULL;
     const unsigned char *data = region.buf;
