@@ -17,13 +17,12 @@ from typing import Any, NamedTuple, cast
 # table, where the inflating thread, once the rows are scanned natively, sets the pace (docs/formats.md).
 from zlib_ng import zlib_ng as zlib
 
-_ZLIB_ERROR = cast(type[Exception], zlib.error)  # (its stub declares an instance)
-
 from hosting.formats import errors as e
 from hosting.formats.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry, zip64_fields
 from hosting.formats.limits import Limits
 
 CHUNK_BYTES = 1 << 20
+_ZLIB_ERROR = cast(type[Exception], zlib.error)  # (its stub declares an instance)
 _READ_BYTES = 256 << 10
 _DESCRIPTOR_FLAG = 0x8
 _UTF8_FLAG = 0x800
