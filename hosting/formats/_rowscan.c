@@ -605,7 +605,6 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwargs) {
     return 0;
 }
 
-/* Every line of region [data, data + size), each ending with a newline; 1 if every one is valid. */
 /* Every line of region [data, data + size), each ending with a newline; 1 if every one is valid.
    (A line is parsed up to its newline, which no token can hold: it ends the object or refuses it.) */
 static int scan_lines(const Scanner *self, Reader *r, const unsigned char *data, Py_ssize_t size) {

@@ -142,8 +142,12 @@ class _Translator:
     def _array(self, schema: dict[str, Any], path: FieldPath, keywords: set[str]) -> Plan:
         if keywords - {"type", "items", "minItems", "maxItems"}:  # (uniqueItems: not in a row schema)
             raise NotNative(f"{path}: array keywords {sorted(keywords)}")
-        return (_rowscan.ARRAY, schema.get("minItems", 0), schema.get("maxItems", _LIMIT), path in self.unique,
-                self.node(schema.get("items", {}), (*path, "*")))
+        item = self.node(schema.get("items", {}), (*path, "*"))
+        unique = path in self.unique
+        # (the scanner tells repeats apart in a 64-bit mask: integers of a range of at most 64 values)
+        if unique and not (item[0] == _rowscan.INT and item[2] - item[1] < 64 and item[3] < 0):
+            raise NotNative(f"{path}: repeats are told apart only among integers of a range of at most 64 values")
+        return (_rowscan.ARRAY, schema.get("minItems", 0), schema.get("maxItems", _LIMIT), unique, item)
 
     def _string(self, schema: dict[str, Any], path: FieldPath, keywords: set[str]) -> Plan:
         if keywords - {"type", "minLength", "maxLength", "pattern"}:
