@@ -264,7 +264,7 @@ static int buffer_put(Buffer *buffer, const char *data, Py_ssize_t len) {
 }
 
 typedef struct {
-    const unsigned char *p, *end;  /* the line, without its newline */
+    const unsigned char *p, *end;  /* where the reading is, and the region's end (a line ends at its newline) */
     Buffer scratch;                /* a string's decoded bytes, when it held escapes */
     Buffer ids;                    /* every row's id, one after the other */
     Py_ssize_t *id_ends;
@@ -423,9 +423,9 @@ static int read_int(Reader *r, long long *out) {
     return 1;
 }
 
-static int read_value(Reader *r, const Node *node, int depth);
+static int read_value(Reader *r, const Node *node);
 
-static int read_object(Reader *r, const Node *node, int depth) {
+static int read_object(Reader *r, const Node *node) {
     uint64_t seen = 0;
     int next = 0;
     if (!expect(r, '{')) return 0;
@@ -445,7 +445,7 @@ static int read_object(Reader *r, const Node *node, int depth) {
         next = index + 1 < node->nfields ? index + 1 : 0;
         if (index < 0 || (seen & (1ULL << index))) return 0;  /* an unknown field, or a key twice */
         seen |= 1ULL << index;
-        if (!read_value(r, node->fields[index].node, depth + 1)) return 0;
+        if (!read_value(r, node->fields[index].node)) return 0;
         if (expect(r, ',')) continue;
         if (expect(r, '}')) break;
         return 0;
@@ -453,13 +453,13 @@ static int read_object(Reader *r, const Node *node, int depth) {
     return (node->required & ~seen) == 0;
 }
 
-static int read_value(Reader *r, const Node *node, int depth) {
+static int read_value(Reader *r, const Node *node) {
     const char *data;
     Py_ssize_t len;
     long long cps, value;
     switch (node->kind) {
     case K_OBJECT:
-        return read_object(r, node, depth);
+        return read_object(r, node);
     case K_STRING:
         if (!read_string(r, &data, &len, &cps) || cps < node->min || cps > node->max) return 0;
         if (node->capture > 0) {
@@ -518,7 +518,7 @@ static int read_value(Reader *r, const Node *node, int depth) {
                     uint64_t bit = 1ULL << (value - item->min);
                     if (taken & bit) return 0;
                     taken |= bit;
-                } else if (!read_value(r, node->item, depth + 1)) {
+                } else if (!read_value(r, node->item)) {
                     return 0;
                 }
                 if (expect(r, ',')) continue;
@@ -618,7 +618,7 @@ static int scan_lines(const Scanner *self, Reader *r, const unsigned char *data,
         }
         r->id_ends[r->rows] = -1;
         r->p = at; r->end = stop; r->present = 0;
-        if (!read_object(r, self->plan, 0)) return 0;
+        if (!read_object(r, self->plan)) return 0;
         skip_ws(r);
         /* the whole line is one object, and it gave its id (the plan's id is required: once a row) */
         if (r->p >= stop || *r->p != '\n' || r->p - at > self->max_line_bytes || r->id_ends[r->rows] != r->ids.len)

@@ -28,7 +28,7 @@ import msgspec
 
 from hosting.formats.schema import load_schema, python_regex
 
-_IGNORED = {"$schema", "$id", "$defs", "title", "description", "default"}
+IGNORED_KEYWORDS = {"$schema", "$id", "$defs", "title", "description", "default"}  # (annotations only)
 # What a compiled decoder raises on a bad document (msgspec lets invalid UTF-8 through as UnicodeDecodeError,
 # and skipping a value left raw recurses once per level: see hosting.formats.depth).
 DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError)
@@ -153,7 +153,7 @@ def part_type(root: dict[str, Any], schema: dict[str, Any], name: str, narrowing
 def resolved(root: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """``schema``, or what its ``$ref`` points to in ``root``'s ``$defs`` (the only references rendered)."""
     while "$ref" in schema:
-        if set(schema) - _IGNORED != {"$ref"}:
+        if set(schema) - IGNORED_KEYWORDS != {"$ref"}:
             raise SchemaNotCompilable(f"$ref beside other keywords: {sorted(schema)}")
         ref = schema["$ref"]
         if not ref.startswith("#/$defs/"):
@@ -200,7 +200,7 @@ class _Compiler:
         self._inside_raw = 0
 
     def render(self, schema: dict[str, Any], name: str, path: FieldPath = (), *, raw: bool = True) -> Any:
-        unknown = set(schema) - _IGNORED - _KNOWN
+        unknown = set(schema) - IGNORED_KEYWORDS - _KNOWN
         if unknown:
             raise SchemaNotCompilable(f"{name}: keywords {sorted(unknown)} have no fast-path rendering")
         if "$ref" in schema:
@@ -214,7 +214,7 @@ class _Compiler:
             narrowed = self._narrowed(schema, name, path)
             if narrowed is not None:
                 return narrowed
-        if not set(schema) - _IGNORED:
+        if not set(schema) - IGNORED_KEYWORDS:
             return Any  # the empty schema: any value
         if "enum" in schema or "const" in schema:
             return self._enum(schema, name)
@@ -226,7 +226,7 @@ class _Compiler:
 
     def _narrowed(self, schema: dict[str, Any], name: str, path: FieldPath) -> Any:
         """A Literal of the allowed values the field's own type accepts; None when there are none."""
-        allowed = _accepted(_Compiler(self.root).render(schema, name), self.narrowing.values[path])
+        allowed = allowed_values(self.root, schema, name, self.narrowing.values[path])
         if not allowed:
             return None
         self.covered.append(path)
@@ -288,7 +288,7 @@ class _Compiler:
         values = schema["enum"] if "enum" in schema else [schema["const"]]
         plain = all(isinstance(value, str) for value in values) or (
             all(type(value) is int for value in values) and schema.get("type") in (None, "integer"))
-        if not values or not plain or set(schema) - _IGNORED - {"type"} not in ({"enum"}, {"const"}):
+        if not values or not plain or set(schema) - IGNORED_KEYWORDS - {"type"} not in ({"enum"}, {"const"}):
             raise SchemaNotCompilable(f"{name}: only an enum or const of strings or of integers is rendered")
         return Literal[tuple(values)]
 
@@ -296,6 +296,12 @@ class _Compiler:
 _KNOWN = {"$ref", "enum", "const", "type", "properties", "required", "additionalProperties", "propertyNames",
           "items", "minItems", "maxItems", "uniqueItems", "minLength", "maxLength", "pattern", "minimum", "maximum",
           "multipleOf"}
+
+
+def allowed_values(root: dict[str, Any], schema: dict[str, Any], name: str, values: Collection[Any]) -> tuple[Any, ...]:
+    """Those of ``values`` that ``schema`` (``root`` itself or a part of it) accepts, each decoded to itself:
+    what a narrowing folds into a field (here as a Literal; for the native scanner, as its allowed values)."""
+    return _accepted(_Compiler(root).render(schema, name), values)
 
 
 def _accepted(compiled: Any, values: Collection[Any]) -> tuple[Any, ...]:

@@ -74,7 +74,7 @@ def loads(data: bytes | bytearray) -> Any:
         raise NotJson("not UTF-8") from None
     except ValueError as exc:
         raise NotJson(str(exc)) from None
-    field = _first_string_at(value, _lone_surrogate) if may_hold_lone_surrogate(data) else None
+    field = _first_string_at(value, lone_surrogate) if may_hold_lone_surrogate(data) else None
     if field is not None:
         raise NotJson("a \\u escape is half of a UTF-16 surrogate pair, not a character", field=field)
     return value
@@ -163,7 +163,8 @@ def _holds_nul(text: str) -> bool:
     return "\x00" in text
 
 
-def _lone_surrogate(text: str) -> bool:
+def lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds half of a surrogate pair, which has no UTF-8 form."""
     if text.isascii():
         return False
     try:

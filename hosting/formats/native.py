@@ -32,7 +32,8 @@ import sys
 from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
-from hosting.formats.compiled import FieldPath, _accepted, _Compiler, resolved
+from hosting.formats.compiled import IGNORED_KEYWORDS, FieldPath, allowed_values, resolved
+from hosting.formats.depth import lone_surrogate
 from hosting.formats.schema import load_schema
 
 try:
@@ -44,7 +45,6 @@ except ImportError:  # pragma: no cover - every machine the project sets up buil
 AVAILABLE = _rowscan is not None and sys.hash_info.width == 64
 # The only pattern rendered on a free value (a path or an id is matched against the allowed values instead).
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
-_IGNORED = {"$schema", "$id", "$defs", "title", "description", "default"}
 _LIMIT = 10**18 - 1  # the scanner reads integers of at most 18 digits
 _KEY = secrets.token_bytes(16)  # the scanner's sets hash under it: no file can aim collisions at them
 
@@ -95,7 +95,7 @@ class _Translator:
 
     def node(self, schema: dict[str, Any], path: FieldPath) -> Plan:
         schema = resolved(self.root, schema)
-        keywords = set(schema) - _IGNORED
+        keywords = set(schema) - IGNORED_KEYWORDS
         if path in self.values:
             return self._allowed(schema, path)
         if "enum" in schema:
@@ -120,9 +120,12 @@ class _Translator:
     def _allowed(self, schema: dict[str, Any], path: FieldPath) -> Plan:
         """The values at ``path`` the field's own schema accepts (those the narrowed type would hold)."""
         name = "_".join(("Native", *path)).replace("*", "item")
-        allowed = _accepted(_Compiler(self.root).render(schema, name), self.values[path])
+        allowed = allowed_values(self.root, schema, name, self.values[path])
         if all(type(value) is str for value in allowed):
-            return (_rowscan.MEMBER, allowed if _encodable("".join(allowed)) else tuple(filter(_encodable, allowed)))
+            # (a lone surrogate has no UTF-8 form, and no line the scanner accepts holds one)
+            joined = "".join(allowed)  # (one test for them all: joining cannot pair two halves into a character)
+            return (_rowscan.MEMBER, tuple(filter(lambda value: not lone_surrogate(value), allowed))
+                    if lone_surrogate(joined) else allowed)
         numbers = sorted(allowed)
         if len(set(numbers)) != numbers[-1] - numbers[0] + 1:
             raise NotNative(f"{path}: allowed integers must form a range")
@@ -159,11 +162,3 @@ class _Translator:
             raise NotNative(f"{path}: pattern {schema['pattern']!r}")
         return (_rowscan.EMAIL, longest)
 
-
-def _encodable(value: str) -> bool:
-    """A lone surrogate has no UTF-8 form, and no valid line holds one: the scanner never needs it."""
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True

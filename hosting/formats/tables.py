@@ -81,22 +81,29 @@ class BaseChecks:
 
     def narrowing(self, table: str) -> Narrowing:
         """What the rows of ``table`` must agree with, as known now (see :mod:`hosting.formats.narrowed`)."""
-        allowed: list[tuple[FieldPath, Collection[str]]] = [
-            (_path(field, many), self.ids[target]) for field, target, many in REFERENCES.get(table, ())
-            if target in self.complete]
-        allowed += [(_path(field, many), self._annexes_in[_ANNEX_FOLDERS[field]])
-                    for field, many in ANNEXES.get(table, ())]
         # A set of values is worth folding into the type only when many more rows will be checked
         # against it than it holds: building the type costs a few microseconds a value.
         rows = self.expected_rows.get(table, 0)
-        values: dict[FieldPath, Collection[Any]] = {path: ids for path, ids in allowed
+        values: dict[FieldPath, Collection[Any]] = {path: ids for path, ids in self._known_values(table).items()
                                                     if rows >= _ROWS_PER_VALUE * len(ids)}
         if table != "courses":
             return Narrowing(values, lift_patterns=True)
-        values[_DAY_PATH] = self.grid.working_days
-        values[_START_PATH] = range(self._steps)
-        values[_WEEK_PATH] = range(1, self.grid.weeks + 1)
+        values.update(self._grid_values())
         return Narrowing(values, lift_patterns=True, raw=frozenset({_WEEKS_PATH}))
+
+    def _known_values(self, table: str) -> dict[FieldPath, Collection[str]]:
+        """The values a reference of ``table`` may take, for each table already read; those of an annex path."""
+        values: dict[FieldPath, Collection[str]] = {
+            _path(field, many): self.ids[target] for field, target, many in REFERENCES.get(table, ())
+            if target in self.complete}
+        values.update((_path(field, many), self._annexes_in[_ANNEX_FOLDERS[field]])
+                      for field, many in ANNEXES.get(table, ()))
+        return values
+
+    def _grid_values(self) -> dict[FieldPath, Collection[Any]]:
+        """The values of a course's placement the grid allows (one by one: a course's end is a rule of its own)."""
+        return {_DAY_PATH: self.grid.working_days, _START_PATH: range(self._steps),
+                _WEEK_PATH: range(1, self.grid.weeks + 1)}
 
     def fast_rows(self, table: str, *, max_line_bytes: int) -> NarrowedRows:
         """The fast path of ``table``'s batches; what it settles is passed back to :meth:`rows` as ``covered``
@@ -114,17 +121,12 @@ class BaseChecks:
         references = REFERENCES.get(table, ())
         if not NATIVE or table == "groups" or any(target not in self.complete for _, target, _ in references):
             return None
-        values: dict[FieldPath, Collection[Any]] = {_path(field, many): self.ids[target]
-                                                    for field, target, many in references}
-        values.update((_path(field, many), self._annexes_in[_ANNEX_FOLDERS[field]])
-                      for field, many in ANNEXES.get(table, ()))
+        values: dict[FieldPath, Collection[Any]] = dict(self._known_values(table))
         unique: set[FieldPath] = set()
         slots: dict[FieldPath, int] = {}
         sums: list[tuple[int, int]] = []
         if table == "courses":  # the placement fits the grid (TimeGrid.placement_fault)
-            values[_DAY_PATH] = self.grid.working_days
-            values[_START_PATH] = range(self._steps)
-            values[_WEEK_PATH] = range(1, self.grid.weeks + 1)
+            values.update(self._grid_values())
             unique.add(_WEEKS_PATH)
             slots = {_DURATION_PATH: 0, _START_PATH: 1}
             sums.append((0b11, self._steps))  # start_step + duration_steps <= steps of a day
