@@ -76,6 +76,7 @@ class Hosting(Base):
 
 class Planning(Base):
     __tablename__ = "plannings"
+    __table_args__ = (UniqueConstraint("hosting_number", "name", name="uq_plannings_hosting_name"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     hosting_number: Mapped[str] = mapped_column(ForeignKey("hostings.number"), index=True)
@@ -86,6 +87,8 @@ class Planning(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
     publication_name: Mapped[str | None] = mapped_column(String(200))
     current_base_id: Mapped[str | None] = mapped_column(String(40))
+    # The fencing token of the base in service: +1 at every swap; a job created before a swap may not swap.
+    base_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -131,13 +134,19 @@ class Job(Base):
             sqlite_where=_ACTIVE,
             postgresql_where=_ACTIVE,
         ),
+        UniqueConstraint("hosting_number", "idempotency_key", name="uq_jobs_hosting_idempotency_key"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), index=True)
+    hosting_number: Mapped[str | None] = mapped_column(String(12), index=True)
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Unique per hosting; request_hash fingerprints the request (kind, planning, inputs' SHA-256).
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    # The planning's base_generation when the job was created (its fencing token).
+    fence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     base_id: Mapped[str | None] = mapped_column(String(40))
     requested_by: Mapped[str] = mapped_column(String(100), default="operator")
@@ -192,6 +201,18 @@ class AuditEvent(Base):
     planning_id: Mapped[str | None] = mapped_column(String(40))
     hosting_number: Mapped[str | None] = mapped_column(String(12))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class LoginAttempt(Base):
+    """A console login attempt, kept for the lockout window (and audited apart)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hosting_number: Mapped[str] = mapped_column(String(12), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str | None] = mapped_column(String(100))
 
 
 class Publication(Base):
