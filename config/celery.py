@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from pathlib import Path
 from typing import Any
 
 from kombu import Exchange, Queue
@@ -49,6 +52,7 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
         folder = settings.broker_folder
         for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
+        _create_exchange_tables(folder / "control")
         # control_folder defaults to ./control in the process's working directory:
         # every embedded home started from one directory would share its exchange table.
         return {
@@ -63,3 +67,30 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
         # redelivery must never fire on a stage that is merely slow (celery#4766).
         return {"visibility_timeout": settings.redis_visibility_timeout_s}
     return {}
+
+
+# The exchanges a worker binds queues to at start: ours, remote control's and events'.
+EMBEDDED_EXCHANGES = ("hphost", "celery.pidbox", "reply.celery.pidbox", "celeryev")
+
+
+def _create_exchange_tables(control: Path) -> None:
+    """Create each exchange's empty table, atomically, before any worker binds to it.
+
+    kombu's filesystem transport creates a missing table with ``open("wb")``
+    before locking it: two workers starting at once truncate and interleave
+    their writes, and the next reader fails on a corrupt table. Once the file
+    exists, every bind is a locked read-modify-write.
+    """
+    for exchange in EMBEDDED_EXCHANGES:
+        table = control / f"{exchange}.exchange"
+        if table.exists():
+            continue
+        draft = control / f".{exchange}.{os.getpid()}.{uuid.uuid4().hex}"
+        draft.write_bytes(b"[]")
+        try:
+            os.link(draft, table)  # fails if another process created it first: theirs is as good
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+
