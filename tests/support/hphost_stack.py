@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from cryptography.fernet import Fernet
 
 from config.settings import Settings
 from console.client import Client
@@ -125,6 +126,7 @@ def server_stack(name: str, home: Path, *, broker_url: str, postgres_url: str, s
         "HPHOST_S3_ENDPOINT_URL": s3_endpoint,
         "HPHOST_S3_ACCESS_KEY_ID": "testing",
         "HPHOST_S3_SECRET_ACCESS_KEY": "testing",
+        "HPHOST_SECRET_KEY": Fernet.generate_key().decode(),  # required with a server control DB
         **FAST,
     }
     stack = Stack(name, home, env)
