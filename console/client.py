@@ -23,7 +23,7 @@ from config.settings import Settings, get_settings
 from console.views import JobView
 from hosting import audit as audit_trail
 from hosting.controller import reveal_credentials
-from hosting.db.migrate import upgrade
+from hosting.db.migrate import ensure_schema, migrates_itself
 from hosting.db.models import AuditEvent, Job
 from hosting.errors import HphostError, InvalidInput, TransientError
 from hosting.jobs import cleanup
@@ -45,11 +45,12 @@ class WaitTimeout(TransientError):
 
 
 class Client:
-    def __init__(self, settings: Settings | None = None, *, actor: str = "client", migrate: bool = True):
+    def __init__(self, settings: Settings | None = None, *, actor: str = "client", migrate: bool | None = None):
+        """``migrate``: None migrates the embedded SQLite database and refuses an outdated server one
+        (``SCHEMA_OUTDATED``: ``hphost setup`` migrates it)."""
         self.rt = Runtime(settings or get_settings())
         self.actor = actor
-        if migrate:
-            upgrade(self.rt.db.engine)
+        ensure_schema(self.rt.db, migrate=migrates_itself(self.rt.db) if migrate is None else migrate)
 
     def close(self) -> None:
         """Release the database connections (a long-lived service keeps one client)."""

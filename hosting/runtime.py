@@ -31,6 +31,18 @@ class Runtime:
         return open_basedbs(self.settings)
 
 
+def set_up(rt: Runtime) -> None:
+    """``hphost setup``: the home directory, the control DB's schema, the S3 bucket; idempotent."""
+    from hosting.db.migrate import ensure_schema
+
+    rt.settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_schema(rt.db, migrate=True)
+    ensure_bucket = getattr(rt.store, "ensure_bucket", None)
+    if ensure_bucket is not None:
+        ensure_bucket()
+    rt.basedbs  # noqa: B018 (opening the base databases makes their folder)
+
+
 _runtime: Runtime | None = None
 
 

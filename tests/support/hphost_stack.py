@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet
 from config.settings import Settings
 from console.client import Client
 from console.worker_pool import WorkerProcess
+from hosting.runtime import Runtime, set_up
 
 # Short leases and retries so crash recovery and retries are observable in seconds.
 FAST = {
@@ -130,5 +131,7 @@ def server_stack(name: str, home: Path, *, broker_url: str, postgres_url: str, s
         **FAST,
     }
     stack = Stack(name, home, env)
-    stack.client.rt.store.ensure_bucket()  # type: ignore[attr-defined]
+    runtime = Runtime(stack.settings())
+    set_up(runtime)  # what `hphost setup` does: the schema (no other command migrates PostgreSQL), the bucket
+    runtime.db.dispose()
     return stack
