@@ -31,7 +31,7 @@ from hosting.jobs.control import get_job, request_cancel, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
 from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.markers import PUBLISHED, UNPACKED
-from hosting.runtime import Runtime
+from hosting.runtime import BrokerUnavailable, Runtime
 from hosting.sealing import Sealer, secret_key
 from hosting.timegrid import TimeGrid
 
@@ -174,8 +174,8 @@ class Client:
 
         try:
             dispatch(job_id, stage, settings=self.rt.settings)
-        except Exception:  # the stage row is queued: the sweeper re-sends it
-            log.warning("dispatch_deferred", job_id=job_id, stage=stage)
+        except Exception as exc:  # the stage row stays queued: a sweeper re-sends it once the broker is back
+            raise BrokerUnavailable.of(self.rt.settings, job_id, exc) from None
 
     def _output_present(self, job: Job, stage: str) -> bool:
         prefix = base_prefix(job.base_id or "")

@@ -154,3 +154,66 @@ def test_a_worker_waits_for_setup_with_one_line(env, empty_database, tmp_path):
     text = log.read_text()
     assert text.count("waiting_for_schema") == 1 and "SCHEMA_OUTDATED" in text
     assert "sweep_failed" not in text, text
+
+
+GRID = {"first_monday": "2026-08-31", "weeks": 30, "working_days": ["mon", "tue", "wed", "thu", "fri"],
+        "day_start": "08:00", "sequences_per_day": 8, "sequence_minutes": 60, "steps_per_sequence": 1}
+
+
+@pytest.fixture
+def planning(env, tmp_path) -> Path:
+    """A hosting and its planning "EDT"; the grid file to create its base with."""
+    for command in (["hosting", "create", "123456789012"],
+                    ["planning", "create", "--hosting", "123456789012", "--name", "EDT", "--domain",
+                     "edt.example.edu", "--controller-domain", "ctl.example.edu"]):
+        assert hphost(env, *command).returncode == 0
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps(GRID))
+    return grid
+
+
+def test_waiting_with_no_worker_says_so_and_gives_up_at_the_timeout(env, planning):
+    done = hphost(env, "base", "create", "EDT", "--grid", str(planning), "--timeout", "12")
+    assert done.returncode == 3, done.stdout + done.stderr
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("job ") and "queued" in first  # the id at once, before any wait
+    job_id = first.split()[1]
+    assert f"job {job_id}: waiting for a worker on queue instantiate" in done.stderr
+    assert f"WAIT_TIMEOUT: Job {job_id} is still queued" in done.stderr and "Traceback" not in done.stderr
+    shown = json.loads(hphost(env, "jobs", "show", job_id[:12], "--json").stdout)["job"]  # the id the table prints
+    assert (shown["id"], shown["state"]) == (job_id, "queued")  # left to run
+    assert hphost(env, "jobs", "cancel", job_id[:8]).returncode == 0
+    timed_out = hphost(env, "base", "create", "EDT", "--grid", str(planning), "--timeout", "1", "--json")
+    assert timed_out.returncode == 3
+    refusal = json.loads(timed_out.stdout)
+    assert refusal["code"] == "WAIT_TIMEOUT" and len(refusal["where"]["job_id"]) == 32
+
+
+def test_an_unreachable_broker_is_unavailable_at_enqueue_naming_host_and_port(env, planning):
+    port = free_port()
+    done = hphost({**env, "HPHOST_BROKER_URL": f"redis://:pw-secret@127.0.0.1:{port}/0"}, "base", "create", "EDT",
+                  "--grid", str(planning), "--json", timeout_s=60)
+    assert done.returncode == 3, done.stdout + done.stderr
+    refusal = json.loads(done.stdout)
+    assert refusal["code"] == "BROKER_UNAVAILABLE"
+    assert refusal["where"]["broker"] == f"127.0.0.1:{port}"
+    assert "pw-secret" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+    listed = json.loads(hphost(env, "jobs", "list", "--json").stdout)["jobs"]
+    assert [(j["id"], j["state"]) for j in listed] == [(refusal["where"]["job_id"], "queued")]  # for a sweeper
+
+
+def test_jobs_list_refuses_an_unknown_state(env):
+    done = hphost(env, "jobs", "list", "--state", "bogus", "--json")
+    assert done.returncode == 2
+    assert (json.loads(done.stdout)["code"], json.loads(done.stdout)["where"]) == ("INVALID_INPUT",
+                                                                                   {"field": "state"})
+
+
+def test_control_database_and_base_files_are_private(env, planning, tmp_path):
+    home = tmp_path / "home"
+    assert (home / "control.db").stat().st_mode & 0o777 == 0o600
+    from hosting.basedb.sqlite import SqliteBases
+
+    bases = SqliteBases(tmp_path / "bases")
+    bases.build("b1", {"k": 1}, [])
+    assert (tmp_path / "bases" / "b1.sqlite").stat().st_mode & 0o777 == 0o600
