@@ -87,12 +87,16 @@ def fsck_command(
 def _wait_for_schema(part: str) -> None:
     """A worker or sweeper starts on a current schema: it migrates SQLite, and waits for `hphost setup`."""
     from hosting.db.migrate import wait_for_schema
-    from hosting.runtime import get_runtime
+    from hosting.db.session import ControlDB
 
     settings = get_settings()
     log = get_logger(f"hphost.{part}")
-    wait_for_schema(get_runtime().db, threading.Event(), poll_s=settings.sweep_interval_s,
-                    on_wait=lambda why: log.warning("waiting_for_schema", code=why.code, detail=why.message))
+    db = ControlDB(settings.database_url)  # its own, closed before Celery forks its pool
+    try:
+        wait_for_schema(db, threading.Event(), poll_s=settings.sweep_interval_s,
+                        on_wait=lambda why: log.warning("waiting_for_schema", code=why.code, detail=why.message))
+    finally:
+        db.dispose()
 
 
 def register(app: typer.Typer) -> None:

@@ -122,3 +122,11 @@ def test_the_embedded_broker_names_its_host_so_kombu_does_not_warn(tmp_path) -> 
     settings = Settings(home=tmp_path)
     assert settings.embedded_broker
     assert Connection(settings.broker_url).hostname  # kombu logs "No hostname was supplied" without one
+
+
+def test_the_embedded_default_generates_its_key_once_into_home_0600(tmp_path) -> None:
+    from hosting.sealing import secret_key
+
+    settings = Settings(home=tmp_path)
+    key = secret_key(settings)
+    assert secret_key(settings) == key and (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
