@@ -14,6 +14,7 @@ from config.settings import Settings
 STAGE_QUEUES = ("unpack", "instantiate", "publish", "profils")
 CONTROL_QUEUE = "control"
 QUEUES = (*STAGE_QUEUES, CONTROL_QUEUE)
+BROKER_CONNECT_TIMEOUT_S = 5.0
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -22,6 +23,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     conf: dict[str, Any] = {
         "broker_url": settings.broker_url,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": BROKER_CONNECT_TIMEOUT_S,
         "task_queues": [Queue(name, exchange, routing_key=name) for name in QUEUES],
         "task_default_queue": CONTROL_QUEUE,
         "task_default_exchange": "hphost",
@@ -65,7 +67,9 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
     if settings.broker_url.startswith(("redis://", "rediss://")):
         # The stage row's lease (not Redis) detects lost workers; Redis's own
         # redelivery must never fire on a stage that is merely slow (celery#4766).
-        return {"visibility_timeout": settings.redis_visibility_timeout_s}
+        # A broker that does not answer is refused after a few seconds (redis-py waits for ever by default).
+        return {"visibility_timeout": settings.redis_visibility_timeout_s,
+                "socket_connect_timeout": BROKER_CONNECT_TIMEOUT_S}
     return {}
 
 

@@ -8,14 +8,34 @@ the network unless a URL says so.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hosting.errors import InvalidSetting
 from hosting.formats.limits import Limits
+
+# Each URL setting and the schemes its adapter speaks (an empty value takes the embedded default).
+URL_SCHEMES = {
+    "database_url": ("sqlite", "postgresql", "postgresql+psycopg"),
+    "broker_url": ("filesystem", "redis", "rediss", "amqp", "amqps", "pyamqp"),
+    "store_url": ("file", "s3"),
+    "basedb_url": ("sqlite", "postgresql", "postgresql+psycopg"),
+    "s3_endpoint_url": ("http", "https"),
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+GENERATE_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
+
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=1)]
 
 
 class Settings(BaseSettings):
@@ -31,10 +51,11 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
-    s3_multipart_chunksize_bytes: int = 16 * 1024 * 1024
-    s3_max_concurrency: int = 4
-    s3_max_attempts: int = 5
-    unpack_put_workers: int = Field(8, description="Small entries (photos, documents) stored at once by unpack.")
+    s3_multipart_chunksize_bytes: int = Field(16 * 1024 * 1024, ge=5 * 1024 * 1024,
+                                              description="S3 multipart part size; S3 takes 5 MiB at least.")
+    s3_max_concurrency: Count = 4
+    s3_max_attempts: Count = 5
+    unpack_put_workers: Count = Field(8, description="Small entries (photos, documents) stored at once by unpack.")
     limits: Limits = Field(default_factory=Limits, description=(
         "What a .HHYP or .profils may cost at most (FORMATS.md's defaults), one HPHOST_LIMITS__<NAME> each."))
 
@@ -42,25 +63,51 @@ class Settings(BaseSettings):
         None, description="Seals one-time credentials; generated into home when unset."
     )
 
-    lease_s: float = Field(15.0, description="A running stage's lease; renewed by heartbeat.")
-    heartbeat_s: float = Field(5.0, description="How often a running stage renews its lease.")
-    sweep_interval_s: float = Field(5.0, description="How often the sweeper looks for lost stages.")
-    redispatch_after_s: float = Field(
+    lease_s: Seconds = Field(15.0, description="A running stage's lease; renewed by heartbeat.")
+    heartbeat_s: Seconds = Field(5.0, description="How often a running stage renews its lease.")
+    sweep_interval_s: Seconds = Field(5.0, description="How often the sweeper looks for lost stages.")
+    redispatch_after_s: Seconds = Field(
         120.0, description="Re-send a queued stage whose message was not taken within this time."
     )
-    max_deliveries: int = Field(5, description="Deliveries of one stage before the job fails.")
-    redis_visibility_timeout_s: int = Field(
+    max_deliveries: Count = Field(5, description="Deliveries of one stage before the job fails.")
+    redis_visibility_timeout_s: Count = Field(
         6 * 3600, description="Must exceed the longest stage, or Redis redelivers it."
     )
 
-    retry_max: int = Field(5, description="Celery retries of a stage on transient errors.")
-    retry_backoff_s: float = 2.0
-    retry_backoff_max_s: float = 60.0
-    call_attempts: int = Field(4, description="tenacity attempts of one call inside a stage.")
-    call_wait_max_s: float = 8.0
+    retry_max: int = Field(5, ge=0, description="Celery retries of a stage on transient errors.")
+    retry_backoff_s: Seconds = 2.0
+    retry_backoff_max_s: Seconds = 60.0
+    call_attempts: Count = Field(4, description="tenacity attempts of one call inside a stage.")
+    call_wait_max_s: Seconds = 8.0
 
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="One of " + ", ".join(LOG_LEVELS) + " (any case).")
     log_json: bool = True
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        if level.upper() not in LOG_LEVELS:
+            raise ValueError("expected one of " + ", ".join(LOG_LEVELS))
+        return level.upper()
+
+    @field_validator(*URL_SCHEMES)
+    @classmethod
+    def _known_scheme(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url:
+            _check_url(url, info.field_name or "")
+        return url
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            try:
+                raw = base64.urlsafe_b64decode(key.get_secret_value().encode())
+            except (binascii.Error, ValueError):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(f"not a Fernet key (32 url-safe base64 bytes); generate one with: {GENERATE_KEY}")
+        return key
 
     @model_validator(mode="after")
     def _embedded_defaults(self) -> Settings:
@@ -68,12 +115,24 @@ class Settings(BaseSettings):
         self.home = home
         if not self.database_url:
             self.database_url = f"sqlite:///{home / 'control.db'}"
-        if not self.broker_url:
-            self.broker_url = "filesystem://"
+        if self.broker_url in ("", "filesystem://"):
+            self.broker_url = "filesystem://localhost/"  # a host, or kombu warns on every connection
         if not self.store_url:
             self.store_url = f"file://{home / 'objects'}"
         if not self.basedb_url:
             self.basedb_url = f"sqlite:///{home / 'bases'}"
+        return self
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.heartbeat_s * 2 > self.lease_s:
+            raise _refused("HPHOST_HEARTBEAT_S", "must be at most half of HPHOST_LEASE_S, so that a running stage "
+                           "renews its lease at least twice before it expires (else other workers take it over "
+                           "while it runs)")
+        if self.secret_key is None and not self.database_url.startswith("sqlite"):
+            raise _refused("HPHOST_SECRET_KEY", "required with a server control database: every machine that "
+                           "shares it must seal and open credentials with the same key. Generate one with: "
+                           + GENERATE_KEY)
         return self
 
     @property
@@ -107,6 +166,24 @@ def _strip_password(url: str) -> str:
         return url
 
 
+def _check_url(url: str, field: str) -> None:
+    """Refuse a URL whose scheme no adapter speaks (each of a broker's ``;``-separated fail-overs)."""
+    schemes = URL_SCHEMES[field]
+    for one in url.split(";") if field == "broker_url" else [url]:
+        match = _SCHEME.fullmatch(one.strip())
+        if match is None or match.group(1).lower() not in schemes:
+            raise ValueError("expected a URL of scheme " + ", ".join(f"{s}://" for s in schemes))
+        if match.group(1).lower() in ("s3", "http", "https") and not match.group(2).strip("/"):
+            raise ValueError("the URL names no bucket or host")
+        if match.group(1).lower() == "sqlite" and not match.group(2).startswith("/"):
+            raise ValueError("expected sqlite:///path (a file or folder, not an in-memory database)")
+
+
+def _refused(setting: str, reason: str) -> PydanticCustomError:
+    """A refusal that names its variable, for a rule across settings (which pydantic places nowhere)."""
+    return PydanticCustomError("invalid_setting", "{reason}", {"setting": setting, "reason": reason})
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read once from the environment; a bad one raises ``INVALID_SETTING``."""
@@ -114,6 +191,7 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         error = exc.errors()[0]  # (its "msg" never holds the value: it may be a secret)
-        name = "HPHOST_" + "__".join(str(part).upper() for part in error["loc"])
+        name = (error.get("ctx") or {}).get("setting") or (
+            "HPHOST_" + "__".join(str(part).upper() for part in error["loc"]))
         reason = error["msg"].removeprefix("Value error, ")
         raise InvalidSetting(setting=name, reason=reason, where={"setting": name}) from None

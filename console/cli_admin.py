@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from console.cli_jobs import finish_job_command
+from console.cli_jobs import TimeoutOpt, finish_job_command
 from console.client import Client
 from console.output import emit, refusals
 from hosting.db.models import Planning
@@ -136,7 +136,7 @@ def base_create(
     planning: str,
     grid: Annotated[Path, typer.Option(help="Time grid as JSON (see docs/formats.md).")],
     base_name: Annotated[str | None, typer.Option()] = None,
-    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False,
+    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False, timeout_s: TimeoutOpt = None,
 ) -> None:
     """Créer une base: an empty base from a time grid; it goes into service when ready."""
     with refusals(as_json):
@@ -144,34 +144,34 @@ def base_create(
         client = Client(actor="operator")
         job = client.enqueue("create_base", planning, time_grid=time_grid, base_name=base_name,
                              idempotency_key=idempotency_key)
-    finish_job_command(client, job, wait, as_json)
+    finish_job_command(client, job, wait, as_json, timeout_s)
 
 
 @base_app.command("load")
 def base_load(
     planning: str, hhyp: Path,
     profils: Annotated[Path | None, typer.Option(help="Users and authorisations to assign too.")] = None,
-    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False,
+    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False, timeout_s: TimeoutOpt = None,
 ) -> None:
     """Charger une base: load a .HHYP; it replaces the base in service only once ready."""
     with refusals(as_json):
         client = Client(actor="operator")
         job = client.enqueue("load_base", planning, hhyp=hhyp, profils=profils,
                              idempotency_key=idempotency_key)
-    finish_job_command(client, job, wait, as_json)
+    finish_job_command(client, job, wait, as_json, timeout_s)
 
 
 def profils_assign(
     planning: str, profils: Path,
     prune: Annotated[bool, typer.Option(help="Remove users missing from the file.")] = False,
-    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False,
+    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False, timeout_s: TimeoutOpt = None,
 ) -> None:
     """Récupérer tous les utilisateurs et leurs autorisations from a .profils."""
     with refusals(as_json):
         client = Client(actor="operator")
         job = client.enqueue("assign_profils", planning, profils=profils, prune=prune,
                              idempotency_key=idempotency_key)
-    finish_job_command(client, job, wait, as_json)
+    finish_job_command(client, job, wait, as_json, timeout_s)
 
 
 def register(app: typer.Typer, profils_app: typer.Typer) -> None:

@@ -50,12 +50,17 @@ def demo_command(
 
 
 def _run(console: Console, home: Path, preset: str, workers: int) -> bool:
+    from config.settings import get_settings
     from console.cli_jobs import watch
     from console.client import Client
     from console.worker_pool import WorkerProcess
     from hosting.formats.sample import generate_sample
     from hosting.plannings import PlanningSettings, create_hosting, create_planning
+    from hosting.runtime import Runtime, set_up
 
+    runtime = Runtime(get_settings())
+    set_up(runtime)  # what `hphost setup` does: the home and the control DB's schema
+    runtime.db.dispose()
     client = Client(actor="demo")
     hhyp, profils = home / "sample.HHYP", home / "sample.profils"
     generate_sample(hhyp, hosting_number=DEMO_HOSTING, preset=preset, seed=1, profils_path=profils)

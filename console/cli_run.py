@@ -16,14 +16,11 @@ from console.output import emit, refusals
 
 
 def setup_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Create or migrate the control database, and the S3 bucket if the store is S3."""
-    from console.client import Client
+    """Create or migrate the control database, the home directory and the S3 bucket; safe to run again."""
+    from hosting.runtime import Runtime, set_up
 
     with refusals(as_json):
-        client = Client(actor="setup")
-        ensure = getattr(client.rt.store, "ensure_bucket", None)
-        if ensure is not None:
-            ensure()
+        set_up(Runtime(get_settings()))
     described = get_settings().describe()
     emit({"ok": True, "parts": described}, as_json, lambda: typer.echo(json.dumps(described, indent=2)))
 
@@ -44,6 +41,10 @@ def worker_command(
     if unknown:
         typer.echo(f"error USAGE: unknown queues {sorted(unknown)}; known: {', '.join(STAGE_QUEUES)}", err=True)
         raise typer.Exit(2)
+    if concurrency < 1:
+        typer.echo("error USAGE: --concurrency must be at least 1 (prefork children)", err=True)
+        raise typer.Exit(2)
+    _wait_for_schema("worker")
     os.environ["HPHOST_WORKER_SWEEPER"] = "1" if sweeper else "0"
     from workers.app import app
 
@@ -55,13 +56,11 @@ def sweeper_command(
     interval_s: Annotated[float | None, typer.Option(help="Seconds between sweeps.")] = None,
 ) -> None:
     """Run the sweeper on its own (it also runs inside every worker unless --no-sweeper)."""
-    from hosting.db.migrate import upgrade
-    from hosting.runtime import get_runtime
     from workers.sweeper import run_sweeper
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    upgrade(get_runtime().db.engine)
+    _wait_for_schema("sweeper")
     get_logger("hphost.sweeper").info("sweeper_started", standalone=True)
     try:
         run_sweeper(threading.Event(), interval_s or settings.sweep_interval_s)
@@ -74,18 +73,30 @@ def fsck_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Cross-check control DB, object storage and base databases; exit 1 when not clean."""
-    from hosting.db.migrate import upgrade
+    from console.client import Client
     from hosting.fsck import fsck
-    from hosting.runtime import Runtime
 
     with refusals(as_json):
-        rt = Runtime(get_settings())
-        upgrade(rt.db.engine)
-        report = fsck(rt, repair=repair)
+        report = fsck(Client(actor="fsck").rt, repair=repair)
     emit({"ok": report.clean, **report.as_dict()}, as_json,
          lambda: typer.echo(json.dumps(report.as_dict(), indent=2)))
     if not report.clean and not repair:
         raise typer.Exit(1)
+
+
+def _wait_for_schema(part: str) -> None:
+    """A worker or sweeper starts on a current schema: it migrates SQLite, and waits for `hphost setup`."""
+    from hosting.db.migrate import wait_for_schema
+    from hosting.db.session import ControlDB
+
+    settings = get_settings()
+    log = get_logger(f"hphost.{part}")
+    db = ControlDB(settings.database_url)  # its own, closed before Celery forks its pool
+    try:
+        wait_for_schema(db, threading.Event(), poll_s=settings.sweep_interval_s,
+                        on_wait=lambda why: log.warning("waiting_for_schema", code=why.code, detail=why.message))
+    finally:
+        db.dispose()
 
 
 def register(app: typer.Typer) -> None:

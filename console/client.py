@@ -23,7 +23,7 @@ from config.settings import Settings, get_settings
 from console.views import JobView
 from hosting import audit as audit_trail
 from hosting.controller import reveal_credentials
-from hosting.db.migrate import upgrade
+from hosting.db.migrate import ensure_schema, migrates_itself
 from hosting.db.models import AuditEvent, Job
 from hosting.errors import HphostError, InvalidInput, TransientError
 from hosting.jobs import cleanup
@@ -31,7 +31,7 @@ from hosting.jobs.control import get_job, request_cancel, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
 from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.markers import PUBLISHED, UNPACKED
-from hosting.runtime import Runtime
+from hosting.runtime import BrokerUnavailable, Runtime
 from hosting.sealing import Sealer, secret_key
 from hosting.timegrid import TimeGrid
 
@@ -45,11 +45,12 @@ class WaitTimeout(TransientError):
 
 
 class Client:
-    def __init__(self, settings: Settings | None = None, *, actor: str = "client", migrate: bool = True):
+    def __init__(self, settings: Settings | None = None, *, actor: str = "client", migrate: bool | None = None):
+        """``migrate``: None migrates the embedded SQLite database and refuses an outdated server one
+        (``SCHEMA_OUTDATED``: ``hphost setup`` migrates it)."""
         self.rt = Runtime(settings or get_settings())
         self.actor = actor
-        if migrate:
-            upgrade(self.rt.db.engine)
+        ensure_schema(self.rt.db, migrate=migrates_itself(self.rt.db) if migrate is None else migrate)
 
     def close(self) -> None:
         """Release the database connections (a long-lived service keeps one client)."""
@@ -173,8 +174,8 @@ class Client:
 
         try:
             dispatch(job_id, stage, settings=self.rt.settings)
-        except Exception:  # the stage row is queued: the sweeper re-sends it
-            log.warning("dispatch_deferred", job_id=job_id, stage=stage)
+        except Exception as exc:  # the stage row stays queued: a sweeper re-sends it once the broker is back
+            raise BrokerUnavailable.of(self.rt.settings, job_id, exc) from None
 
     def _output_present(self, job: Job, stage: str) -> bool:
         prefix = base_prefix(job.base_id or "")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from config.settings import Settings, get_settings
 from hosting.basedb import open_basedbs
 from hosting.basedb.base import BaseDatabases
 from hosting.db.session import ControlDB
+from hosting.errors import TransientError
 from hosting.store import ObjectStore, open_store
 
 
@@ -29,6 +31,44 @@ class Runtime:
     @cached_property
     def basedbs(self) -> BaseDatabases:
         return open_basedbs(self.settings)
+
+
+class BrokerUnavailable(TransientError):
+    """The broker at {broker} cannot be reached ({reason}); job {job_id} stays queued, sent again by a worker's sweeper once the broker is back (or cancel it: hphost jobs cancel {job_id})."""  # noqa: E501
+
+    code = "BROKER_UNAVAILABLE"
+
+    @classmethod
+    def of(cls, settings: Settings, job_id: str, exc: BaseException) -> BrokerUnavailable:
+        broker = broker_server(settings.broker_url)
+        reason = f"{type(exc).__name__}: {str(exc).strip()[:160]}"
+        password = urlsplit(settings.broker_url.split(";")[0]).password
+        if password:
+            reason = reason.replace(password, "***")
+        return cls(broker=broker, reason=reason, job_id=job_id, where={"broker": broker, "job_id": job_id})
+
+
+_BROKER_PORTS = {"redis": 6379, "rediss": 6380, "amqp": 5672, "pyamqp": 5672, "amqps": 5671}
+
+
+def broker_server(url: str) -> str:
+    """host:port of the (first) broker, for messages; never its password."""
+    parts = urlsplit(url.split(";")[0])
+    if parts.scheme == "filesystem":
+        return "the filesystem broker"
+    return f"{parts.hostname or 'localhost'}:{parts.port or _BROKER_PORTS.get(parts.scheme, '?')}"
+
+
+def set_up(rt: Runtime) -> None:
+    """``hphost setup``: the home directory, the control DB's schema, the S3 bucket; idempotent."""
+    from hosting.db.migrate import ensure_schema
+
+    rt.settings.home.mkdir(parents=True, exist_ok=True)
+    ensure_schema(rt.db, migrate=True)
+    ensure_bucket = getattr(rt.store, "ensure_bucket", None)
+    if ensure_bucket is not None:
+        ensure_bucket()
+    rt.basedbs  # noqa: B018 (opening the base databases makes their folder)
 
 
 _runtime: Runtime | None = None

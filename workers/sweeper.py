@@ -16,10 +16,15 @@ _stop = threading.Event()
 
 def run_sweeper(stop: threading.Event, interval_s: float) -> None:
     """Sweep every ``interval_s`` until ``stop`` is set; errors are logged, never fatal."""
+    from hosting.db.migrate import wait_for_schema
     from hosting.jobs.sweeper import sweep
     from hosting.runtime import get_runtime
     from tasks.dispatch import dispatch
 
+    # Before `hphost setup` there is nothing to sweep: one line, then wait (not a sweep_failed every interval).
+    if not wait_for_schema(get_runtime().db, stop, poll_s=interval_s, on_wait=lambda why: log.warning(
+            "waiting_for_schema", code=why.code, detail=why.message)):
+        return
     while not stop.wait(interval_s):
         try:
             sweep(get_runtime(), dispatch, actor=f"sweeper@{os.getpid()}")

@@ -42,6 +42,7 @@ class SqliteBases:
         building = self._building(base_id)
         building.unlink(missing_ok=True)
         try:
+            os.close(os.open(building, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private, as the store's objects
             with _connect(building) as conn:
                 conn.execute("CREATE TABLE _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 conn.executemany("INSERT INTO _meta VALUES (?, ?)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import sqlite3
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT_S = 10
 
 
 def rows_updated(session: Session, statement: Update) -> int:
@@ -32,14 +34,41 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A server that does not answer is refused after CONNECT_TIMEOUT_S, not waited for.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file 0600 (its -wal and -shm files take its mode), as the store's objects are."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def server_of(url: str) -> str:
+    """Where a database lives, for messages: host:port/name, or the SQLite file; never a password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+def unreachable(db: ControlDB, exc: DBAPIError) -> DatabaseUnavailable:
+    """``DATABASE_UNAVAILABLE`` naming the server and the driver's reason (which holds no password)."""
+    lines = str(exc.orig).strip().splitlines() or [""]
+    why = lines[-1].strip() if "failed:" not in lines[0] else lines[0].rsplit("failed:", 1)[1].strip()
+    return DatabaseUnavailable(reason=f"cannot reach {db.server} ({type(exc.orig).__name__}: {why[:200]})",
+                               where={"database": db.server})
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
@@ -71,6 +100,10 @@ class ControlDB:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def server(self) -> str:
+        return server_of(self.url)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from cryptography.fernet import Fernet
 
 from config.settings import Settings
 from console.client import Client
 from console.worker_pool import WorkerProcess
+from hosting.runtime import Runtime, set_up
 
 # Short leases and retries so crash recovery and retries are observable in seconds.
 FAST = {
@@ -125,8 +127,11 @@ def server_stack(name: str, home: Path, *, broker_url: str, postgres_url: str, s
         "HPHOST_S3_ENDPOINT_URL": s3_endpoint,
         "HPHOST_S3_ACCESS_KEY_ID": "testing",
         "HPHOST_S3_SECRET_ACCESS_KEY": "testing",
+        "HPHOST_SECRET_KEY": Fernet.generate_key().decode(),  # required with a server control DB
         **FAST,
     }
     stack = Stack(name, home, env)
-    stack.client.rt.store.ensure_bucket()  # type: ignore[attr-defined]
+    runtime = Runtime(stack.settings())
+    set_up(runtime)  # what `hphost setup` does: the schema (no other command migrates PostgreSQL), the bucket
+    runtime.db.dispose()
     return stack
