@@ -24,7 +24,6 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from hosting.errors import NotFound
 from hosting.formats import profils_errors as p
 from hosting.formats.compiled import DECODE_ERRORS, conforming_type
 from hosting.formats.depth import (
@@ -37,7 +36,7 @@ from hosting.formats.depth import (
     nul_at,
     refuse_constant,
 )
-from hosting.formats.errors import FormatError
+from hosting.formats.errors import FormatError, no_such_file
 from hosting.formats.explain import explain
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.profils_faults import first_fault, too_large_for_slow_path
@@ -84,7 +83,17 @@ class Profils:
 
 def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = DEFAULT_LIMITS) -> Profils:
     """Read and check a ``.profils`` from a path or a binary stream."""
-    data = _bounded_bytes(source, limits.max_profils_bytes)
+    return _checked(_bounded_bytes(source, limits.max_profils_bytes))
+
+
+def checked_profils_bytes(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of a ``.profils`` file once they pass every rule: what is stored is what was checked."""
+    data = _bounded_bytes(path, limits.max_profils_bytes)
+    _checked(data)
+    return bytes(data)
+
+
+def _checked(data: bytes | bytearray) -> Profils:
     profils = _decoded(data)
     if profils is None:  # refused by msgspec: the slow path names the fault (or finds none, 1.0 for 1)
         if too_large_for_slow_path(data):  # (what the strict type takes costs what a valid file costs)
@@ -114,8 +123,8 @@ def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> byt
         try:
             with path.open("rb") as stream:
                 return _bounded_bytes(stream, limit)
-        except FileNotFoundError:
-            raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise no_such_file(path, exc) from None
     data = bytearray()
     while len(data) <= limit and (block := source.read(min(_READ_BYTES, limit + 1 - len(data)))):
         data += block
