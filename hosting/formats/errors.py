@@ -8,8 +8,8 @@ its docstring is the message template. ``where`` says where the file broke:
 
 from __future__ import annotations
 
-import errno
 import re
+from pathlib import Path
 from typing import Any
 
 from hosting.errors import NotFound, PermanentError, Where
@@ -33,10 +33,10 @@ class FormatError(PermanentError):
         self.args = (self.message,)
 
 
-def no_such_file(path: Any, exc: OSError) -> NotFound:
+def no_such_file(path: Any, exc: OSError | None = None) -> NotFound:
     """A path given as a file that is none (missing, or a directory): NOT_FOUND, in a plain sentence."""
     where = {"path": str(path)}
-    if isinstance(exc, IsADirectoryError) or (exc.errno is not None and exc.errno == errno.EISDIR):
+    if isinstance(exc, IsADirectoryError) or (exc is None and Path(path).is_dir()):
         return NotFound("{ident} is a directory, not a file.", kind="file", ident=str(path), where=where)
     return NotFound(kind="file", ident=str(path), where=where)
 

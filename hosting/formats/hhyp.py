@@ -338,6 +338,8 @@ def _check_table_name(path: str) -> None:
 
 
 def _open(path: Path) -> BinaryIO:
+    if path.is_dir():  # (whatever its name: "folder/" is no misnamed file)
+        raise e.no_such_file(path)
     if not path.name.lower().endswith(".hhyp"):
         raise e.HhypFileName(where={"path": str(path)})
     try:

@@ -118,6 +118,8 @@ def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> byt
     """The file's bytes, read into one growing buffer (joined blocks would hold them twice at the peak)."""
     if isinstance(source, str | os.PathLike):
         path = Path(source)
+        if path.is_dir():  # (whatever its name: "folder/" is no misnamed file)
+            raise no_such_file(path)
         if not path.name.lower().endswith(".profils"):
             raise p.ProfilsFileName(where={"path": str(path)})
         try:

@@ -67,17 +67,32 @@ def bad_hhyp_files(tmp_path: Path) -> dict[str, Path]:
     shutil.copy(SAMPLES / "small.HHYP", paths["zip_name"])
     paths["directory"] = tmp_path / "folder.HHYP"
     paths["directory"].mkdir()
+    paths["plain_directory"] = tmp_path / "somedir"
+    paths["plain_directory"].mkdir()
     paths["missing"] = tmp_path / "missing.HHYP"
     return paths
 
 
 def test_a_bad_hhyp_is_refused_at_the_door_as_hhyp_check_refuses_it(env, tmp_path):
+    codes = {}
     for name, path in bad_hhyp_files(tmp_path).items():
         expected = check_refusal(env, "hhyp", path, "--hosting-number", HOSTING)
-        got = refusal(hphost(env, "base", "load", "EDT", str(path), "--no-wait", "--json"))
+        got = refusal(hphost(env, "base", "load", "EDT", f"{path}/" if "dir" in name else str(path),
+                             "--no-wait", "--json"))
         assert got == expected, name
+        codes[name] = got["code"]
         nothing_stored_or_queued(env)
-    assert expected["code"] == "NOT_FOUND"
+    assert codes["zip_name"] == "HHYP_FILE_NAME" and codes["not_zip"] == "HHYP_NOT_ZIP"
+    assert codes["directory"] == codes["plain_directory"] == codes["missing"] == "NOT_FOUND"
+
+
+def test_a_folder_given_as_a_file_is_a_plain_not_found(env, tmp_path):
+    for args in (["base", "load", "EDT", str(tmp_path) + "/"], ["profils", "assign", "EDT", str(tmp_path)],
+                 ["base", "load", "EDT", str(SAMPLES / "small.HHYP"), "--profils", str(tmp_path)]):
+        done = hphost(env, *args, "--no-wait")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, args
+        assert done.stderr == f"error NOT_FOUND: {tmp_path} is a directory, not a file. (path={tmp_path})\n"
+    nothing_stored_or_queued(env)
 
 
 def test_another_hostings_hhyp_is_refused_at_the_door(env):
