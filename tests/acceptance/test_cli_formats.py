@@ -94,8 +94,9 @@ def test_a_missing_file_is_a_clear_refusal(cli: typer.Typer, tmp_path: Path, com
 def test_a_directory_is_a_clear_refusal(cli: typer.Typer, tmp_path: Path) -> None:
     folder = tmp_path / "folder.HHYP"
     folder.mkdir()
-    code, out = run_json(cli, "hhyp", "check", str(folder))
-    assert code == 2 and out["code"] == "INVALID_INPUT"
+    code, out = run_json(cli, "hhyp", "check", str(folder))  # NOT_FOUND, as base load says it (issue 17, 19)
+    assert code == 2 and out["code"] == "NOT_FOUND"
+    assert out["message"] == f"{folder} is a directory, not a file."
 
 
 def test_a_wrongly_named_file_is_refused(cli: typer.Typer) -> None:
