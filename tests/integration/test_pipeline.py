@@ -130,6 +130,7 @@ def test_wrong_hosting_number_fails_and_leaves_the_previous_base_serving(stack, 
     job = stack.client.wait(enqueue_unchecked(stack, "load_base", planning, hhyp=other), timeout_s=120)
     assert (job.state, job.error["code"]) == ("failed", "HHYP_WRONG_HOSTING_NUMBER")
     assert job.error["where"]
+    uploads_deleted(stack)  # a refused file is not kept
     store = stack.client.rt.store
     assert list(store.list(f"bases/{job.id}/")) == []
     assert not stack.client.rt.basedbs.exists(job.id)
@@ -161,6 +162,10 @@ def test_a_refused_profils_is_deleted_by_the_worker(stack, tmp_path):
     job = stack.client.wait(enqueue_unchecked(stack, "assign_profils", planning, profils=bad), timeout_s=120)
     assert (job.state, job.error["code"], job.error["where"]) == (
         "failed", "PROFILS_CLEAR_PASSWORD", {"field": "users[2].password"})
+    uploads_deleted(stack)
+
+
+def uploads_deleted(stack) -> None:
     deadline = time.monotonic() + 60  # the failure's cleanup follows the failure
     while list(stack.client.rt.store.list("incoming/")):
         assert time.monotonic() < deadline, list(stack.client.rt.store.list("incoming/"))
