@@ -119,10 +119,13 @@ def planning_show(planning: str, as_json: JsonOpt = False) -> None:
 def _grid_file(grid: Path) -> Any:
     from hosting.errors import InvalidInput
     from hosting.formats.depth import NotJson, loads
+    from hosting.formats.errors import no_such_file
 
     where = {"file": str(grid)}
     try:
         data = grid.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        raise no_such_file(grid, exc) from None  # as hhyp check says it
     except OSError as exc:
         raise InvalidInput(field="grid", reason=type(exc).__name__, where=where) from None
     try:  # the formats' strict JSON: UTF-8, the depth first, no NaN, no lone surrogate

@@ -11,10 +11,11 @@ Files go to object storage first (claim check); the job names their keys.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import select
 
@@ -29,8 +30,9 @@ from hosting.errors import HphostError, InvalidInput, TransientError
 from hosting.jobs import cleanup
 from hosting.jobs.control import get_job, request_cancel, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
-from hosting.jobs.kinds import base_prefix
+from hosting.jobs.kinds import JOB_KINDS, base_prefix
 from hosting.pipeline.markers import PUBLISHED, UNPACKED
+from hosting.plannings import get_planning
 from hosting.runtime import BrokerUnavailable, Runtime
 from hosting.sealing import Sealer, secret_key
 from hosting.timegrid import TimeGrid
@@ -65,27 +67,35 @@ class Client:
     # --- enqueue -----------------------------------------------------------
     def upload(self, path: str | Path, *, suffix: str) -> str:
         """Put a local file into object storage under a fresh ``incoming/`` key."""
-        source = Path(path)
-        if not source.is_file():
-            raise InvalidInput(field=suffix, reason=f"no such file: {source}", where={"file": str(source)})
-        key = f"incoming/{uuid.uuid4().hex}/{source.name}"
-        with source.open("rb") as stream:
-            self.rt.store.put_stream(key, stream, source.stat().st_size)
-        return key
+        return self._upload(path)[0]
 
     def enqueue(self, kind: str, planning: str, *, hhyp: str | Path | None = None,
                 profils: str | Path | None = None, time_grid: dict[str, Any] | None = None,
                 base_name: str | None = None, prune: bool = False,
                 idempotency_key: str | None = None, dispatch: bool = True) -> JobView:
-        """Create a job (or return the one with this idempotency key) and ring its first stage."""
-        params: dict[str, Any] = {}
+        """Create a job (or return the one with this idempotency key) and ring its first stage.
+
+        Refused before anything is stored: an unknown planning, a bad time grid, a .HHYP failing its
+        cheap structural checks (name, ZIP end records, manifest, bound to the planning's hosting) and a
+        .profils failing any of its rules; the worker checks the whole .HHYP again.
+        """
+        if kind not in JOB_KINDS:
+            raise InvalidInput(field="kind", reason=f"one of {', '.join(JOB_KINDS)}", where={"field": "kind"})
         if time_grid is not None:
             TimeGrid.from_dict(time_grid)  # refused here, GRID_*, before anything is stored (the stage checks again)
+        with self.rt.db.transaction() as session:
+            target = get_planning(session, planning)  # NOT_FOUND before a large upload
+            planning_id, hosting_number = target.id, target.hosting_number
+        profils_data = self._door_checks(hhyp, profils, hosting_number)
+        params: dict[str, Any] = {}
+        digests: dict[str, str] = {}
         try:
             if hhyp is not None:
-                params["hhyp_key"] = self.upload(hhyp, suffix="hhyp")
-            if profils is not None:
-                params["profils_key"] = self.upload(profils, suffix="profils")
+                params["hhyp_key"], digests["hhyp_key"] = self._upload(hhyp)
+            if profils is not None and profils_data is not None:  # (both or neither)
+                params["profils_key"] = self._incoming_key(Path(profils))
+                self.rt.store.put_bytes(params["profils_key"], profils_data)  # the bytes checked, not read again
+                digests["profils_key"] = hashlib.sha256(profils_data).hexdigest()
             if time_grid is not None:
                 params["time_grid"] = time_grid
             if base_name:
@@ -93,8 +103,8 @@ class Client:
             if prune:
                 params["prune"] = True
             _require_inputs(kind, params)
-            request = JobRequest(kind=kind, planning=planning, params=params,
-                                 idempotency_key=idempotency_key, requested_by=self.actor)
+            request = JobRequest(kind=kind, planning=planning_id, params=params, idempotency_key=idempotency_key,
+                                 requested_by=self.actor, input_sha256=digests)
             with self.rt.db.transaction() as session:
                 job, created = enqueue(session, request)
                 first = stages(session, job.id)[0].name if created else None
@@ -107,6 +117,35 @@ class Client:
         elif dispatch and first is not None:
             self._ring(job_id, first)
         return self.get(job_id)
+
+    def _door_checks(self, hhyp: str | Path | None, profils: str | Path | None, hosting_number: str) -> bytes | None:
+        """Refuse the input files as ``hhyp check`` and ``profils check`` would; the .profils's checked bytes."""
+        from hosting.formats.hhyp import check_structure
+        from hosting.formats.profils import checked_profils_bytes
+
+        limits = self.rt.settings.limits
+        if hhyp is not None:
+            check_structure(hhyp, expected_hosting_number=hosting_number, limits=limits)
+        return checked_profils_bytes(profils, limits=limits) if profils is not None else None
+
+    def _upload(self, path: str | Path) -> tuple[str, str]:
+        """Upload a local file; its key and the SHA-256 (hex) of the bytes stored."""
+        source = Path(path)
+        key = self._incoming_key(source)
+        try:
+            stream = source.open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            from hosting.formats.errors import no_such_file
+
+            raise no_such_file(source, exc) from None
+        with stream:
+            hashing = _Hashing(stream)
+            self.rt.store.put_stream(key, cast(BinaryIO, hashing), source.stat().st_size)
+        return key, hashing.sha256.hexdigest()
+
+    @staticmethod
+    def _incoming_key(source: Path) -> str:
+        return f"incoming/{uuid.uuid4().hex}/{source.name}"
 
     # --- watch ---------------------------------------------------------------
     def get(self, job_id: str) -> JobView:
@@ -186,6 +225,19 @@ class Client:
         if stage == "publish":
             return self.rt.store.head(prefix + PUBLISHED) is not None
         return False
+
+
+class _Hashing:
+    """A binary reader that hashes what passes through it (the fingerprint of an upload)."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.sha256.update(data)
+        return data
 
 
 def _require_inputs(kind: str, params: dict[str, Any]) -> None:

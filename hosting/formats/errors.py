@@ -9,9 +9,10 @@ its docstring is the message template. ``where`` says where the file broke:
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
-from hosting.errors import PermanentError, Where
+from hosting.errors import NotFound, PermanentError, Where
 
 # What a refusal must not carry from the file: control characters (U+0000 is refused by PostgreSQL,
 # where a failed job's error is stored; an escape sequence would drive the operator's terminal) and
@@ -30,6 +31,14 @@ class FormatError(PermanentError):
                          **{key: _printable(value) for key, value in params.items()})
         self.message = _printable(self.message)
         self.args = (self.message,)
+
+
+def no_such_file(path: Any, exc: OSError | None = None) -> NotFound:
+    """A path given as a file that is none (missing, or a directory): NOT_FOUND, in a plain sentence."""
+    where = {"path": str(path)}
+    if isinstance(exc, IsADirectoryError) or (exc is None and Path(path).is_dir()):
+        return NotFound("{ident} is a directory, not a file.", kind="file", ident=str(path), where=where)
+    return NotFound(kind="file", ident=str(path), where=where)
 
 
 def _printable(value: Any) -> Any:

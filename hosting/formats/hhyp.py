@@ -46,7 +46,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from hosting.errors import NotFound
 from hosting.formats import errors as e
 from hosting.formats.archive import Source, ZipEntry, read_central_directory
 from hosting.formats.gcpause import fewer_collections
@@ -63,7 +62,7 @@ Put = Callable[[str, BinaryIO, int], None]
 # Entries this large (compressed) are inflated by a thread of their own (see readahead.py).
 READ_AHEAD_FROM_BYTES = 256 << 10
 
-__all__ = ["HhypReader", "HhypSummary", "Limits", "Manifest", "Put", "iter_table_rows"]
+__all__ = ["HhypReader", "HhypSummary", "Limits", "Manifest", "Put", "check_structure", "iter_table_rows"]
 
 
 @dataclass
@@ -236,6 +235,14 @@ class HhypReader:
         return _TableSink(table, checks, self.manifest.tables[table], summary, self.limits)
 
 
+def check_structure(path: str | os.PathLike[str], *, expected_hosting_number: str | None = None,
+                    limits: Limits = DEFAULT_LIMITS) -> Manifest:
+    """The cheap checks of a ``.HHYP`` (its name, the ZIP end records and central directory, the manifest
+    and its binding), reading no entry but the manifest: what the console refuses before uploading."""
+    with HhypReader(path, expected_hosting_number=expected_hosting_number, limits=limits) as reader:
+        return reader.manifest
+
+
 class EntryStream(io.RawIOBase):
     """The verified bytes of one entry, as a readable, non-seekable binary stream."""
 
@@ -331,12 +338,14 @@ def _check_table_name(path: str) -> None:
 
 
 def _open(path: Path) -> BinaryIO:
+    if path.is_dir():  # (whatever its name: "folder/" is no misnamed file)
+        raise e.no_such_file(path)
     if not path.name.lower().endswith(".hhyp"):
         raise e.HhypFileName(where={"path": str(path)})
     try:
         return path.open("rb")
-    except FileNotFoundError:
-        raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        raise e.no_such_file(path, exc) from None
 
 
 def _row_id(row: Any) -> str:

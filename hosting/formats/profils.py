@@ -24,7 +24,6 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from hosting.errors import NotFound
 from hosting.formats import profils_errors as p
 from hosting.formats.compiled import DECODE_ERRORS, conforming_type
 from hosting.formats.depth import (
@@ -37,9 +36,10 @@ from hosting.formats.depth import (
     nul_at,
     refuse_constant,
 )
-from hosting.formats.errors import FormatError
+from hosting.formats.errors import FormatError, no_such_file
 from hosting.formats.explain import explain
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
+from hosting.formats.profils_faults import first_fault, too_large_for_slow_path
 from hosting.formats.schema import SchemaFault, load_schema
 
 FORMAT, VERSION = "HYPERPLANNING-PROFILS", 1
@@ -83,9 +83,23 @@ class Profils:
 
 def read_profils(source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = DEFAULT_LIMITS) -> Profils:
     """Read and check a ``.profils`` from a path or a binary stream."""
-    data = _bounded_bytes(source, limits.max_profils_bytes)
+    return _checked(_bounded_bytes(source, limits.max_profils_bytes))
+
+
+def checked_profils_bytes(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of a ``.profils`` file once they pass every rule: what is stored is what was checked."""
+    data = _bounded_bytes(path, limits.max_profils_bytes)
+    _checked(data)
+    return bytes(data)
+
+
+def _checked(data: bytes | bytearray) -> Profils:
     profils = _decoded(data)
     if profils is None:  # refused by msgspec: the slow path names the fault (or finds none, 1.0 for 1)
+        if too_large_for_slow_path(data):  # (what the strict type takes costs what a valid file costs)
+            fault = first_fault(data, format_name=FORMAT, supported_version=VERSION)
+            if fault is not None:
+                raise fault
         raw = _explained(data, _quick_object(data))
         return _built(raw["exported_at"], raw["profiles"], raw["users"], itemgetter, dict.get)
     return profils
@@ -100,26 +114,28 @@ def write_profils(target: str | os.PathLike[str] | BinaryIO, profils: Profils) -
         target.write(data)
 
 
-def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> bytes:
+def _bounded_bytes(source: str | os.PathLike[str] | BinaryIO, limit: int) -> bytearray:
+    """The file's bytes, read into one growing buffer (joined blocks would hold them twice at the peak)."""
     if isinstance(source, str | os.PathLike):
         path = Path(source)
+        if path.is_dir():  # (whatever its name: "folder/" is no misnamed file)
+            raise no_such_file(path)
         if not path.name.lower().endswith(".profils"):
             raise p.ProfilsFileName(where={"path": str(path)})
         try:
             with path.open("rb") as stream:
                 return _bounded_bytes(stream, limit)
-        except FileNotFoundError:
-            raise NotFound(kind="file", ident=str(path), where={"path": str(path)}) from None
-    blocks, size = [], 0
-    while size <= limit and (block := source.read(min(_READ_BYTES, limit + 1 - size))):
-        blocks.append(block)
-        size += len(block)
-    if size > limit:
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise no_such_file(path, exc) from None
+    data = bytearray()
+    while len(data) <= limit and (block := source.read(min(_READ_BYTES, limit + 1 - len(data)))):
+        data += block
+    if len(data) > limit:
         raise p.ProfilsTooLarge(limit=limit, where={"field": ""})
-    return b"".join(blocks)
+    return data
 
 
-def _decoded(data: bytes) -> Profils | None:
+def _decoded(data: bytes | bytearray) -> Profils | None:
     """The file decoded straight into the schema's compiled type (no dicts on the way); None if refused."""
     compiled = conforming_type("profils")
     if may_hold_nul(data):  # msgspec takes U+0000; the slow path says where it is, if anywhere
@@ -151,7 +167,7 @@ def _built(exported_at: str, profiles: Any, users: Any, fields: Any, optional: A
     return Profils(_timestamp(exported_at), built_profiles, built_users)
 
 
-def _quick_object(data: bytes) -> dict[str, Any] | None:
+def _quick_object(data: bytes | bytearray) -> dict[str, Any] | None:
     """The document, if json.loads makes a JSON object of it; else None, and :func:`_explained` says why.
 
     None too when a ``\\u`` escape may be half of a surrogate pair or U+0000: the slow path tells.
@@ -165,7 +181,7 @@ def _quick_object(data: bytes) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-def _explained(data: bytes, parsed: dict[str, Any] | None) -> dict[str, Any]:
+def _explained(data: bytes | bytearray, parsed: dict[str, Any] | None) -> dict[str, Any]:
     """Raise the first fault of a document msgspec refused; return it when only msgspec refuses it.
 
     A document the quick parse could not make an object of (``parsed`` None) is parsed again the slow
@@ -191,7 +207,7 @@ def _explained(data: bytes, parsed: dict[str, Any] | None) -> dict[str, Any]:
     return raw
 
 
-def _check_nul(data: bytes, raw: dict[str, Any]) -> None:
+def _check_nul(data: bytes | bytearray, raw: dict[str, Any]) -> None:
     field = nul_at(raw) if may_hold_nul(data) else None
     if field is not None:
         raise p.ProfilsNulCharacter(field=field or "the top", where={"field": field})

@@ -19,6 +19,7 @@ from hosting.jobs.kinds import base_prefix
 from hosting.store.base import ObjectStore
 
 ESPACES_PREFIX = "espaces/"
+REFUSED_INPUT_PREFIXES = ("HHYP_", "PROFILS_")
 
 
 def clean_failed_stage(store: ObjectStore, basedbs: BaseDatabases, base_id: str | None,
@@ -50,6 +51,8 @@ def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, 
             return False
         stage = session.scalar(select(Stage.name).where(Stage.job_id == job_id, Stage.state == "failed"))
         removed = clean_failed_stage(store, basedbs, job.base_id, stage)
+        if refused_input(job.error_code):  # never kept: it may hold a clear password, and a retry cannot pass
+            removed["inputs"] = delete_inputs(store, job.params)
         mark_cleaned(session, job_id, actor=actor, discarded=False, removed=removed)
     return True
 
@@ -62,6 +65,11 @@ def discard_outputs(store: ObjectStore, basedbs: BaseDatabases, job: Job) -> dic
         done["base_db"] = basedbs.drop(job.base_id)
     done["inputs"] = delete_inputs(store, job.params)
     return done
+
+
+def refused_input(error_code: str | None) -> bool:
+    """Whether a job failed because its .HHYP or .profils breaks its format."""
+    return error_code is not None and error_code.startswith(REFUSED_INPUT_PREFIXES)
 
 
 def delete_inputs(store: ObjectStore, params: dict[str, Any]) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,10 @@ class IdempotencyKeyReused(Conflict):
     code = "IDEMPOTENCY_KEY_REUSED"
 
 
+# Params naming where the inputs were uploaded: a fresh key at each upload, so not part of the request.
+UPLOAD_PARAMS = ("hhyp_key", "profils_key")
+
+
 @dataclass
 class JobRequest:
     kind: str
@@ -36,30 +42,38 @@ class JobRequest:
     params: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
     requested_by: str = "operator"
+    input_sha256: dict[str, str] = field(default_factory=dict)  # SHA-256 (hex) of each uploaded file, by param
+
+    def fingerprint(self, planning_id: str) -> str:
+        """What makes two requests the same: kind, planning, params but the upload keys, the inputs' bytes."""
+        params = {name: value for name, value in self.params.items() if name not in UPLOAD_PARAMS}
+        request = {"kind": self.kind, "planning_id": planning_id, "params": params,
+                   "inputs": dict(sorted(self.input_sha256.items()))}
+        return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
     """Create the job and its stage rows; returns ``(job, created)``.
 
-    With an idempotency key already used for the same request, the existing
-    job comes back with ``created=False``. A second active job on a planning
+    Idempotency keys are scoped by hosting: with a key already used by the hosting for the same
+    request (:meth:`JobRequest.fingerprint`), the existing job comes back with ``created=False``;
+    for another request, ``IDEMPOTENCY_KEY_REUSED``. A second active job on a planning
     is refused (``PLANNING_BUSY``): jobs on one planning never run concurrently,
     and the refusal tells the caller which job to watch.
     """
     if request.kind not in JOB_KINDS:
         raise InvalidInput(field="kind", reason=f"one of {', '.join(JOB_KINDS)}", where={"field": "kind"})
     planning = get_planning(session, request.planning)
-    if request.idempotency_key:
-        existing = session.scalars(
-            select(Job).where(Job.idempotency_key == request.idempotency_key)
-        ).first()
-        if existing is not None:
-            if (existing.kind, existing.planning_id) != (request.kind, planning.id):
-                key = request.idempotency_key
-                raise IdempotencyKeyReused(key=key, where={"idempotency_key": key})
-            return existing, False
+    request_hash = request.fingerprint(planning.id)
+    existing = _job_of_key(session, planning.hosting_number, request.idempotency_key)
+    if existing is not None:
+        if not _same_request(existing, request, planning.id, request_hash):
+            key = request.idempotency_key
+            raise IdempotencyKeyReused(key=key, where={"idempotency_key": key})
+        return existing, False
     _refuse_if_busy(session, planning.id)
     job = _new_job(session, request, planning.id)
+    job.hosting_number, job.request_hash = planning.hosting_number, request_hash
     try:
         session.flush()
     except IntegrityError as exc:
@@ -69,6 +83,20 @@ def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
     audit.record(session, "job.queued", actor=request.requested_by, job_id=job.id,
                  planning_id=planning.id, hosting_number=planning.hosting_number, kind=job.kind)
     return job, True
+
+
+def _job_of_key(session: Session, hosting_number: str, key: str | None) -> Job | None:
+    if not key:
+        return None
+    return session.scalars(
+        select(Job).where(Job.hosting_number == hosting_number, Job.idempotency_key == key)
+    ).first()
+
+
+def _same_request(job: Job, request: JobRequest, planning_id: str, request_hash: str) -> bool:
+    if job.request_hash is None:  # a job queued before requests were fingerprinted
+        return (job.kind, job.planning_id) == (request.kind, planning_id)
+    return job.request_hash == request_hash
 
 
 def _new_job(session: Session, request: JobRequest, planning_id: str) -> Job:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,9 @@ def test_a_missing_file_is_a_clear_refusal(cli: typer.Typer, tmp_path: Path, com
 def test_a_directory_is_a_clear_refusal(cli: typer.Typer, tmp_path: Path) -> None:
     folder = tmp_path / "folder.HHYP"
     folder.mkdir()
-    code, out = run_json(cli, "hhyp", "check", str(folder))
-    assert code == 2 and out["code"] == "INVALID_INPUT"
+    code, out = run_json(cli, "hhyp", "check", str(folder))  # NOT_FOUND, as base load says it (issue 17, 19)
+    assert code == 2 and out["code"] == "NOT_FOUND"
+    assert out["message"] == f"{folder} is a directory, not a file."
 
 
 def test_a_wrongly_named_file_is_refused(cli: typer.Typer) -> None:
@@ -233,6 +235,27 @@ def test_a_manifest_of_millions_of_tiny_values_is_refused_in_little_memory(tmp_p
     rss_kb, done = peak_rss_kb([*HPHOST, "hhyp", "check", str(path), "--json"])
     assert (done.returncode, json.loads(done.stdout)["code"]) == (2, "HHYP_MANIFEST_TOO_COMPLEX"), done.stderr
     assert rss_kb < 400 * 1024
+
+
+_PROFILS_HEAD = b'{"format":"HYPERPLANNING-PROFILS","version":1,"exported_at":"2026-09-01T08:00:00+02:00",'
+
+
+@pytest.mark.parametrize(("name", "body", "code", "field"), [
+    # 57 MB of 19 million empty arrays for users: 1.59 GB and 18 s before the refusal
+    ("arrays", lambda: b'"profiles":[],"users":[[]' + b",[]" * 18_999_999 + b"]}", "PROFILS_INVALID", "users[0]"),
+    # 800,000 copies of one unknown right: 36 to 70 s
+    ("rights", lambda: b'"profiles":[{"name":"P","rights":["courses.read"'
+     + b',"courses.fly_to_the_moon_and_back"' * 800_000 + b']}],"users":[]}',
+     "PROFILS_UNKNOWN_RIGHT", "profiles[0].rights[1]"),
+])
+def test_a_hostile_profils_is_refused_in_little_memory(tmp_path: Path, name: str, body: Callable[[], bytes],
+                                                       code: str, field: str) -> None:
+    path = tmp_path / f"{name}.profils"
+    path.write_bytes(_PROFILS_HEAD + body())
+    rss_kb, done = peak_rss_kb([*HPHOST, "profils", "check", str(path), "--json"])
+    out = json.loads(done.stdout)
+    assert (done.returncode, out["code"], out["where"]) == (2, code, {"field": field}), done.stderr
+    assert rss_kb < RSS_LIMIT_KB
 
 
 @pytest.mark.slow

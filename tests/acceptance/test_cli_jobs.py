@@ -95,13 +95,15 @@ def test_refusals_are_codes_not_tracebacks(env, worker, tmp_path):
                                                                                          {"field": "weeks"})
     assert json.loads(hphost(env, "jobs", "list", "--json").stdout)["jobs"] == []
     missing = hphost(env, "base", "load", "EDT", str(tmp_path / "nope.HHYP"), "--json", check=False)
-    assert missing.returncode == 2 and json.loads(missing.stdout)["where"]["file"].endswith("nope.HHYP")
+    assert missing.returncode == 2 and json.loads(missing.stdout)["code"] == "NOT_FOUND"
+    assert json.loads(missing.stdout)["where"]["path"].endswith("nope.HHYP")
     broken = tmp_path / "broken.HHYP"
     broken.write_bytes((SAMPLES / "small.HHYP").read_bytes()[:-200])
     failed = hphost(env, "base", "load", "EDT", str(broken), "--json", check=False)
-    assert failed.returncode == 2
-    assert json.loads(failed.stdout)["job"]["error"]["code"].startswith("HHYP_")
+    assert failed.returncode == 2  # refused at the door, as `hhyp check` refuses it: no job
+    assert json.loads(failed.stdout)["code"].startswith("HHYP_")
     assert "Traceback" not in failed.stderr
+    assert json.loads(hphost(env, "jobs", "list", "--json").stdout)["jobs"] == []
     assert json.loads(hphost(env, "fsck", "--json").stdout)["clean"] is True
 
 

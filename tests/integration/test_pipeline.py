@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -20,7 +21,10 @@ from hosting.db.models import Assignment, BaseRecord, ControllerUser, Planning, 
 from hosting.formats.hhyp import HhypReader
 from hosting.formats.hhyp_writer import HhypWriter, write_hhyp
 from hosting.formats.sample import generate_sample
+from hosting.jobs.control import stages
+from hosting.jobs.enqueue import JobRequest, enqueue
 from hosting.plannings import create_hosting
+from tasks.dispatch import dispatch
 from tests.support.hphost_stack import embedded_stack, server_stack
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
@@ -123,9 +127,10 @@ def test_wrong_hosting_number_fails_and_leaves_the_previous_base_serving(stack, 
     assert served.state == "succeeded"
     other = tmp_path / "other.HHYP"
     generate_sample(other, hosting_number="999999999999", preset="small", seed=3)
-    job = stack.client.wait(stack.client.enqueue("load_base", planning, hhyp=other).id, timeout_s=120)
+    job = stack.client.wait(enqueue_unchecked(stack, "load_base", planning, hhyp=other), timeout_s=120)
     assert (job.state, job.error["code"]) == ("failed", "HHYP_WRONG_HOSTING_NUMBER")
     assert job.error["where"]
+    uploads_deleted(stack)  # a refused file is not kept
     store = stack.client.rt.store
     assert list(store.list(f"bases/{job.id}/")) == []
     assert not stack.client.rt.basedbs.exists(job.id)
@@ -137,6 +142,36 @@ def test_wrong_hosting_number_fails_and_leaves_the_previous_base_serving(stack, 
         assert session.get(Publication, job.id) is None
 
 
+def enqueue_unchecked(stack, kind: str, planning: str, **files: Path) -> str:
+    """A job whose inputs were stored without the console's checks at the door: the workers check them."""
+    client = stack.client
+    params = {f"{name}_key": client.upload(path, suffix=name) for name, path in files.items()}
+    with client.rt.db.transaction() as session:
+        job, _ = enqueue(session, JobRequest(kind=kind, planning=planning, params=params))
+        first, job_id = stages(session, job.id)[0].name, job.id
+    dispatch(job_id, first, settings=client.rt.settings)
+    return job_id
+
+
+def test_a_refused_profils_is_deleted_by_the_worker(stack, tmp_path):
+    planning = stack.new_planning()
+    document = json.loads((SAMPLES / "small.profils").read_text(encoding="utf-8"))
+    document["users"][2]["password"] = "Secret-42"
+    bad = tmp_path / "bad.profils"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    job = stack.client.wait(enqueue_unchecked(stack, "assign_profils", planning, profils=bad), timeout_s=120)
+    assert (job.state, job.error["code"], job.error["where"]) == (
+        "failed", "PROFILS_CLEAR_PASSWORD", {"field": "users[2].password"})
+    uploads_deleted(stack)
+
+
+def uploads_deleted(stack) -> None:
+    deadline = time.monotonic() + 60  # the failure's cleanup follows the failure
+    while list(stack.client.rt.store.list("incoming/")):
+        assert time.monotonic() < deadline, list(stack.client.rt.store.list("incoming/"))
+        time.sleep(0.2)
+
+
 def test_the_workers_apply_the_limits_the_operator_set(stack, tmp_path):
     # The stack's workers run with HPHOST_LIMITS__MAX_ENTRIES=5000: a base valid by the default limits is refused.
     planning = stack.new_planning()
@@ -146,7 +181,7 @@ def test_the_workers_apply_the_limits_the_operator_set(stack, tmp_path):
             writer.add_file(f"annexes/documents/{index:05d}.pdf", b"%PDF-1.4\n", compress=False)
     with HhypReader(many, expected_hosting_number=HOSTING) as reader:
         assert reader.check().entries == 5_000
-    job = stack.client.wait(stack.client.enqueue("load_base", planning, hhyp=many).id, timeout_s=120)
+    job = stack.client.wait(enqueue_unchecked(stack, "load_base", planning, hhyp=many), timeout_s=120)
     assert (job.state, job.error["code"]) == ("failed", "HHYP_TOO_MANY_ENTRIES")
     assert list(stack.client.rt.store.list(f"bases/{job.id}/")) == []
 

@@ -222,3 +222,44 @@ def test_a_path_must_exist_and_be_named_profils(tmp_path: Path) -> None:
         read_profils(wrong)
     assert caught.value.code == "PROFILS_FILE_NAME"
     assert caught.value.where == {"path": str(wrong)}
+
+
+def large(change=None, *, users: int = 20_000) -> bytes:
+    """A document past the slow path's budget (profils_faults.SLOW_PATH_VALUES): judged by msgspec alone."""
+    def grow(document: dict[str, Any]) -> None:
+        document["users"] += [{"login": f"u{index}", "last_name": "N", "first_name": "P", "profiles": []}
+                              for index in range(users)]
+        if change is not None:
+            change(document)
+    return profils_bytes(grow)
+
+
+def test_a_large_valid_document_is_read() -> None:
+    assert len(read_profils(io.BytesIO(large())).users) == 20_003
+
+
+@pytest.mark.parametrize(("change", "code", "field"), [
+    (lambda d: d["users"].insert(5, []), "PROFILS_INVALID", "users[5]"),
+    (lambda d: d["profiles"][1]["rights"].extend(["nope"] * 30_000), "PROFILS_UNKNOWN_RIGHT", "profiles[1].rights[1]"),
+    (lambda d: d["users"][900].update(password="s3cret-Pa55"), "PROFILS_CLEAR_PASSWORD", "users[900].password"),
+    (lambda d: d["users"][7].update(phone="01"), "PROFILS_UNKNOWN_FIELD", "users[7].phone"),
+    (lambda d: d["users"][8].pop("last_name"), "PROFILS_INVALID", "users[8].last_name"),
+    (lambda d: d["users"][9].update(status="s3cret-Pa55"), "PROFILS_INVALID", "users[9].status"),
+    (lambda d: d["users"][0].update(password_hash="s3cret-Pa55"), "PROFILS_UNSUPPORTED_HASH", "users[0].password_hash"),
+    (lambda d: d.update(version=2), "PROFILS_UNSUPPORTED_VERSION", "version"),
+    (lambda d: d.update(groups=[]), "PROFILS_UNKNOWN_FIELD", "groups"),
+])
+def test_a_large_document_is_refused_at_its_first_fault_with_the_same_codes(change, code: str, field: str) -> None:
+    error = refused(large(change), code)
+    assert error.where == {"field": field}
+    assert "s3cret" not in error.message
+
+
+@pytest.mark.parametrize("data", [large()[:-1], large() + b"]", b"[" + large() + b"]", large() + b"\xff"])
+def test_a_large_document_that_is_no_json_object_is_refused(data: bytes) -> None:
+    assert refused(data, "PROFILS_NOT_JSON").where == {"field": ""}
+
+
+def test_a_large_document_of_one_user_nested_too_deep_is_refused() -> None:
+    deep = large(lambda d: d["users"][1].update(profiles=[[[[[[[[]]]]]]]]))
+    assert refused(deep, "PROFILS_INVALID").where == {"field": "users[1].profiles[0]"}
