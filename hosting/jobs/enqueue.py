@@ -36,6 +36,7 @@ class JobRequest:
     params: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
     requested_by: str = "operator"
+    hosting: str | None = None  # the hosting within which a planning name is resolved
 
 
 def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
@@ -48,7 +49,7 @@ def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
     """
     if request.kind not in JOB_KINDS:
         raise InvalidInput(field="kind", reason=f"one of {', '.join(JOB_KINDS)}", where={"field": "kind"})
-    planning = get_planning(session, request.planning)
+    planning = get_planning(session, request.planning, hosting=request.hosting)
     if request.idempotency_key:
         existing = session.scalars(
             select(Job).where(Job.idempotency_key == request.idempotency_key)
