@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from hosting import audit
@@ -18,6 +18,7 @@ from hosting.plannings import HOSTING_NUMBER, INVOICE_NUMBER
 
 MAX_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
+_LOGIN_LOCK_SPACE = 0x6C6F67  # the first key of the two-key advisory locks ("log"): one lock per hosting number
 
 
 class BadCredentials(PermanentError):
@@ -50,6 +51,8 @@ def console_login(session: Session, number: str, password: str, invoice: str | N
     # Anything but 12 digits can never log in, fits no column, and may be a password typed in the wrong place.
     known_form = HOSTING_NUMBER.fullmatch(number) is not None
     recorded_number = number if known_form else None
+    if known_form:
+        _one_attempt_at_a_time(session, number)
     if known_form and _recent_failures(session, number, now) >= MAX_FAILURES:
         audit.record(session, "security.login_locked", actor=actor, hosting_number=number)
         return LoginOutcome.LOCKED
@@ -73,6 +76,14 @@ def _invoice_matches(session: Session, hosting: Hosting, invoice: str | None, *,
     hosting.invoice_number, hosting.bound_at = invoice, now
     audit.record(session, "hosting.bound", actor=actor, hosting_number=hosting.number)
     return True
+
+
+def _one_attempt_at_a_time(session: Session, number: str) -> None:
+    """Parallel attempts on one number are counted one after the other, not all against the same count."""
+    # SQLite's BEGIN IMMEDIATE already serializes writers; an unknown number has no row to lock FOR UPDATE.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                        {"space": _LOGIN_LOCK_SPACE, "key": int(number) % 2**31})
 
 
 def _recent_failures(session: Session, number: str, now: datetime) -> int:
