@@ -137,8 +137,8 @@ def planning_configure(
     """Change a planning's settings (only the options given)."""
     cfg = PlanningSettings(name=name, controller_domain=controller_domain, domain=domain,
                            associate_net=net, time_zone=time_zone, publication_name=publication_name)
-    data = _on_planning(as_json, lambda session: configure_planning(session, planning, cfg, actor="operator",
-                                                                            hosting=hosting))
+    data = _on_planning(as_json, lambda session: configure_planning(
+        session, planning, cfg, actor="operator", hosting=hosting))
     emit({"ok": True, "planning": data}, as_json, lambda: typer.echo(json.dumps(data, indent=2)))
 
 

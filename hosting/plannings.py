@@ -54,10 +54,11 @@ def validate_domain(value: str, field: str) -> str:
 def _is_ip_literal(name: str) -> bool:
     # An all-digit top label is never a host name (RFC 3696 2): it also catches the forms
     # inet_aton takes and ip_address does not ("127.1", "0x7f.0.0.1").
+    top_label = name.rsplit(".", 1)[-1]
     try:
         ipaddress.ip_address(name.removeprefix("[").removesuffix("]").split("%")[0])
     except ValueError:
-        return name.rsplit(".", 1)[-1].isascii() and name.rsplit(".", 1)[-1].isdigit()
+        return top_label.isascii() and top_label.isdigit()
     return True
 
 
