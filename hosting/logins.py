@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from hosting import audit
@@ -60,6 +60,7 @@ def console_login(session: Session, number: str, password: str, invoice: str | N
     verified = verify_password(password, hosting.password_hash if hosting is not None else dummy_hash())
     ok = hosting is not None and verified and _invoice_matches(session, hosting, invoice, actor=actor, now=now)
     if known_form:
+        session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - LOCKOUT_WINDOW))  # the audit keeps them
         session.add(LoginAttempt(hosting_number=number, at=now, ok=ok, source=source))
     audit.record(session, "security.login" if ok else "security.login_refused", actor=actor,
                  hosting_number=recorded_number)

@@ -64,6 +64,8 @@ def test_the_lock_lifts_when_the_window_passes(db, password):
     assert _login(db, password, clock=clock) is LoginOutcome.LOCKED
     clock.now += timedelta(seconds=2)
     assert _login(db, password, clock=clock) is LoginOutcome.ACCEPTED
+    with db.transaction() as session:  # attempts are kept for the window only (the audit keeps them all)
+        assert [a.ok for a in session.scalars(select(LoginAttempt))] == [True]
 
 
 def test_a_success_starts_the_count_again(db, password):
