@@ -14,7 +14,16 @@ from console.cli_jobs import TimeoutOpt, finish_job_command
 from console.client import Client
 from console.output import emit, refusals
 from hosting.db.models import Planning
-from hosting.plannings import PlanningSettings, configure_planning, create_hosting, create_planning, get_planning
+from hosting.plannings import (
+    HOSTING_NUMBER,
+    PlanningSettings,
+    configure_planning,
+    create_hosting,
+    create_planning,
+    get_planning,
+    list_hostings,
+    list_plannings,
+)
 
 hosting_app = typer.Typer(no_args_is_help=True, help="Hosting accounts.")
 planning_app = typer.Typer(no_args_is_help=True, help="Plannings (pane Configuration).")
@@ -23,6 +32,9 @@ base_app = typer.Typer(no_args_is_help=True, help="Put a base in service (pane M
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Watch the job until it ends.")]
 KeyOpt = Annotated[str | None, typer.Option("--idempotency-key", help="Same key, same job.")]
+HostingOpt = Annotated[str | None, typer.Option(
+    "--hosting", envvar="HPHOST_HOSTING",
+    help="Hosting number owning the planning (or HPHOST_HOSTING); needed when several hostings have the name.")]
 
 
 @hosting_app.command("create")
@@ -44,16 +56,36 @@ def hosting_login(
                                           help="Console password (or HPHOST_CONSOLE_PASSWORD).")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Check console credentials; the first login binds the installation to a paid invoice."""
-    from hosting.plannings import BadCredentials, console_login
+    """Check console credentials; the first login binds the installation to a paid invoice.
+
+    After 5 failures in 15 minutes the hosting is locked (LOGIN_LOCKED) until the window passes.
+    """
+    from hosting.logins import LOCKOUT_WINDOW, BadCredentials, LoginLocked, LoginOutcome, console_login
 
     with refusals(as_json):
         client = Client(actor="operator")
         with client.rt.db.transaction() as session:
-            ok = console_login(session, number, password, invoice, actor="operator")
-        if not ok:  # the refusal is audited (committed above), then reported
-            raise BadCredentials(where={"hosting_number": number})
+            outcome = console_login(session, number, password, invoice, actor="operator", source="cli")
+        # A refusal is audited (committed above), then reported; the number is not echoed if malformed.
+        where = {"hosting_number": number} if HOSTING_NUMBER.fullmatch(number) else {}
+        if outcome is LoginOutcome.LOCKED:
+            raise LoginLocked(hosting_number=number, window_minutes=LOCKOUT_WINDOW.seconds // 60, where=where)
+        if outcome is LoginOutcome.REFUSED:
+            raise BadCredentials(where=where)
     emit({"ok": True, "hosting_number": number}, as_json, lambda: typer.echo(f"hosting {number}: login ok"))
+
+
+@hosting_app.command("list")
+def hosting_list(as_json: JsonOpt = False) -> None:
+    """Hosting accounts, with their number of plannings."""
+    with refusals(as_json):
+        with Client(actor="operator").rt.db.transaction() as session:
+            rows = [{"number": h.number, "name": h.name, "bound": h.invoice_number is not None,
+                     "plannings": count, "created_at": h.created_at.isoformat()}
+                    for h, count in list_hostings(session)]
+    emit({"ok": True, "hostings": rows}, as_json, lambda: typer.echo("\n".join(
+        f"{r['number']}  plannings={r['plannings']:<4} {'bound  ' if r['bound'] else 'unbound'}  {r['name']}"
+        for r in rows) or "no hosting"))
 
 
 def _planning_dict(planning: Planning) -> dict:
@@ -74,7 +106,7 @@ def _on_planning(as_json: bool, action: Callable[[Session], Planning]) -> dict:
 
 @planning_app.command("create")
 def planning_create(
-    hosting: Annotated[str, typer.Option(help="Hosting number (12 digits).")],
+    hosting: Annotated[str, typer.Option(envvar="HPHOST_HOSTING", help="Hosting number (12 digits).")],
     name: Annotated[str, typer.Option(help="Planning name.")],
     domain: Annotated[str, typer.Option(help="User-visible domain name.")],
     controller_domain: Annotated[str, typer.Option(help="Domain name of the Contrôleur.")],
@@ -93,6 +125,7 @@ def planning_create(
 @planning_app.command("configure")
 def planning_configure(
     planning: str,
+    hosting: HostingOpt = None,
     name: Annotated[str | None, typer.Option()] = None,
     domain: Annotated[str | None, typer.Option()] = None,
     controller_domain: Annotated[str | None, typer.Option()] = None,
@@ -104,16 +137,29 @@ def planning_configure(
     """Change a planning's settings (only the options given)."""
     cfg = PlanningSettings(name=name, controller_domain=controller_domain, domain=domain,
                            associate_net=net, time_zone=time_zone, publication_name=publication_name)
-    data = _on_planning(as_json, lambda session: configure_planning(session, planning, cfg, actor="operator"))
+    data = _on_planning(as_json, lambda session: configure_planning(
+        session, planning, cfg, actor="operator", hosting=hosting))
     emit({"ok": True, "planning": data}, as_json, lambda: typer.echo(json.dumps(data, indent=2)))
 
 
 @planning_app.command("show")
-def planning_show(planning: str, as_json: JsonOpt = False) -> None:
+def planning_show(planning: str, hosting: HostingOpt = None, as_json: JsonOpt = False) -> None:
     """A planning's settings and the base in service."""
-    data = _on_planning(as_json, lambda session: get_planning(session, planning))
+    data = _on_planning(as_json, lambda session: get_planning(session, planning, hosting=hosting))
     emit({"ok": True, "planning": data}, as_json,
          lambda: typer.echo("\n".join(f"{k:18} {v}" for k, v in data.items())))
+
+
+@planning_app.command("list")
+def planning_list(hosting: Annotated[str | None, typer.Option(envvar="HPHOST_HOSTING",
+                                                             help="Only this hosting's plannings.")] = None,
+                  as_json: JsonOpt = False) -> None:
+    """Plannings by hosting and name."""
+    with refusals(as_json):
+        with Client(actor="operator").rt.db.transaction() as session:
+            rows = [_planning_dict(p) for p in list_plannings(session, hosting=hosting)]
+    emit({"ok": True, "plannings": rows}, as_json, lambda: typer.echo("\n".join(
+        f"{r['hosting_number']}  {r['id']}  {r['name']}  ({r['domain']})" for r in rows) or "no planning"))
 
 
 def _grid_file(grid: Path) -> Any:
@@ -138,7 +184,7 @@ def _grid_file(grid: Path) -> Any:
 def base_create(
     planning: str,
     grid: Annotated[Path, typer.Option(help="Time grid as JSON (see docs/formats.md).")],
-    base_name: Annotated[str | None, typer.Option()] = None,
+    base_name: Annotated[str | None, typer.Option()] = None, hosting: HostingOpt = None,
     wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False, timeout_s: TimeoutOpt = None,
 ) -> None:
     """Créer une base: an empty base from a time grid; it goes into service when ready."""
@@ -146,7 +192,7 @@ def base_create(
         time_grid = _grid_file(grid)
         client = Client(actor="operator")
         job = client.enqueue("create_base", planning, time_grid=time_grid, base_name=base_name,
-                             idempotency_key=idempotency_key)
+                             idempotency_key=idempotency_key, hosting=hosting)
     finish_job_command(client, job, wait, as_json, timeout_s)
 
 
@@ -154,26 +200,28 @@ def base_create(
 def base_load(
     planning: str, hhyp: Path,
     profils: Annotated[Path | None, typer.Option(help="Users and authorisations to assign too.")] = None,
-    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False, timeout_s: TimeoutOpt = None,
+    hosting: HostingOpt = None, wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False,
+    timeout_s: TimeoutOpt = None,
 ) -> None:
     """Charger une base: load a .HHYP; it replaces the base in service only once ready."""
     with refusals(as_json):
         client = Client(actor="operator")
         job = client.enqueue("load_base", planning, hhyp=hhyp, profils=profils,
-                             idempotency_key=idempotency_key)
+                             idempotency_key=idempotency_key, hosting=hosting)
     finish_job_command(client, job, wait, as_json, timeout_s)
 
 
 def profils_assign(
     planning: str, profils: Path,
     prune: Annotated[bool, typer.Option(help="Remove users missing from the file.")] = False,
-    wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False, timeout_s: TimeoutOpt = None,
+    hosting: HostingOpt = None, wait: WaitOpt = True, idempotency_key: KeyOpt = None, as_json: JsonOpt = False,
+    timeout_s: TimeoutOpt = None,
 ) -> None:
     """Récupérer tous les utilisateurs et leurs autorisations from a .profils."""
     with refusals(as_json):
         client = Client(actor="operator")
         job = client.enqueue("assign_profils", planning, profils=profils, prune=prune,
-                             idempotency_key=idempotency_key)
+                             idempotency_key=idempotency_key, hosting=hosting)
     finish_job_command(client, job, wait, as_json, timeout_s)
 
 

@@ -106,15 +106,18 @@ def finish_job_command(client: Client, view: JobView, wait: bool, as_json: bool,
 
 
 @jobs_app.command("list")
-def jobs_list(planning: str | None = None,
+def jobs_list(planning: Annotated[str | None, typer.Option(help="A planning id or name.")] = None,
               state: Annotated[str | None, typer.Option(help="One of " + ", ".join(JOB_STATES) + ".")] = None,
-              limit: int = 50, as_json: JsonOpt = False) -> None:
+              limit: int = 50,
+              hosting: Annotated[str | None, typer.Option(envvar="HPHOST_HOSTING",
+                                                          help="Hosting number (or HPHOST_HOSTING).")] = None,
+              as_json: JsonOpt = False) -> None:
     """Recent jobs, newest first."""
     with refusals(as_json):
         if state is not None and state not in JOB_STATES:
             raise InvalidInput(field="state", reason="expected one of " + ", ".join(JOB_STATES),
                                where={"field": "state"})
-        views = Client(actor="operator").list(planning=planning, state=state, limit=limit)
+        views = Client(actor="operator").list(planning=planning, state=state, limit=limit, hosting=hosting)
 
     def human() -> None:
         for v in views:

@@ -25,7 +25,7 @@ from console.views import JobView
 from hosting import audit as audit_trail
 from hosting.controller import reveal_credentials
 from hosting.db.migrate import ensure_schema, migrates_itself
-from hosting.db.models import AuditEvent, Job
+from hosting.db.models import AuditEvent, Job, Planning
 from hosting.errors import HphostError, InvalidInput, TransientError
 from hosting.jobs import cleanup
 from hosting.jobs.control import get_job, request_cancel, retry, stages
@@ -72,7 +72,8 @@ class Client:
     def enqueue(self, kind: str, planning: str, *, hhyp: str | Path | None = None,
                 profils: str | Path | None = None, time_grid: dict[str, Any] | None = None,
                 base_name: str | None = None, prune: bool = False,
-                idempotency_key: str | None = None, dispatch: bool = True) -> JobView:
+                idempotency_key: str | None = None, dispatch: bool = True,
+                hosting: str | None = None) -> JobView:
         """Create a job (or return the one with this idempotency key) and ring its first stage.
 
         Refused before anything is stored: an unknown planning, a bad time grid, a .HHYP failing its
@@ -84,7 +85,7 @@ class Client:
         if time_grid is not None:
             TimeGrid.from_dict(time_grid)  # refused here, GRID_*, before anything is stored (the stage checks again)
         with self.rt.db.transaction() as session:
-            target = get_planning(session, planning)  # NOT_FOUND before a large upload
+            target = get_planning(session, planning, hosting=hosting)  # NOT_FOUND before a large upload
             planning_id, hosting_number = target.id, target.hosting_number
         profils_data = self._door_checks(hhyp, profils, hosting_number)
         params: dict[str, Any] = {}
@@ -104,7 +105,7 @@ class Client:
                 params["prune"] = True
             _require_inputs(kind, params)
             request = JobRequest(kind=kind, planning=planning_id, params=params, idempotency_key=idempotency_key,
-                                 requested_by=self.actor, input_sha256=digests)
+                                 requested_by=self.actor, input_sha256=digests, hosting=hosting)
             with self.rt.db.transaction() as session:
                 job, created = enqueue(session, request)
                 first = stages(session, job.id)[0].name if created else None
@@ -164,13 +165,18 @@ class Client:
                 raise WaitTimeout(job_id=job_id, state=view.state, timeout_s=timeout_s)
             time.sleep(poll_s)
 
-    def list(self, *, planning: str | None = None, state: str | None = None, limit: int = 50) -> list[JobView]:
+    def list(self, *, planning: str | None = None, state: str | None = None, limit: int = 50,
+             hosting: str | None = None) -> list[JobView]:
+        """Recent jobs, newest first; ``planning`` is an id or a name (within ``hosting``)."""
         query = select(Job).order_by(Job.created_at.desc()).limit(limit)
-        if planning:
-            query = query.where(Job.planning_id == planning)
         if state:
             query = query.where(Job.state == state)
         with self.rt.db.transaction() as session:
+            if planning:
+                query = query.where(Job.planning_id == get_planning(session, planning, hosting=hosting).id)
+            elif hosting:
+                query = query.where(Job.planning_id.in_(
+                    select(Planning.id).where(Planning.hosting_number == hosting)))
             return [JobView.of(job, stages(session, job.id)) for job in session.scalars(query)]
 
     def audit(self, job_id: str) -> builtins.list[AuditEvent]:  # ``list`` here is the method above

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -27,6 +28,16 @@ def hash_password(password: str, *, generated: bool = False) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=_R, p=_P, dklen=32)
     return f"scrypt${n}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of the console passwords' cost that no password matches: unknown accounts cost as much.
+
+    Random bytes in place of a digest: making it costs no scrypt, so a fresh process's first
+    unknown account costs one scrypt, as a known one does.
+    """
+    return f"scrypt${_N}${_R}${_P}${_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(32))}"
 
 
 def verify_password(password: str, encoded: str) -> bool:

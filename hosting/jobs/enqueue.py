@@ -50,6 +50,7 @@ class JobRequest:
         request = {"kind": self.kind, "planning_id": planning_id, "params": params,
                    "inputs": dict(sorted(self.input_sha256.items()))}
         return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+    hosting: str | None = None  # the hosting within which a planning name is resolved
 
 
 def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
@@ -63,7 +64,7 @@ def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
     """
     if request.kind not in JOB_KINDS:
         raise InvalidInput(field="kind", reason=f"one of {', '.join(JOB_KINDS)}", where={"field": "kind"})
-    planning = get_planning(session, request.planning)
+    planning = get_planning(session, request.planning, hosting=request.hosting)
     request_hash = request.fingerprint(planning.id)
     existing = _job_of_key(session, planning.hosting_number, request.idempotency_key)
     if existing is not None:
