@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, Update, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -19,6 +19,33 @@ if TYPE_CHECKING:
     import sqlite3
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+REASON_CHARS = 120
+
+
+class DatabaseDown(DatabaseUnavailable):
+    """The database {database} is unavailable: {error} ({reason})."""
+
+
+def database_label(url: str | URL) -> str:
+    """Which database a URL names, without credentials: ``host:port/dbname`` or the SQLite path."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.host or 'localhost'}{port}/{parsed.database or ''}"
+
+
+def database_down(url: str | URL, exc: BaseException) -> DatabaseDown:
+    """``DATABASE_UNAVAILABLE`` naming the database and why: the driver's error class and last words."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    reason = lines[0].rsplit(": ", 1)[-1].strip()[:REASON_CHARS] if lines else ""
+    password = make_url(url).password
+    if password:
+        reason = reason.replace(str(password), "***")
+    label, error = database_label(url), type(cause).__name__
+    return DatabaseDown(database=label, error=error, reason=reason or "no detail",
+                        where={"database": label, "error": error})
 
 
 def rows_updated(session: Session, statement: Update) -> int:
@@ -84,10 +111,10 @@ class ControlDB:
             with session.begin():
                 yield session
         except OperationalError as exc:
-            raise DatabaseUnavailable(reason=type(exc.orig).__name__) from exc
+            raise database_down(self.url, exc) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
-                raise DatabaseUnavailable(reason="connection lost") from exc
+                raise database_down(self.url, exc) from exc
             raise
         finally:
             session.close()
