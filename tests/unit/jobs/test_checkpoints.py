@@ -4,7 +4,6 @@ and a long put checks in as it streams."""
 from __future__ import annotations
 
 import io
-import time
 from types import SimpleNamespace
 
 import pytest
