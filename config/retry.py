@@ -27,11 +27,12 @@ class TenacityKwargs(TypedDict):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How a stage (Celery) and a single call (tenacity) are retried.
+    """How a stage and a single call are retried: one retry layer per call.
 
-    ``max_retries`` stage retries, waiting ``backoff_s * 2**n`` capped at
-    ``backoff_max_s``, with full jitter; single calls get ``call_attempts``
-    tries waiting at most ``call_wait_max_s``.
+    A stage is retried ``max_retries`` times, counted in its stage row, waiting
+    ``backoff_s * 2**n`` capped at ``backoff_max_s``, with equal jitter. A call
+    with no retry of its own gets ``call_attempts`` tries (tenacity) waiting at
+    most ``call_wait_max_s``; S3 requests are retried by botocore alone.
     """
 
     max_retries: int = 5
@@ -51,18 +52,19 @@ class RetryPolicy:
         )
 
     def stage_countdown_s(self, retries_done: int, rng: random.Random | None = None) -> float:
-        """Seconds before stage retry number ``retries_done + 1`` (exponential, full jitter)."""
+        """Seconds before stage retry number ``retries_done + 1``: exponential with equal jitter
+        (uniform between half the ceiling and the ceiling, so retries never bunch at zero)."""
         ceiling = min(self.backoff_max_s, self.backoff_s * (2**retries_done))
         return (rng or random).uniform(ceiling / 2, ceiling)
 
     def celery_options(self) -> dict[str, object]:
-        """The same policy in Celery's terms, for ``app.task(**options)``."""
-        return {
-            "max_retries": self.max_retries,
-            "retry_backoff": self.backoff_s,
-            "retry_backoff_max": self.backoff_max_s,
-            "retry_jitter": True,
-        }
+        """The policy in Celery's terms, for ``app.task(**options)``.
+
+        The stage row counts attempts and the broker only rings: Celery may
+        re-send a stage's message any number of times (``max_retries=None`` on
+        the task; ``task.retry(max_retries=None)`` would mean "the task's default").
+        """
+        return {"max_retries": None}
 
     def tenacity_kwargs(self, is_transient: Callable[[BaseException], bool]) -> TenacityKwargs:
         """tenacity's arguments for one call inside a stage."""

@@ -18,7 +18,7 @@ def _iso(value: datetime | None) -> str | None:
 class StageView:
     name: str
     state: str
-    attempts: int
+    attempts: int  # runs begun: the row's retries, plus the run since the last retry if one began
     deliveries: int
     progress_done: int
     progress_total: int
@@ -28,7 +28,9 @@ class StageView:
 
     @classmethod
     def of(cls, stage: Stage) -> StageView:
-        return cls(stage.name, stage.state, stage.attempts, stage.deliveries, stage.progress_done,
+        # The row counts retries scheduled; a claim (delivery) since the last of them is one more attempt.
+        attempts = stage.attempts + (1 if stage.deliveries > stage.attempts else 0)
+        return cls(stage.name, stage.state, attempts, stage.deliveries, stage.progress_done,
                    stage.progress_total, stage.error_code, stage.error_message, stage.result)
 
 

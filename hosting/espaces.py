@@ -18,7 +18,7 @@ import io
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from hosting.basedb.base import BaseDatabases, Row
@@ -26,10 +26,15 @@ from hosting.jobs.kinds import base_prefix
 from hosting.store.base import ObjectStore
 
 ESPACES = ("teachers", "students", "secretariat", "guest")
+CHECKPOINT_EVERY = 1_000  # courses spooled, or spooled rows read, between two calls of ``checkpoint``
 
 
-def build_read_models(bases: BaseDatabases, base_id: str, store: ObjectStore) -> dict[str, dict[str, Any]]:
-    """Write ``bases/<base_id>/espaces/<espace>.jsonl`` for every Espace; returns key, records, sha256 of each."""
+def build_read_models(bases: BaseDatabases, base_id: str, store: ObjectStore,
+                      checkpoint: Callable[[int], None] = lambda courses_done: None) -> dict[str, dict[str, Any]]:
+    """Write ``bases/<base_id>/espaces/<espace>.jsonl`` for every Espace; returns key, records, sha256 of each.
+
+    ``checkpoint`` is called often (with the courses spooled so far) and may raise to stop the build.
+    """
     grid = bases.meta(base_id)["time_grid"]
     names = {table: {row["id"]: row for row in bases.rows(base_id, table)}
              for table in ("subjects", "teachers", "rooms", "groups")}
@@ -37,12 +42,18 @@ def build_read_models(bases: BaseDatabases, base_id: str, store: ObjectStore) ->
     with tempfile.NamedTemporaryFile(suffix=".sqlite") as spool_file:
         spool = sqlite3.connect(spool_file.name)
         spool.execute("CREATE TABLE spool (espace TEXT, owner TEXT, course TEXT, record TEXT)")
-        for course in bases.rows(base_id, "courses"):
+        courses = 0
+        for courses, course in enumerate(bases.rows(base_id, "courses"), 1):
             record = _course_record(course, names, grid)
             spool.executemany("INSERT INTO spool VALUES (?, ?, ?, ?)",
                               list(_placements(course, record, followers)))
+            if courses % CHECKPOINT_EVERY == 0:
+                checkpoint(courses)
+        checkpoint(courses)
         spool.execute("CREATE INDEX spool_order ON spool (espace, owner, course)")
-        published = {espace: _publish(spool, store, base_id, espace) for espace in ESPACES}
+        checkpoint(courses)
+        published = {espace: _publish(spool, store, base_id, espace, lambda: checkpoint(courses))
+                     for espace in ESPACES}
         spool.close()
     return published
 
@@ -92,27 +103,30 @@ def _followers(parents: dict[str, str | None]) -> dict[str, set[str]]:
     return followers
 
 
-def _publish(spool: sqlite3.Connection, store: ObjectStore, base_id: str, espace: str) -> dict[str, Any]:
+def _publish(spool: sqlite3.Connection, store: ObjectStore, base_id: str, espace: str,
+             checkpoint: Callable[[], None]) -> dict[str, Any]:
     key = f"{base_prefix(base_id)}espaces/{espace}.jsonl"
     digest, records = hashlib.sha256(), 0
     with tempfile.TemporaryFile() as out:
         owner_key = {"teachers": "teacher", "students": "group", "guest": "room"}.get(espace)
-        for owner, courses in _grouped(spool, espace):
+        for owner, courses in _grouped(spool, espace, checkpoint):
             line = (json.dumps({owner_key: owner, "courses": courses}, ensure_ascii=False, sort_keys=True)
                     if owner_key else courses[0]) + "\n"
             data = line.encode()
             out.write(data)
             digest.update(data)
             records += 1
+        checkpoint()
         size = out.tell()
         out.seek(0)
         store.put_stream(key, io.BufferedReader(out), size)
     return {"key": key, "records": records, "sha256": digest.hexdigest()}
 
 
-def _grouped(spool: sqlite3.Connection, espace: str) -> Iterator[tuple[str, list[Any]]]:
-    rows = spool.execute("SELECT owner, course, record FROM spool WHERE espace = ? ORDER BY owner, course",
-                         (espace,))
+def _grouped(spool: sqlite3.Connection, espace: str,
+             checkpoint: Callable[[], None]) -> Iterator[tuple[str, list[Any]]]:
+    rows = _checkpointed(spool.execute("SELECT owner, course, record FROM spool WHERE espace = ? "
+                                       "ORDER BY owner, course", (espace,)), checkpoint)
     if espace == "secretariat":
         for _owner, _course, record in rows:
             yield "", [record]
@@ -127,6 +141,13 @@ def _grouped(spool: sqlite3.Connection, espace: str) -> Iterator[tuple[str, list
         courses.append(json.loads(record))
     if courses:
         yield current, courses
+
+
+def _checkpointed(rows: Iterator[Any], checkpoint: Callable[[], None]) -> Iterator[Any]:
+    for count, row in enumerate(rows, 1):
+        if count % CHECKPOINT_EVERY == 0:
+            checkpoint()
+        yield row
 
 
 def _full_name(teacher: Row) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 
 import structlog
@@ -44,17 +45,20 @@ def run_stage(task: Task, job_id: str, stage: str) -> str:
         with rt.db.transaction() as session:
             claim = lifecycle.claim(session, job_id, stage, owner, lease_s=rt.settings.lease_s,
                                     max_deliveries=rt.settings.max_deliveries)
-    except DatabaseUnavailable:
-        log.warning("claim_deferred", job_id=job_id, stage=stage)
-        raise task.retry(countdown=rt.settings.heartbeat_s, max_retries=None) from None
+    except DatabaseUnavailable as exc:
+        # Not counted anywhere: the stage row that counts is out of reach, and the task allows
+        # any number of re-sends (max_retries=None), so the stage waits the outage out.
+        log.warning("claim_deferred", job_id=job_id, stage=stage, code=exc.code, reason=exc.message,
+                    where=exc.where or None)
+        raise task.retry(countdown=rt.settings.heartbeat_s) from None
     if isinstance(claim, ClaimRefused):
         log.info("delivery_ignored", job_id=job_id, stage=stage, reason=claim.reason)
         return claim.reason
     structlog.contextvars.bind_contextvars(**claim.log_context())
     try:
         return _run_claimed(task, rt, claim)
-    except DatabaseUnavailable:
-        log.warning("outcome_not_recorded", reason="control database unavailable")
+    except DatabaseUnavailable as exc:
+        log.warning("outcome_not_recorded", code=exc.code, reason=exc.message, where=exc.where or None)
         return "lease_abandoned"
 
 
@@ -91,6 +95,10 @@ def _run_claimed(task: Task, rt: Runtime, claim: Claim) -> str:
         return "lease_lost"
     if following == lifecycle.CANCELLED:
         return _discard(rt, claim)
+    if following == lifecycle.STALE:
+        log.info("stage_failed", code="STALE_JOB")
+        _discard(rt, claim)
+        return "failed"
     if following is not None:
         _ring(claim.job_id, following)
     elif claim.kind != "create_base":
@@ -113,13 +121,15 @@ def _retry_or_fail(task: Task, rt: Runtime, claim: Claim, exc: TransientError) -
         decision = lifecycle.schedule_retry(session, claim, exc, countdown_s=countdown_s,
                                             max_retries=policy.max_retries)
     if decision == "exhausted":
-        return _failed(rt, claim, TransientExhausted(attempts=claim.attempts + 1, last_code=exc.code,
+        return _failed(rt, claim, TransientExhausted(attempts=claim.attempts + 1,
+                                                     last_code=f"{exc.code} ({exc.message.rstrip('.')})",
                                                      where={"stage": claim.stage, **exc.where}))
     if decision == "scheduled":
-        log.info("stage_retry", code=exc.code, countdown_s=round(countdown_s, 2))
+        log.warning("stage_retry", code=exc.code, reason=exc.message, attempt=claim.attempts + 1,
+                    countdown_s=round(countdown_s, 2), where=exc.where or None)
         # Celery's own retry re-sends the message; if that send fails, the row
         # still says queued with its due time, and the sweeper re-sends it.
-        raise task.retry(countdown=countdown_s, max_retries=None)
+        raise task.retry(countdown=countdown_s)
     return decision
 
 
@@ -144,7 +154,7 @@ def _cancelled(rt: Runtime, claim: Claim) -> str:
 
 
 def _discard(rt: Runtime, claim: Claim) -> str:
-    """The job was cancelled: remove every output and upload it had."""
+    """The job was cancelled (or fenced out): remove every output and upload it had."""
     with rt.db.transaction() as session:
         job = session.get(Job, claim.job_id)
         assert job is not None
@@ -155,7 +165,14 @@ def _discard(rt: Runtime, claim: Claim) -> str:
 
 
 class Heartbeat:
-    """Renews the stage's lease while it runs; notices cancellation and lost leases."""
+    """Renews the stage's lease while it runs; notices cancellation and lost leases.
+
+    The lease is renewed every ``heartbeat_s``; a cancel request is looked for
+    every ``CANCEL_POLL_S`` in between (one indexed read), so that a stage
+    stops at its next checkpoint within seconds of ``jobs cancel``.
+    """
+
+    CANCEL_POLL_S = 1.0
 
     def __init__(self, rt: Runtime, claim: Claim):
         self._rt, self._claim = rt, claim
@@ -174,17 +191,37 @@ class Heartbeat:
         self._progress = (done, total)
 
     def _run(self) -> None:
-        settings = self._rt.settings
-        while not self._stop.wait(settings.heartbeat_s):
-            done, total = self._progress
-            try:
-                with self._rt.db.transaction() as session:
-                    beat = lifecycle.heartbeat(session, self._claim, lease_s=settings.lease_s,
-                                               done=done, total=total)
-            except Exception as exc:  # keep beating: the DB may come back before the lease ends
-                log.warning("heartbeat_failed", error=type(exc).__name__)
-                continue
-            if beat.lost:
-                self.lost.set()
-            if beat.cancel:
-                self.cancel.set()
+        heartbeat_s = self._rt.settings.heartbeat_s
+        next_beat = time.monotonic() + heartbeat_s
+        while not self._stop.wait(min(self.CANCEL_POLL_S, heartbeat_s)):
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + heartbeat_s
+                self._beat()
+            else:
+                self._look_for_cancel()
+
+    def _beat(self) -> None:
+        done, total = self._progress
+        try:
+            with self._rt.db.transaction() as session:
+                beat = lifecycle.heartbeat(session, self._claim, lease_s=self._rt.settings.lease_s,
+                                           done=done, total=total)
+        except HphostError as exc:  # keep beating: the DB may come back before the lease ends
+            log.warning("heartbeat_failed", code=exc.code, reason=exc.message, where=exc.where or None)
+            return
+        except Exception as exc:
+            log.warning("heartbeat_failed", error=type(exc).__name__)
+            return
+        if beat.lost:
+            self.lost.set()
+        if beat.cancel:
+            self.cancel.set()
+
+    def _look_for_cancel(self) -> None:
+        try:
+            with self._rt.db.transaction() as session:
+                wanted = lifecycle.cancel_requested(session, self._claim)
+        except Exception:  # the next beat says what is wrong
+            return
+        if wanted:
+            self.cancel.set()

@@ -17,7 +17,8 @@ import psycopg
 from psycopg import sql
 
 from hosting.basedb.base import TABLES, Row
-from hosting.errors import DatabaseUnavailable, InvalidInput
+from hosting.db.session import database_down
+from hosting.errors import InvalidInput
 
 PREFIX = "base_"
 BUILDING = "__building"
@@ -34,7 +35,7 @@ class PostgresBases:
             with psycopg.connect(self.url, connect_timeout=10) as conn:
                 yield conn
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(reason=type(exc).__name__) from exc
+            raise database_down(self.url, exc) from exc
 
     def _schema(self, base_id: str, suffix: str = "") -> str:
         if not _BASE_ID.fullmatch(base_id):

@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from hosting.db.session import ControlDB, unreachable
+from hosting.db.session import ControlDB, database_down
 from hosting.errors import DatabaseUnavailable, HphostError, PermanentError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -72,7 +72,7 @@ def ensure_schema(db: ControlDB, *, migrate: bool) -> None:
         else:
             require_current(db)
     except OperationalError as exc:
-        raise unreachable(db, exc) from None
+        raise database_down(db.url, exc) from None
 
 
 def migrates_itself(db: ControlDB) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, CursorResult, Engine, Update, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -21,6 +21,32 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_S = 10
+REASON_CHARS = 120
+
+
+class DatabaseDown(DatabaseUnavailable):
+    """The database {database} is unavailable: {error} ({reason})."""
+
+
+def database_label(url: str | URL) -> str:
+    """Which database a URL names, without credentials: ``host:port/dbname`` or the SQLite path."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+def database_down(url: str | URL, exc: BaseException) -> DatabaseDown:
+    """``DATABASE_UNAVAILABLE`` naming the database and why: the driver's error class and last words."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    reason = lines[0].rsplit(": ", 1)[-1].strip()[:REASON_CHARS] if lines else ""
+    password = make_url(url).password
+    if password:
+        reason = reason.replace(str(password), "***")
+    label, error = database_label(url), type(cause).__name__
+    return DatabaseDown(database=label, error=error, reason=reason or "no detail",
+                        where={"database": label, "error": error})
 
 
 def rows_updated(session: Session, statement: Update) -> int:
@@ -55,22 +81,6 @@ def _private_file(path: Path) -> None:
         pass
 
 
-def server_of(url: str) -> str:
-    """Where a database lives, for messages: host:port/name, or the SQLite file; never a password."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return parsed.database or ":memory:"
-    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
-
-
-def unreachable(db: ControlDB, exc: DBAPIError) -> DatabaseUnavailable:
-    """``DATABASE_UNAVAILABLE`` naming the server and the driver's reason (which holds no password)."""
-    lines = str(exc.orig).strip().splitlines() or [""]
-    why = lines[-1].strip() if "failed:" not in lines[0] else lines[0].rsplit("failed:", 1)[1].strip()
-    return DatabaseUnavailable(reason=f"cannot reach {db.server} ({type(exc.orig).__name__}: {why[:200]})",
-                               where={"database": db.server})
-
-
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     # WAL lets dashboards read while workers write; the driver's own BEGIN is
     # disabled so that "begin" below can take the write lock up front.
@@ -103,7 +113,7 @@ class ControlDB:
 
     @property
     def server(self) -> str:
-        return server_of(self.url)
+        return database_label(self.url)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -117,10 +127,10 @@ class ControlDB:
             with session.begin():
                 yield session
         except OperationalError as exc:
-            raise DatabaseUnavailable(reason=type(exc.orig).__name__) from exc
+            raise database_down(self.url, exc) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
-                raise DatabaseUnavailable(reason="connection lost") from exc
+                raise database_down(self.url, exc) from exc
             raise
         finally:
             session.close()

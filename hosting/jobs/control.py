@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hosting import audit
-from hosting.db.models import BaseRecord, Job, Stage, utcnow
-from hosting.errors import Conflict, NotFound, TransientError
+from hosting.db.models import BaseRecord, Job, Planning, Stage, utcnow
+from hosting.errors import Conflict, NotFound, PermanentError, TransientError
 from hosting.jobs.enqueue import _refuse_if_busy
 
 
@@ -23,6 +23,27 @@ class JobFinal(Conflict):
     """Job {job_id} is {state}; nothing to {action}."""
 
     code = "JOB_FINAL"
+
+
+class StaleJob(PermanentError):
+    """A newer base went into service since job {job_id} was created; enqueue a new job instead."""
+
+    code = "STALE_JOB"
+
+
+def stale_job(session: Session, job: Job, *, lock: bool = False) -> StaleJob | None:
+    """The refusal of a base job whose fence is behind its planning's base generation, else None.
+
+    ``lock`` takes the planning row first, as the swap does, so no swap commits in between.
+    """
+    if not job.base_id:
+        return None
+    planning = session.get(Planning, job.planning_id, with_for_update=lock)
+    assert planning is not None  # jobs.planning_id is a non-null foreign key
+    if planning.base_generation == job.fence:
+        return None
+    return StaleJob(job_id=job.id, where={"job_id": job.id, "planning_id": planning.id, "job_fence": job.fence,
+                                          "base_generation": planning.base_generation})
 
 
 def get_job(session: Session, job_id: str) -> Job:
@@ -76,6 +97,9 @@ def retry(session: Session, job_id: str, *, actor: str,
     job = session.get(Job, job_id, with_for_update=True) or get_job(session, job_id)
     if job.state != "failed":
         raise JobFinal(job_id=job_id, state=job.state, action="retry", where={"job_id": job_id})
+    stale = stale_job(session, job)
+    if stale is not None:
+        raise stale
     if job.cleaned_at is None:
         raise CleanupPending(job_id=job_id, where={"job_id": job_id})
     _refuse_if_busy(session, job.planning_id)

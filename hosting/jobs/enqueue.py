@@ -75,6 +75,7 @@ def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
     _refuse_if_busy(session, planning.id)
     job = _new_job(session, request, planning.id)
     job.hosting_number, job.request_hash = planning.hosting_number, request_hash
+    job.fence = planning.base_generation or 0  # a newer base in service before its swap makes it STALE_JOB
     try:
         session.flush()
     except IntegrityError as exc:

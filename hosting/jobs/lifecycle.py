@@ -21,7 +21,7 @@ from hosting import audit
 from hosting.db.models import BaseRecord, Job, Planning, Stage, utcnow
 from hosting.db.session import rows_updated
 from hosting.errors import HphostError, PermanentError
-from hosting.jobs.control import finalize_cancel
+from hosting.jobs.control import finalize_cancel, stale_job
 
 
 class DeliveryLimit(PermanentError):
@@ -114,8 +114,12 @@ def heartbeat(session: Session, claim_: Claim, *, lease_s: float, done: int | No
         update(Stage).where(Stage.id == claim_.stage_id, Stage.lease_owner == claim_.owner,
                             Stage.state == "running").values(**values)
     )
-    cancel = bool(session.scalar(select(Job.cancel_requested).where(Job.id == claim_.job_id)))
-    return Beat(lost=not renewed, cancel=cancel)
+    return Beat(lost=not renewed, cancel=cancel_requested(session, claim_))
+
+
+def cancel_requested(session: Session, claim_: Claim) -> bool:
+    """Whether an operator asked to cancel the claim's job (read between heartbeats)."""
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == claim_.job_id)))
 
 
 def _owned_stage(session: Session, claim_: Claim) -> Stage | None:
@@ -127,6 +131,7 @@ def _owned_stage(session: Session, claim_: Claim) -> Stage | None:
 
 LOST = "lost"
 CANCELLED = "cancelled"
+STALE = "stale"
 
 
 def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped: bool = False,
@@ -137,28 +142,37 @@ def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped
     ``apply`` (the stage's control-DB effects) runs first in the same
     transaction, only if this worker still owns the stage. Returns the stage to
     dispatch next, None when the job is finished, ``LOST`` when the lease was
-    lost meanwhile (another delivery owns the stage; nothing was written), or
-    ``CANCELLED`` when an operator cancelled the job meanwhile (it stops here).
+    lost meanwhile (another delivery owns the stage; nothing was written),
+    ``CANCELLED`` when an operator cancelled the job meanwhile (it stops here),
+    or ``STALE`` when a newer base went into service since the job was created
+    (the job is failed with ``STALE_JOB``, nothing applied; its outputs are to be discarded).
     """
     stage = _owned_stage(session, claim_)
     if stage is None:
         return LOST
     job = session.get(Job, claim_.job_id)
-    if job is not None and job.cancel_requested:
+    assert job is not None
+    if job.cancel_requested:
         finalize_cancel(session, job, actor=claim_.owner)
         return CANCELLED
+    following = session.scalars(
+        select(Stage).where(Stage.job_id == claim_.job_id, Stage.position > stage.position)
+        .order_by(Stage.position)
+    ).first()
+    stale = stale_job(session, job, lock=True) if following is None else None
+    if stale is not None:
+        fail_job(session, job.id, stale, stage=stage, actor=claim_.owner)
+        return STALE
     if apply is not None:
         apply(session)
     now = utcnow()
     stage.state = "skipped" if skipped else "succeeded"
     stage.finished_at, stage.lease_owner, stage.lease_expires_at = now, None, None
     stage.result = {**result, "skip_reason": skip_reason} if skipped else result
+    if stage.progress_total:  # the last heartbeat may have recorded less than all of it
+        stage.progress_done = stage.progress_total
     _audit(session, claim_, "stage.skipped" if skipped else "stage.succeeded",
            **({"reason": skip_reason} if skip_reason else {}))
-    following = session.scalars(
-        select(Stage).where(Stage.job_id == claim_.job_id, Stage.position > stage.position)
-        .order_by(Stage.position)
-    ).first()
     if following is not None:
         following.state, following.due_at = "queued", now
         _audit(session, claim_, "stage.queued", stage=following.name)
@@ -168,7 +182,8 @@ def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped
 
 
 def finish_job(session: Session, claim_: Claim) -> None:
-    """The job succeeded: for a base job, put the new base in service and retire the old one."""
+    """The job succeeded: for a base job, put the new base in service, retire the old one and
+    advance the planning's base generation (the fence of every job created before this swap)."""
     job = session.get(Job, claim_.job_id)
     assert job is not None
     now = utcnow()
@@ -186,6 +201,7 @@ def finish_job(session: Session, claim_: Claim) -> None:
         assert new is not None
         new.state, new.in_service_at = "in_service", now
         planning.current_base_id = new.id
+        planning.base_generation += 1
         _audit(session, claim_, "base.in_service", stage=None, base_id=new.id,
                replaced=old.id if old is not None else None)
     _audit(session, claim_, "job.succeeded", stage=None)

@@ -37,7 +37,13 @@ def publish(ctx: StageContext) -> StageOutcome:
     else:
         ctx.store.delete_prefix(prefix + "espaces/")
         ctx.checkpoint()
-        espaces = build_read_models(ctx.basedbs, base_id, ctx.store)
+        total = ctx.basedbs.counts(base_id).get("courses", 0)
+
+        def checkpoint(courses_done: int) -> None:
+            ctx.checkpoint()
+            ctx.progress(courses_done, total)
+
+        espaces = build_read_models(ctx.basedbs, base_id, ctx.store, checkpoint)
         ctx.store.put_bytes(prefix + MARKER, json.dumps(espaces, sort_keys=True).encode())
 
     def apply(session: Session) -> None:

@@ -9,8 +9,10 @@ written last once every put has landed, commits.
 
 from __future__ import annotations
 
+import io
 import json
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from hosting.formats.hhyp import HhypReader
 from hosting.jobs.kinds import base_prefix
@@ -20,6 +22,7 @@ from hosting.pipeline.markers import UNPACKED
 from hosting.store.parallel import ParallelPuts
 
 MARKER = UNPACKED
+CHECKPOINT_BYTES = 8 << 20  # a large entry is streamed with a checkpoint every 8 MiB
 
 
 def unpack(ctx: StageContext) -> StageOutcome:
@@ -40,6 +43,8 @@ def unpack(ctx: StageContext) -> StageOutcome:
 
         def put(path: str, stream: BinaryIO, size_bytes: int) -> None:
             ctx.checkpoint()
+            if size_bytes > CHECKPOINT_BYTES:
+                stream = io.BufferedReader(_Checkpointed(stream, ctx.checkpoint))
             puts.put(prefix + path, stream, size_bytes)
             ctx.progress(puts.done, total)
 
@@ -57,3 +62,26 @@ def unpack(ctx: StageContext) -> StageOutcome:
     }
     ctx.store.put_bytes(prefix + MARKER, json.dumps(result, sort_keys=True).encode())
     return StageOutcome(result=result)
+
+
+class _Checkpointed(io.RawIOBase):
+    """A stream that calls ``checkpoint`` every ``CHECKPOINT_BYTES`` read (a cancel stops a long put)."""
+
+    def __init__(self, stream: BinaryIO, checkpoint: Callable[[], None]):
+        self._stream, self._checkpoint, self._unchecked = stream, checkpoint, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._unchecked += len(data)
+        if self._unchecked >= CHECKPOINT_BYTES:
+            self._unchecked = 0
+            self._checkpoint()
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

@@ -1,9 +1,11 @@
 """The object store on S3 through boto3: AWS, MinIO, Ceph, moto.
 
-Transient faults (connection errors, timeouts, 5xx, throttling) are retried by
-botocore's standard retry mode and, for single calls, by tenacity with jittered
-backoff; what still fails raises ``StorageUnavailable`` so the stage is retried
-whole. 4xx answers (no such bucket, access denied) raise ``StorageError``.
+One retry layer per call: botocore's standard retry mode retries each request
+(connection errors, timeouts, 5xx, throttling) up to ``HPHOST_S3_MAX_ATTEMPTS``
+times, and each retry is logged (``s3_retry``, with the endpoint and the error).
+tenacity only re-reads a response body that broke mid-stream, which botocore
+does not retry. What still fails raises ``StorageUnavailable`` so the stage is
+retried whole. 4xx answers (no such bucket, access denied) raise ``StorageError``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from urllib.parse import urlsplit
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -18,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from tenacity import Retrying
 
+from config.logging import get_logger
 from config.retry import RetryPolicy
 from hosting.errors import StorageError, StorageUnavailable
 from hosting.store.base import ObjectInfo
@@ -26,9 +30,22 @@ if TYPE_CHECKING:
     from config.settings import Settings
 
 T = TypeVar("T")
+log = get_logger("hphost.store")
 READ_BUFFER_BYTES = 1024 * 1024
 _TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
                     "ServiceUnavailable", "503", "500", "502", "504"}
+
+
+class S3Unavailable(StorageUnavailable):
+    """Object storage at {endpoint} is unavailable ({operation} {key}): {error}."""
+
+
+class _BodyBroken(Exception):
+    """A response body that broke while it was read (botocore retries requests, not reads)."""
+
+    def __init__(self, cause: BotoCoreError):
+        super().__init__(type(cause).__name__)
+        self.cause = cause
 
 
 def _transient(exc: BaseException) -> bool:
@@ -46,6 +63,9 @@ class S3Store:
         self.policy = policy or RetryPolicy()
         self.transfer = TransferConfig(multipart_threshold=chunk_bytes, multipart_chunksize=chunk_bytes,
                                        max_concurrency=concurrency, use_threads=concurrency > 1)
+        self.endpoint = _host_port(client.meta.endpoint_url)
+        client.meta.events.register("needs-retry.s3", _note_retry_cause)
+        client.meta.events.register("request-created.s3", self._log_retry)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
@@ -56,7 +76,8 @@ class S3Store:
             "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region,
             aws_access_key_id=key_id.get_secret_value() if key_id else None,
             aws_secret_access_key=secret.get_secret_value() if secret else None,
-            config=Config(retries={"mode": "standard", "max_attempts": settings.s3_max_attempts},
+            # total_max_attempts counts the first request; botocore's max_attempts would not
+            config=Config(retries={"mode": "standard", "total_max_attempts": settings.s3_max_attempts},
                           connect_timeout=5, read_timeout=30, s3={"addressing_style": "path"},
                           # unpack's small puts and a multipart upload's parts share the pool
                           max_pool_connections=max(10, settings.unpack_put_workers + settings.s3_max_concurrency)))
@@ -69,20 +90,57 @@ class S3Store:
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
+    def _log_retry(self, request: Any, operation_name: str, **_kwargs: Any) -> None:
+        attempt = request.context.get("retries", {}).get("attempt", 1)
+        if attempt > 1:
+            log.warning("s3_retry", endpoint=self.endpoint, operation=operation_name, attempt=attempt,
+                        error=request.context.get("hphost_retry_cause", "unknown"))
+
     def _call(self, operation: str, key: str, fn: Callable[[], T]) -> T:
-        """One S3 call, retried on transient faults; errors mapped to the hphost family."""
+        """One S3 call (botocore retries its requests); errors mapped to the hphost family."""
         try:
-            for attempt in Retrying(**self.policy.tenacity_kwargs(_transient)):
-                with attempt:
-                    return fn()
+            return fn()
         except (ClientError, BotoCoreError) as exc:
-            raise _mapped(exc, operation, key) from None
+            raise self._mapped(exc, operation, key) from None
+
+    def _read_body(self, operation: str, key: str, request: Callable[[], dict[str, Any]]) -> bytes:
+        """Send ``request`` and read its body; a body that breaks mid-read is asked for again."""
+        def attempt() -> bytes:
+            response = self._call(operation, key, request)
+            try:
+                return response["Body"].read()
+            except BotoCoreError as exc:
+                raise _BodyBroken(exc) from exc
+
+        def broken(exc: BaseException) -> bool:
+            return isinstance(exc, _BodyBroken)
+
+        try:
+            for tried in Retrying(**self.policy.tenacity_kwargs(broken), before_sleep=self._log_reread):
+                with tried:
+                    return attempt()
+        except _BodyBroken as exc:
+            raise self._mapped(exc.cause, operation, key) from None
         raise AssertionError("unreachable")
+
+    def _log_reread(self, state: Any) -> None:
+        failure = state.outcome.exception() if state.outcome else None
+        log.warning("s3_body_reread", endpoint=self.endpoint, attempt=state.attempt_number + 1,
+                    error=type(getattr(failure, "cause", failure)).__name__)
+
+    def _mapped(self, exc: BaseException, operation: str, key: str) -> StorageError | StorageUnavailable:
+        error = _error_name(exc)
+        where = {"key": key, "operation": operation, "endpoint": self.endpoint, "error": error}
+        if _transient(exc):
+            return S3Unavailable(operation=operation, key=key, endpoint=self.endpoint, error=error, where=where)
+        answer = exc.response if isinstance(exc, ClientError) else {}
+        status = answer.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return StorageError(operation=operation, key=key, reason=error, status=status, where=where)
 
     # --- writing ---------------------------------------------------------------------
     def put_stream(self, key: str, stream: BinaryIO, size_bytes: int | None = None) -> None:
         if size_bytes is not None and size_bytes < self.transfer.multipart_threshold:
-            # Small enough to hold: one PUT that tenacity can replay (photos, tables of a school).
+                # Small enough to hold: one PUT that botocore can replay (photos, tables of a school).
             self.put_bytes(key, stream.read())
             return
         # Multipart: botocore retries each part (parts are buffered); a consumed stream cannot be
@@ -90,10 +148,10 @@ class S3Store:
         try:
             self.client.upload_fileobj(_Unseekable(stream), self.bucket, self._key(key), Config=self.transfer)
         except (ClientError, BotoCoreError) as exc:
-            raise _mapped(exc, "put", key) from None
+            raise self._mapped(exc, "put", key) from None
         except Exception as exc:  # s3transfer wraps failures of its worker threads
             if isinstance(exc.__cause__, ClientError | BotoCoreError):
-                raise _mapped(exc.__cause__, "put", key) from None
+                raise self._mapped(exc.__cause__, "put", key) from None
             raise
 
     def put_bytes(self, key: str, data: bytes) -> None:
@@ -108,8 +166,7 @@ class S3Store:
 
     # --- reading ---------------------------------------------------------------------
     def get_bytes(self, key: str) -> bytes:
-        response = self._call("get", key, lambda: self.client.get_object(Bucket=self.bucket, Key=self._key(key)))
-        return self._call("get", key, response["Body"].read)
+        return self._read_body("get", key, lambda: self.client.get_object(Bucket=self.bucket, Key=self._key(key)))
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
@@ -129,10 +186,8 @@ class S3Store:
 
     def read_range(self, key: str, start: int, end: int) -> bytes:
         """Bytes ``start..end`` (inclusive) of an object."""
-        def get() -> bytes:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range=f"bytes={start}-{end}")
-            return response["Body"].read()
-        return self._call("get", key, get)
+        return self._read_body("get", key, lambda: self.client.get_object(
+            Bucket=self.bucket, Key=self._key(key), Range=f"bytes={start}-{end}"))
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         strip = len(self.prefix) + 1 if self.prefix else 0
@@ -210,10 +265,33 @@ class _RangedReader(io.RawIOBase):
         return len(data)
 
 
-def _mapped(exc: BaseException, operation: str, key: str) -> StorageError | StorageUnavailable:
-    where = {"key": key, "operation": operation}
-    if _transient(exc):
-        return StorageUnavailable(operation=operation, key=key, where=where)
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) if isinstance(exc, ClientError) else 0
-    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
-    return StorageError(operation=operation, key=key, reason=code, status=status, where=where)
+def _error_name(exc: BaseException) -> str:
+    """The S3 error code of an answer (SlowDown, NoSuchKey...) or the class of a failure."""
+    if isinstance(exc, ClientError):
+        return _answer_name(exc.response, exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return type(exc).__name__
+
+
+def _answer_name(parsed: dict[str, Any], status: int) -> str:
+    code = str(parsed.get("Error", {}).get("Code") or "")
+    return f"HTTP {status}" if not code or code.isdigit() else code  # a HEAD's answer has no body
+
+
+def _note_retry_cause(request_dict: dict[str, Any], response: Any = None,
+                      caught_exception: BaseException | None = None, **_kwargs: Any) -> None:
+    """Remember why the last attempt failed, for the retry's log line (``needs-retry`` handler)."""
+    if caught_exception is not None:
+        cause = type(caught_exception).__name__
+    elif response is not None:
+        http, parsed = response
+        cause = _answer_name(parsed, http.status_code)
+    else:
+        return
+    request_dict["context"]["hphost_retry_cause"] = cause
+
+
+def _host_port(url: str | None) -> str:
+    """``host:port`` of an endpoint URL: never its credentials or path."""
+    parts = urlsplit(url or "")
+    host = parts.hostname or "s3"
+    return f"{host}:{parts.port}" if parts.port else host

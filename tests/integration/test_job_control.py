@@ -8,7 +8,7 @@ import time
 import pytest
 
 from hosting.audit import trail
-from hosting.db.models import BaseRecord, Planning
+from hosting.db.models import BaseRecord, Planning, Stage
 from hosting.formats.sample import generate_sample
 from hosting.fsck import fsck
 from hosting.plannings import create_hosting
@@ -34,6 +34,13 @@ def stack(tmp_path):
 def big_sample(tmp_path_factory):
     path = tmp_path_factory.mktemp("sample") / "big.HHYP"
     generate_sample(path, hosting_number=HOSTING, preset="university", students=6000, seed=2)
+    return path
+
+
+@pytest.fixture(scope="module")
+def university_sample(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sample") / "university.HHYP"
+    generate_sample(path, hosting_number=HOSTING, preset="university", seed=1)
     return path
 
 
@@ -76,4 +83,32 @@ def test_cancelling_a_running_load_stops_it_and_the_old_base_keeps_serving(stack
     with rt.db.transaction() as session:
         assert session.get(Planning, planning).current_base_id == served.id
         assert session.get(BaseRecord, served.id).state == "in_service"
+    assert fsck(rt).clean
+
+
+def _publish_row(stack, job_id: str) -> Stage:
+    with stack.client.rt.db.transaction() as session:
+        return session.query(Stage).filter_by(job_id=job_id, name="publish").one()
+
+
+def test_a_cancel_during_publish_stops_it_at_its_next_checkpoint(stack, university_sample):
+    planning = stack.new_planning()
+    stack.start_workers(1, concurrency=2)
+    job = stack.client.enqueue("load_base", planning, hhyp=university_sample)
+    deadline = time.monotonic() + 180
+    while not (row := _publish_row(stack, job.id)).progress_done:  # publish is building the Espaces
+        assert time.monotonic() < deadline and row.state in ("pending", "queued", "running"), row.state
+        time.sleep(0.05)
+    stack.client.cancel(job.id)
+    # Well before publish could have built the rest (about 13 s of it on a quiet machine).
+    view = stack.client.wait(job.id, timeout_s=8, poll_s=0.1)
+    assert view.state == "cancelled"
+    row = _publish_row(stack, job.id)
+    assert (row.state, row.progress_done < row.progress_total) == ("cancelled", True)
+    time.sleep(stack.settings().sweep_interval_s * 2)
+    rt = stack.client.rt
+    assert list(rt.store.list(f"bases/{job.id}/")) == [] and list(rt.store.list("incoming/")) == []
+    assert not rt.basedbs.exists(job.id)
+    with rt.db.transaction() as session:
+        assert session.get(Planning, planning).current_base_id is None
     assert fsck(rt).clean

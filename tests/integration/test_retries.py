@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from hosting.audit import trail
-from hosting.db.models import BaseRecord, Planning
+from hosting.db.models import BaseRecord, Planning, Publication
+from hosting.jobs import control
+from hosting.jobs.control import StaleJob
 from hosting.plannings import create_hosting
 from hosting.store.s3 import S3Store
 from tests.support.hphost_stack import server_stack
@@ -72,3 +74,33 @@ def test_a_failed_job_retried_after_the_outage_resumes_and_succeeds(stack, s3_fa
     with stack.client.rt.db.transaction() as session:
         assert session.get(Planning, planning).current_base_id == job.id
         assert [e.data.get("from_stage") for e in trail(session, job.id) if e.action == "job.retried"] == ["unpack"]
+
+
+def test_a_load_older_than_the_base_in_service_is_refused_a_retry_and_never_swaps(stack, s3_fault_proxy,
+                                                                                   monkeypatch):
+    planning = stack.new_planning()
+    old = stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP")
+    s3_fault_proxy.error_rate = 1.0  # a transient outage fails the first load
+    assert stack.client.wait(old.id, timeout_s=240).state == "failed"
+    s3_fault_proxy.error_rate = 0.0
+    newer = stack.client.wait(stack.client.enqueue("load_base", planning, hhyp=SAMPLES / "small.HHYP").id,
+                              timeout_s=120)
+    assert newer.state == "succeeded", newer.error
+    with pytest.raises(StaleJob) as refused:
+        stack.client.retry(old.id)
+    assert refused.value.code == "STALE_JOB" and refused.value.where["job_id"] == old.id
+    assert stack.client.get(old.id).state == "failed"
+    # The race: a retry that read the generation just before the newer load's swap committed.
+    monkeypatch.setattr(control, "stale_job", lambda *args, **kwargs: None)
+    stack.client.retry(old.id)
+    view = stack.client.wait(old.id, timeout_s=120)
+    assert (view.state, view.error["code"]) == ("failed", "STALE_JOB")
+    assert "newer base went into service" in view.error["message"]
+    rt = stack.client.rt
+    with rt.db.transaction() as session:
+        assert session.get(Planning, planning).current_base_id == newer.id
+        assert session.get(BaseRecord, newer.id).state == "in_service"
+        assert session.get(BaseRecord, old.id).state == "failed"
+        assert session.get(Publication, old.id) is None
+        assert session.get(Publication, newer.id) is not None
+    assert list(rt.store.list(f"bases/{old.id}/")) == [] and not rt.basedbs.exists(old.id)

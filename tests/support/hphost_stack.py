@@ -30,7 +30,7 @@ FAST = {
     "HPHOST_RETRY_BACKOFF_MAX_S": "2",
     "HPHOST_CALL_ATTEMPTS": "3",
     "HPHOST_CALL_WAIT_MAX_S": "0.5",
-    "HPHOST_S3_MAX_ATTEMPTS": "2",
+    "HPHOST_S3_MAX_ATTEMPTS": "6",  # botocore's attempts are an S3 call's only retries
     "HPHOST_MAX_DELIVERIES": "3",
     "HPHOST_LOG_LEVEL": "INFO",
     # An operator's limit, below the default 200,000 and above every base the tests load but one.
