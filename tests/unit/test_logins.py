@@ -8,9 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from hosting import logins, passwords
-from hosting.db.migrate import upgrade
 from hosting.db.models import AuditEvent, LoginAttempt, utcnow
-from hosting.db.session import ControlDB
 from hosting.logins import LOCKOUT_WINDOW, LoginOutcome, console_login
 from hosting.plannings import create_hosting
 
@@ -23,14 +21,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-@pytest.fixture
-def db(tmp_path):
-    control = ControlDB(f"sqlite:///{tmp_path / 'control.db'}")
-    upgrade(control.engine)
-    yield control
-    control.dispose()
 
 
 @pytest.fixture

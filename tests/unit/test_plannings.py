@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from hosting import plannings
-from hosting.db.migrate import upgrade
-from hosting.db.session import ControlDB
 from hosting.errors import InvalidInput, NotFound
 from hosting.jobs.enqueue import JobRequest, enqueue
 from hosting.plannings import (
@@ -25,14 +23,11 @@ FIRST, SECOND = "111111111111", "222222222222"
 
 
 @pytest.fixture
-def db(tmp_path):
-    control = ControlDB(f"sqlite:///{tmp_path / 'control.db'}")
-    upgrade(control.engine)
-    with control.transaction() as session:
+def db(db):
+    with db.transaction() as session:
         create_hosting(session, FIRST, actor="test")
         create_hosting(session, SECOND, actor="test")
-    yield control
-    control.dispose()
+    return db
 
 
 def _create(db, hosting: str, name: str, label: str) -> str:

@@ -2,19 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from hosting.db.migrate import upgrade
-from hosting.db.session import ControlDB
 from hosting.plannings import PlanningSettings, create_hosting, create_planning
 
 HOSTING = "123456789012"
-
-
-@pytest.fixture
-def db(tmp_path):
-    control = ControlDB(f"sqlite:///{tmp_path / 'control.db'}")
-    upgrade(control.engine)
-    yield control
-    control.dispose()
 
 
 @pytest.fixture
