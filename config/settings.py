@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     redis_visibility_timeout_s: int = Field(
         6 * 3600, description="Must exceed the longest stage, or Redis redelivers it."
     )
+    worker_soft_shutdown_s: float = Field(
+        10.0, description="On SIGTERM a worker's running stage may finish within this, then goes to its lease."
+    )
 
     retry_max: int = Field(5, description="Celery retries of a stage on transient errors.")
     retry_backoff_s: float = 2.0

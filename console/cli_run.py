@@ -44,11 +44,11 @@ def worker_command(
     if unknown:
         typer.echo(f"error USAGE: unknown queues {sorted(unknown)}; known: {', '.join(STAGE_QUEUES)}", err=True)
         raise typer.Exit(2)
-    os.environ["HPHOST_WORKER_SWEEPER"] = "1" if sweeper else "0"
-    from workers.app import app
+    from console.worker_pool import worker_argv, worker_env
 
-    app.worker_main(["worker", "-Q", queues, "-c", str(concurrency), "-n", f"{name}@%h",
-                     "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"])
+    # A new interpreter (same pid, for supervisors): billiard reads the signal settings when imported.
+    argv = worker_argv(queues.split(","), concurrency, name)
+    os.execve(argv[0], argv, worker_env(dict(os.environ), sweeper=sweeper))
 
 
 def sweeper_command(
