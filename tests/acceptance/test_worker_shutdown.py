@@ -90,8 +90,11 @@ def running_stage(stack: Stack, job_id: str, name: str, timeout_s: float = 120) 
     raise AssertionError(f"{name} of {job_id} not running after {timeout_s} s: {stack.client.get(job_id)}")
 
 
-@pytest.mark.parametrize("target", ["group", "main"])
-def test_a_stage_cut_short_by_sigterm_succeeds_on_another_worker(stack, sample, target):
+@pytest.mark.parametrize(("broker", "target"), [("embedded", "group"), ("embedded", "main"), ("redis", "group")])
+def test_a_stage_cut_short_by_sigterm_succeeds_on_another_worker(request, stack, sample, broker, target):
+    if broker == "redis":  # the prefork pool of an asynchronous transport (the embedded one's is threaded)
+        stack.env["HPHOST_BROKER_URL"] = request.getfixturevalue("redis_server").url
+        stack.close()  # the client rings the new broker too
     stack.env["HPHOST_WORKER_SOFT_SHUTDOWN_S"] = "1"  # far shorter than the stage: it is cut short
     planning = stack.new_planning()
     first, = stack.start_workers(1)
