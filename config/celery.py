@@ -16,6 +16,10 @@ CONTROL_QUEUE = "control"
 QUEUES = (*STAGE_QUEUES, CONTROL_QUEUE)
 BROKER_CONNECT_TIMEOUT_S = 5.0
 
+# From SIGTERM to exit with the default HPHOST_WORKER_SOFT_SHUTDOWN_S (10 s) and the pool's teardown:
+# what supervisors wait before SIGKILL (deploy/systemd TimeoutStopSec, deploy/compose.yaml stop_grace_period).
+WORKER_STOP_GRACE_S = 30
+
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Everything Celery needs, derived from the settings; no hidden defaults."""
@@ -44,6 +48,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # SIGTERM is a cold shutdown (workers/shutdown.py) preceded by a soft one (Celery 5.5+): a
+        # running stage may finish within this, then its message goes back and its lease hands it on.
+        "worker_soft_shutdown_timeout": settings.worker_soft_shutdown_s,
+        "worker_enable_soft_shutdown_on_idle": False,
         "broker_transport_options": _transport_options(settings),
     }
     return conf

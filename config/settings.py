@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     redis_visibility_timeout_s: Count = Field(
         6 * 3600, description="Must exceed the longest stage, or Redis redelivers it."
     )
+    worker_soft_shutdown_s: float = Field(
+        10.0, description="On SIGTERM a worker's running stage may finish within this, then goes to its lease."
+    )
 
     retry_max: int = Field(5, ge=0, description="Celery retries of a stage on transient errors.")
     retry_backoff_s: Seconds = 2.0

@@ -37,7 +37,8 @@ def hhyp_check(file: Path, hosting_number: HostingOpt = None, as_json: JsonOpt =
 
     def check() -> dict[str, Any]:
         started = time.perf_counter()
-        with HhypReader(file, expected_hosting_number=hosting_number, limits=get_settings().limits) as reader:
+        with HhypReader(file, expected_hosting_number=hosting_number, limits=get_settings().limits,
+                        tune_interpreter=True) as reader:  # this process runs nothing else
             summary = reader.check().to_dict()
             manifest = reader.manifest
         return {**summary, "hosting_number": manifest.hosting_number, "base_name": manifest.base_name,

@@ -26,8 +26,10 @@ def setup_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 
 
 def info_command() -> None:
-    """Where each part lives (no secrets)."""
-    typer.echo(json.dumps(get_settings().describe(), indent=2))
+    """Where each part lives (no secrets), and whether the native row scanner is used (and if not, why)."""
+    from hosting.formats import native
+
+    typer.echo(json.dumps({**get_settings().describe(), "native_scanner": native.describe()}, indent=2))
 
 
 def worker_command(
@@ -45,11 +47,11 @@ def worker_command(
         typer.echo("error USAGE: --concurrency must be at least 1 (prefork children)", err=True)
         raise typer.Exit(2)
     _wait_for_schema("worker")
-    os.environ["HPHOST_WORKER_SWEEPER"] = "1" if sweeper else "0"
-    from workers.app import app
+    from console.worker_pool import worker_argv, worker_env
 
-    app.worker_main(["worker", "-Q", queues, "-c", str(concurrency), "-n", f"{name}@%h",
-                     "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"])
+    # A new interpreter (same pid, for supervisors): billiard reads the signal settings when imported.
+    argv = worker_argv(queues.split(","), concurrency, name)
+    os.execve(argv[0], argv, worker_env(dict(os.environ), sweeper=sweeper))
 
 
 def sweeper_command(

@@ -10,7 +10,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config.celery import STAGE_QUEUES
+from config.celery import STAGE_QUEUES, WORKER_STOP_GRACE_S
+
+
+def worker_argv(queues: tuple[str, ...] | list[str], concurrency: int, name: str, *, quiet: bool = False) -> list[str]:
+    """The command of one ``celery worker`` on the stage ``queues`` (run it with :func:`worker_env`)."""
+    return [sys.executable, "-m", "celery", "-A", "workers.app", *(["--quiet"] if quiet else []), "worker",
+            "-Q", ",".join(queues), "-c", str(concurrency), "-n", f"{name}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"]
+
+
+def worker_env(base: dict[str, str], *, sweeper: bool) -> dict[str, str]:
+    """``base`` plus what a worker needs before its interpreter starts (see workers/shutdown.py)."""
+    from workers.shutdown import SIGNAL_ENV
+
+    return {**base, **SIGNAL_ENV, "HPHOST_WORKER_SWEEPER": "1" if sweeper else "0"}
 
 
 @dataclass
@@ -26,13 +40,11 @@ class WorkerProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "celery", "-A", "workers.app", "--quiet", "worker",
-                "-Q", ",".join(self.queues), "-c", str(self.concurrency), "-n", f"{self.name}@%h",
-                "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO"]
+        return worker_argv(self.queues, self.concurrency, self.name, quiet=True)
 
     def start(self) -> WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env, "HPHOST_WORKER_SWEEPER": "1" if self.sweeper else "0"}
+        env = worker_env({**os.environ, **self.env}, sweeper=self.sweeper)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                             env=env, start_new_session=True)
@@ -71,8 +83,8 @@ class WorkerProcess:
             os.killpg(self.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Warm shutdown (SIGTERM), then SIGKILL if it lingers."""
+    def stop(self, timeout_s: float = WORKER_STOP_GRACE_S) -> None:
+        """SIGTERM (a running stage is handed back, see workers/shutdown.py), then SIGKILL if it lingers."""
         if self.process is None or not self.alive():
             return
         self.process.send_signal(signal.SIGTERM)

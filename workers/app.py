@@ -1,5 +1,5 @@
-"""The Celery application. Workers: ``celery -A workers.app worker -Q unpack,instantiate,...``
-(or ``hphost worker``)."""
+"""The Celery application. Workers: ``hphost worker`` (which runs ``celery -A workers.app worker`` with the
+environment of :mod:`workers.shutdown`)."""
 
 from __future__ import annotations
 
@@ -22,5 +22,5 @@ def make_app() -> Celery:
 
 app = make_app()
 
-# Signal handlers: one module per concern (log context, sweeper).
-from workers import logcontext, sweeper  # noqa: E402,F401
+# Signal handlers: one module per concern (log context, sweeper, how a worker stops).
+from workers import logcontext, shutdown, sweeper  # noqa: E402,F401

@@ -19,6 +19,9 @@
 #include <string.h>
 
 enum { K_OBJECT = 1, K_STRING = 2, K_MEMBER = 3, K_INT = 4, K_ARRAY = 5, K_EMAIL = 6 };
+/* Raised with native.py's SCANNER_VERSION whenever a plan or an answer changes: a module built from an older
+   file then says so, and the reader takes the Python paths instead of handing it plans it misreads. */
+#define ROWSCAN_VERSION 1
 #define MAX_FIELDS 64
 #define MAX_SLOTS 8
 #define MAX_DEPTH 8
@@ -718,7 +721,8 @@ PyMODINIT_FUNC PyInit__rowscan(void) {
     if (PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0 ||
         PyModule_AddIntConstant(module, "OBJECT", K_OBJECT) < 0 || PyModule_AddIntConstant(module, "STRING", K_STRING) < 0 ||
         PyModule_AddIntConstant(module, "MEMBER", K_MEMBER) < 0 || PyModule_AddIntConstant(module, "INT", K_INT) < 0 ||
-        PyModule_AddIntConstant(module, "ARRAY", K_ARRAY) < 0 || PyModule_AddIntConstant(module, "EMAIL", K_EMAIL) < 0) {
+        PyModule_AddIntConstant(module, "ARRAY", K_ARRAY) < 0 || PyModule_AddIntConstant(module, "EMAIL", K_EMAIL) < 0 ||
+        PyModule_AddIntConstant(module, "VERSION", ROWSCAN_VERSION) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -7,6 +7,7 @@ MEMBER: int
 INT: int
 ARRAY: int
 EMAIL: int
+VERSION: int
 
 class Scanner:
     def __init__(self, plan: tuple[Any, ...], key: bytes, max_line_bytes: int,

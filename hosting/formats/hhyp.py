@@ -29,11 +29,14 @@ Memory stays bounded whatever the archive's size: entries flow in 1 MiB
 chunks, pulled by the caller's reads; what is kept of each entry (its place in
 the central directory, its size and SHA-256 in the manifest) is packed into
 arrays: about 100 bytes an entry beside its name, which is kept twice (as the
-archive stores it, and as the manifest's text). A large entry is read, inflated
-and hashed by a thread of its own, a few chunks ahead of the caller, while the
-caller's thread checks its rows (:mod:`hosting.formats.readahead` says how it
-avoids the GIL convoy); small entries are read in the caller's thread, where
-a thread per entry would cost more than it saves.
+archive stores it, and as the manifest's text).
+
+``HhypReader(..., tune_interpreter=True)`` is for a process that runs nothing
+else (``hphost hhyp check``, bench): while it streams, the garbage collector's
+threshold is raised and a large entry is read, inflated and hashed by a thread
+of its own, a few chunks ahead of the caller, with a short thread switch
+interval (:mod:`hosting.formats.readahead` says why). Both settings are
+process-wide, so a worker, whose heartbeat threads share them, never asks for it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import io
 import os
 from array import array
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -59,7 +63,7 @@ from hosting.formats.readahead import read_ahead
 from hosting.formats.tables import BaseChecks
 
 Put = Callable[[str, BinaryIO, int], None]
-# Entries this large (compressed) are inflated by a thread of their own (see readahead.py).
+# Entries this large (compressed) are inflated by a thread of their own when tuning (see readahead.py).
 READ_AHEAD_FROM_BYTES = 256 << 10
 
 __all__ = ["HhypReader", "HhypSummary", "Limits", "Manifest", "Put", "check_structure", "iter_table_rows"]
@@ -84,8 +88,9 @@ class HhypReader:
     """A ``.HHYP`` checked structurally and by its manifest; :meth:`stream` checks the rest."""
 
     def __init__(self, source: str | os.PathLike[str] | BinaryIO, *, limits: Limits = DEFAULT_LIMITS,
-                 expected_hosting_number: str | None = None):
+                 expected_hosting_number: str | None = None, tune_interpreter: bool = False):
         self.limits = limits
+        self._tune_interpreter = tune_interpreter
         self._owned: BinaryIO | None = None
         if isinstance(source, str | os.PathLike):
             self._owned = source = _open(Path(source))
@@ -109,13 +114,13 @@ class HhypReader:
         for index in self._folders:
             self._check_folder(self._directory.entry(index))
         self._source.read_ahead = True
-        with fewer_collections():
+        with fewer_collections() if self._tune_interpreter else nullcontext():
             for index, position in zip(self._files, self._listed_at, strict=True):
                 entry = self._directory.entry(index, listed.paths[position])  # (one copy of each path)
                 size_bytes = listed.sizes[position]
                 chunks = verified_chunks(self._source, entry, Expected(size_bytes, listed.digest(position)),
                                          self.limits, budget)
-                if entry.compressed_bytes >= READ_AHEAD_FROM_BYTES:
+                if self._tune_interpreter and entry.compressed_bytes >= READ_AHEAD_FROM_BYTES:
                     chunks = read_ahead(chunks)
                 stream = EntryStream(chunks, self._table_sink(entry.name, checks, summary))
                 put(entry.name, cast(BinaryIO, stream), size_bytes)

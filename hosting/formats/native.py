@@ -21,28 +21,60 @@ as ``unique`` (arrays whose items must not repeat) and ``sums`` (fields whose
 sum is bounded: a course ends within its day). Uniqueness of ids across rows
 stays in Python: the scanner returns the ids.
 
-Without the compiled module (a machine that could not build it), :data:`AVAILABLE`
-is False and every table takes the Python paths: as strict, slower.
+The compiled module is optional: without it (hphost installed where no C compiler
+was), or with one built from another version of ``_rowscan.c``, :data:`AVAILABLE`
+is False, :data:`UNAVAILABLE_REASON` says why (``hphost info`` shows it) and every
+table takes the Python paths: as strict, slower. A scanner that refuses its plan
+all the same (:func:`native_rows`) turns the fast path off with a warning.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sys
 from collections.abc import Collection, Mapping
-from typing import Any, NamedTuple
+from types import ModuleType
+from typing import Any, NamedTuple, cast
 
 from hosting.formats.compiled import IGNORED_KEYWORDS, FieldPath, allowed_values, resolved
 from hosting.formats.depth import lone_surrogate
 from hosting.formats.schema import load_schema
 
-try:
-    import hosting.formats._rowscan as _rowscan
-except ImportError:  # pragma: no cover - every machine the project sets up builds it (tests/unit/formats/test_native)
-    _rowscan = None  # type: ignore[assignment]
+# _rowscan.c's ROWSCAN_VERSION, raised with it whenever a plan or an answer changes.
+SCANNER_VERSION = 1
+log = logging.getLogger("hphost.formats.native")
 
-# (The scanner hands back Python's hashes of the ids as 64-bit integers, as idset.py keeps them.)
-AVAILABLE = _rowscan is not None and sys.hash_info.width == 64
+
+def unusable(module: ModuleType) -> str | None:
+    """Why the compiled ``module`` cannot serve this reader, or None when it can."""
+    version = getattr(module, "VERSION", None)
+    if version != SCANNER_VERSION:
+        return (f"stale build: compiled from another _rowscan.c (version {version}, this hphost needs "
+                f"{SCANNER_VERSION}); reinstall hphost")
+    if sys.hash_info.width != 64:  # (it hands back Python's hashes of the ids as 64-bit integers, as idset.py keeps)
+        return "needs 64-bit hashes"
+    return None
+
+
+def _load() -> tuple[ModuleType | None, str | None]:
+    try:
+        import hosting.formats._rowscan as module
+    except ImportError as exc:
+        if exc.name == "hosting.formats._rowscan":
+            return None, "not built: hphost was installed where no C compiler was"
+        reason: str | None = f"not loadable: {exc}; reinstall hphost"  # (built for another Python, say)
+    else:
+        reason = unusable(module)
+    if reason is not None:
+        log.warning("native scanner not used: %s; tables take the Python paths", reason)
+        return None, reason
+    return module, None
+
+
+_loaded, UNAVAILABLE_REASON = _load()
+AVAILABLE = _loaded is not None
+_rowscan = cast(ModuleType, _loaded)  # (read only when AVAILABLE)
 # The only pattern rendered on a free value (a path or an id is matched against the allowed values instead).
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 _LIMIT = 10**18 - 1  # the scanner reads integers of at most 18 digits
@@ -75,6 +107,24 @@ class NativeRows:
         """The ids of the rows of ``region`` (complete lines, each ending with a newline), when all are valid."""
         scanned = self._scan(region)
         return None if scanned is None else ScannedIds(*scanned)
+
+
+def native_rows(plan: Plan, *, max_line_bytes: int, sums: Collection[tuple[int, int]] = ()) -> NativeRows | None:
+    """The scanner of ``plan``; None, and the fast path off for this process, when the module refuses it."""
+    global AVAILABLE, UNAVAILABLE_REASON
+    if not AVAILABLE:
+        return None
+    try:
+        return NativeRows(plan, max_line_bytes=max_line_bytes, sums=sums)
+    except Exception as exc:  # a plan this hphost builds, refused: the module is not the one it was built with
+        AVAILABLE, UNAVAILABLE_REASON = False, f"the compiled module refused a plan ({type(exc).__name__}: {exc})"
+        log.warning("native scanner not used: %s; tables take the Python paths", UNAVAILABLE_REASON)
+        return None
+
+
+def describe() -> str:
+    """``yes``, or ``no`` and why (for ``hphost info``)."""
+    return "yes" if AVAILABLE else f"no: {UNAVAILABLE_REASON}"
 
 
 def row_plan(table: str, values: Mapping[FieldPath, Collection[Any]], *, unique: Collection[FieldPath] = (),

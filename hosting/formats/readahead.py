@@ -1,5 +1,8 @@
 """Inflating a large entry in a thread of its own while the caller's thread checks its rows.
 
+Used by a tuned reader only (``HhypReader(tune_interpreter=True)``: ``hphost hhyp check`` and bench):
+the switch interval below is process-wide, and a worker's heartbeat threads share it.
+
 zlib, hashlib and file reads release the GIL, so a second thread can inflate,
 CRC and hash the next chunks while the caller decodes the current one. Two
 things keep that from turning into a convoy (each thread waiting for the other

@@ -24,7 +24,7 @@ from hosting.formats.idset import IdFingerprints
 from hosting.formats.manifest import TABLES
 from hosting.formats.narrowed import Decode, Ids, NarrowedRows
 from hosting.formats.native import AVAILABLE as NATIVE
-from hosting.formats.native import NativeRows, NotNative, row_plan
+from hosting.formats.native import NativeRows, NotNative, native_rows, row_plan
 from hosting.timegrid import TimeGrid
 
 UNSET = msgspec.UNSET
@@ -134,7 +134,7 @@ class BaseChecks:
             plan = row_plan(table, values, unique=unique, slots=slots)
         except NotNative:
             return None
-        return NativeRows(plan, max_line_bytes=max_line_bytes, sums=sums)
+        return native_rows(plan, max_line_bytes=max_line_bytes, sums=sums)
 
     def _placements_fit(self, rows: list[Any], raw: Mapping[FieldPath, Decode]) -> bool:
         """The fast path's share of the placement rules: each course ends within the day, no week twice.

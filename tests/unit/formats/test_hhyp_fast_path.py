@@ -35,9 +35,10 @@ from hosting.formats.readahead import read_ahead
 Outcome = tuple[str, Any]  # ("ok", rows per table) or (code, where)
 
 
-def outcome(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Outcome:
+def outcome(data: bytes, limits: Limits = DEFAULT_LIMITS, *, tuned: bool = False) -> Outcome:
     try:
-        with HhypReader(io.BytesIO(data), limits=limits, expected_hosting_number=HOSTING) as reader:
+        with HhypReader(io.BytesIO(data), limits=limits, expected_hosting_number=HOSTING,
+                        tune_interpreter=tuned) as reader:
             return "ok", reader.check().rows
     except FormatError as error:
         return error.code, error.where
@@ -55,7 +56,7 @@ def threaded_outcome(data: bytes, monkeypatch: pytest.MonkeyPatch) -> Outcome:
     """The outcome with every entry, however small, inflated by a read-ahead thread."""
     with monkeypatch.context() as patch:
         patch.setattr(hhyp_module, "READ_AHEAD_FROM_BYTES", 0)
-        return outcome(data)
+        return outcome(data, tuned=True)
 
 
 # --- many rows, so that batches are large and the narrowed types worth building ---------------------------
@@ -244,7 +245,7 @@ def test_a_caller_that_stops_early_stops_the_thread() -> None:
 def test_the_threaded_reader_streams_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hhyp_module, "READ_AHEAD_FROM_BYTES", 0)
     got: dict[str, bytes] = {}
-    with HhypReader(io.BytesIO(hhyp_bytes())) as reader:
+    with HhypReader(io.BytesIO(hhyp_bytes()), tune_interpreter=True) as reader:
         reader.stream(lambda path, stream, size: got.__setitem__(path, stream.read()))
     assert got["base/courses.jsonl"] == table_bytes(base_tables()["courses"])
     assert got["annexes/photos/T1.png"] == base_annexes()["annexes/photos/T1.png"]
