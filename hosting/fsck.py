@@ -43,7 +43,9 @@ def fsck(rt: Runtime, *, repair: bool = False) -> FsckReport:
         running = list(session.scalars(select(Stage).where(Stage.state == "running")))
         queued_jobs = set(session.scalars(select(Stage.job_id).where(Stage.state.in_(("queued", "running")))))
     live_bases = {b.id for b in bases.values() if _keeps_outputs(b, jobs.get(b.job_id))}
-    inputs = {key for job in jobs.values() if job.discarded_at is None and job.state != "succeeded"
+    # A succeeded job's uploads are deleted by its worker, or by the sweeper once its worker died.
+    inputs = {key for job in jobs.values()
+              if job.discarded_at is None and (job.state != "succeeded" or job.cleaned_at is None)
               for key in (job.params.get("hhyp_key"), job.params.get("profils_key")) if key}
     _check_objects(rt, report, live_bases, inputs)
     report.orphan_base_dbs = sorted(set(rt.basedbs.list_ids()) - live_bases)

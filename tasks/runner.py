@@ -101,10 +101,17 @@ def _run_claimed(task: Task, rt: Runtime, claim: Claim) -> str:
         return "failed"
     if following is not None:
         _ring(claim.job_id, following)
-    elif claim.kind != "create_base":
-        # The job succeeded: its uploads are now inside the base and the Controller.
-        cleanup.delete_inputs(rt.store, claim.params)
+    else:
+        _delete_inputs(rt, claim)
     return "skipped" if outcome.skipped else "succeeded"
+
+
+def _delete_inputs(rt: Runtime, claim: Claim) -> None:
+    """The job succeeded: its uploads are inside the base and the Controller now."""
+    try:
+        cleanup.delete_succeeded_inputs(rt.db, rt.store, claim.job_id)
+    except HphostError as exc:  # storage or DB down: the sweeper deletes them later
+        log.warning("inputs_cleanup_deferred", code=exc.code)
 
 
 def _ring(job_id: str, stage: str, countdown_s: float | None = None) -> None:

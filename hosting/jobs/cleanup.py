@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from hosting import audit
@@ -54,6 +54,23 @@ def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, 
         if refused_input(job.error_code):  # never kept: it may hold a clear password, and a retry cannot pass
             removed["inputs"] = delete_inputs(store, job.params)
         mark_cleaned(session, job_id, actor=actor, discarded=False, removed=removed)
+    return True
+
+
+def delete_succeeded_inputs(db: ControlDB, store: ObjectStore, job_id: str) -> bool:
+    """A succeeded job's uploads live on in its base and the Controller: delete them, then say so.
+
+    ``cleaned_at`` is set only once they are gone, so the sweeper finishes the
+    deletion of a worker that died between the job's success and this call.
+    """
+    with db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.state != "succeeded" or job.cleaned_at is not None:
+            return False
+        params = dict(job.params)
+    delete_inputs(store, params)
+    with db.transaction() as session:
+        session.execute(update(Job).where(Job.id == job_id, Job.cleaned_at.is_(None)).values(cleaned_at=utcnow()))
     return True
 
 

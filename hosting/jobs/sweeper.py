@@ -46,6 +46,7 @@ def sweep(rt: Runtime, dispatch: Dispatch, *, actor: str = "sweeper",
     for job_id, stage in report.requeued + report.redispatched:
         dispatch(job_id, stage)
     _clean_failed(rt, actor, report)
+    _clean_succeeded(rt, report)
     _discard(rt, actor, report, failed_retention_s)
     if report:
         log.info("sweep", requeued=len(report.requeued), redispatched=len(report.redispatched),
@@ -104,6 +105,17 @@ def _clean_failed(rt: Runtime, actor: str, report: SweepReport) -> None:
             Job.state == "failed", Job.cleaned_at.is_(None), Job.finished_at < grace)))
     for job_id in job_ids:
         if cleanup.clean_failed_job(rt.db, rt.store, rt.basedbs, job_id, actor=actor):
+            report.cleaned.append(job_id)
+
+
+def _clean_succeeded(rt: Runtime, report: SweepReport) -> None:
+    """Delete the uploads of succeeded jobs whose worker died before it could."""
+    grace = utcnow() - timedelta(seconds=FAILED_CLEANUP_GRACE_S)
+    with rt.db.transaction() as session:
+        job_ids = list(session.scalars(select(Job.id).where(
+            Job.state == "succeeded", Job.cleaned_at.is_(None), Job.finished_at < grace)))
+    for job_id in job_ids:
+        if cleanup.delete_succeeded_inputs(rt.db, rt.store, job_id):
             report.cleaned.append(job_id)
 
 
