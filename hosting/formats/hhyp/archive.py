@@ -19,9 +19,9 @@ from operator import le, sub
 from typing import BinaryIO
 
 from hosting.formats import errors as e
-from hosting.formats.idset import IdFingerprints
+from hosting.formats.hhyp.names import check_name, decode_name, is_directory, is_plain_name
 from hosting.formats.limits import Limits
-from hosting.formats.names import check_name, decode_name, is_directory, is_plain_name
+from hosting.formats.rows.id_fingerprints import IdFingerprints
 
 _EOCD = struct.Struct("<4sHHHHIIH")
 _EOCD64_LOCATOR = struct.Struct("<4sIQI")

@@ -6,8 +6,8 @@ scanner of ``_rowscan.c`` checks the same rules on the bytes, builds nothing
 but each row's id, and lets the inflating thread run meanwhile.
 
 It is a fast path only: a batch it accepts is valid; any other batch, valid or
-not, is read again by the Python paths (:mod:`~hosting.formats.narrowed`,
-then :mod:`~hosting.formats.jsonl`), which say what is wrong and where. So it
+not, is read again by the Python paths (:mod:`~hosting.formats.rows.narrowed`,
+then :mod:`~hosting.formats.rows.jsonl`), which say what is wrong and where. So it
 may refuse whatever it does not expect, never accept what they refuse.
 
 The scanner is told what to check by a *plan*, translated here from the
@@ -16,7 +16,7 @@ for the narrowed types: the ids a reference may name, the annexes a path may
 name (those the field's own schema accepts), the grid's days, steps and weeks.
 A schema keyword the translation does not know makes the table not native
 (:class:`NotNative`): a schema edited later is never half-checked. Rules of
-the reader beyond the schema come from :class:`~hosting.formats.tables.BaseChecks`
+the reader beyond the schema come from :class:`~hosting.formats.rows.tables.BaseChecks`
 as ``unique`` (arrays whose items must not repeat) and ``sums`` (fields whose
 sum is bounded: a course ends within its day). Uniqueness of ids across rows
 stays in Python: the scanner returns the ids.
@@ -37,9 +37,9 @@ from collections.abc import Collection, Mapping
 from types import ModuleType
 from typing import Any, NamedTuple, cast
 
-from hosting.formats.compiled import IGNORED_KEYWORDS, FieldPath, allowed_values, resolved
-from hosting.formats.depth import lone_surrogate
-from hosting.formats.schema import load_schema
+from hosting.formats.json.compiled import IGNORED_KEYWORDS, FieldPath, allowed_values, resolved
+from hosting.formats.json.schema import load_schema
+from hosting.formats.json.strict import lone_surrogate
 
 # _rowscan.c's ROWSCAN_VERSION, raised with it whenever a plan or an answer changes.
 SCANNER_VERSION = 1
@@ -52,16 +52,16 @@ def unusable(module: ModuleType) -> str | None:
     if version != SCANNER_VERSION:
         return (f"stale build: compiled from another _rowscan.c (version {version}, this hphost needs "
                 f"{SCANNER_VERSION}); reinstall hphost")
-    if sys.hash_info.width != 64:  # (it hands back Python's hashes of the ids as 64-bit integers, as idset.py keeps)
+    if sys.hash_info.width != 64:  # it hands back the ids' Python hashes as 64-bit integers
         return "needs 64-bit hashes"
     return None
 
 
 def _load() -> tuple[ModuleType | None, str | None]:
     try:
-        import hosting.formats._rowscan as module
+        import hosting.formats.rows._rowscan as module
     except ImportError as exc:
-        if exc.name == "hosting.formats._rowscan":
+        if exc.name == "hosting.formats.rows._rowscan":
             return None, "not built: hphost was installed where no C compiler was"
         reason: str | None = f"not loadable: {exc}; reinstall hphost"  # (built for another Python, say)
     else:
@@ -131,7 +131,7 @@ def row_plan(table: str, values: Mapping[FieldPath, Collection[Any]], *, unique:
              slots: Mapping[FieldPath, int] | None = None) -> Plan:
     """The plan of a row of ``base/<table>.jsonl``; raises NotNative.
 
-    ``values``: the allowed values at a path (as :class:`~hosting.formats.compiled.Narrowing`);
+    ``values``: the allowed values at a path (as :class:`~hosting.formats.json.compiled.Narrowing`);
     ``unique``: arrays whose items must not repeat; ``slots``: integers a sum rule reads.
     """
     root = load_schema(f"{table}.row")

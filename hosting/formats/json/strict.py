@@ -33,7 +33,7 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
-from hosting.formats.schema import field_path
+from hosting.formats.json.schema import field_path
 
 MAX_DEPTH = 64
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # \uD800 to \uDFFF

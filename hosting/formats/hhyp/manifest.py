@@ -14,13 +14,13 @@ from typing import Any
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, msgspec_fault, narrowed_type
-from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than, values_more_than
-from hosting.formats.explain import explain
-from hosting.formats.grid_errors import GridError
-from hosting.formats.idset import IdFingerprints
+from hosting.formats.errors.grid import GridError
+from hosting.formats.hhyp.names import MANIFEST
+from hosting.formats.json.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, msgspec_fault, narrowed_type
+from hosting.formats.json.explain import explain
+from hosting.formats.json.strict import MAX_DEPTH, NotJson, loads, nests_deeper_than, values_more_than
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.names import MANIFEST
+from hosting.formats.rows.id_fingerprints import IdFingerprints
 from hosting.timegrid import TimeGrid
 
 FORMAT, VERSION = "HHYP", 1
@@ -140,7 +140,7 @@ def _fast_manifest() -> NarrowedType:
 def _entries_decoder() -> msgspec.json.Decoder[Any]:
     (path, entry_type), = _fast_manifest().raw
     assert path == _ENTRIES
-    # tuple[entry_type, ...], built from a type known only at run time (as compiled.py does)
+    # tuple[entry_type, ...], built from a type known only at run time (as json/compiled.py does)
     return msgspec.json.Decoder(tuple.__class_getitem__((entry_type, ...)))
 
 

@@ -9,7 +9,7 @@ text no database stores (half of a surrogate pair, U+0000), which FORMATS.md
 does not name (docs/formats.md).
 
 A valid file is decoded straight into the schema's compiled type; anything
-msgspec refuses goes the slow way, which names the fault (:mod:`~hosting.formats.explain`).
+msgspec refuses goes the slow way, which names the fault (:mod:`~hosting.formats.json.explain`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from hosting.formats import profils_errors as p
-from hosting.formats.compiled import DECODE_ERRORS, conforming_type
-from hosting.formats.depth import (
+from hosting.formats.errors import FormatError, no_such_file
+from hosting.formats.errors import profils as p
+from hosting.formats.json.compiled import DECODE_ERRORS, conforming_type
+from hosting.formats.json.explain import explain
+from hosting.formats.json.schema import SchemaFault, load_schema
+from hosting.formats.json.strict import (
     MAX_DEPTH,
     NotJson,
     loads,
@@ -36,11 +39,8 @@ from hosting.formats.depth import (
     nul_at,
     refuse_constant,
 )
-from hosting.formats.errors import FormatError, no_such_file
-from hosting.formats.explain import explain
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.profils_faults import first_fault, too_large_for_slow_path
-from hosting.formats.schema import SchemaFault, load_schema
+from hosting.formats.profils.faults import first_fault, too_large_for_slow_path
 
 FORMAT, VERSION = "HYPERPLANNING-PROFILS", 1
 STATUSES = ("user", "base_administrator", "superadministrator")
@@ -185,7 +185,7 @@ def _explained(data: bytes | bytearray, parsed: dict[str, Any] | None) -> dict[s
     """Raise the first fault of a document msgspec refused; return it when only msgspec refuses it.
 
     A document the quick parse could not make an object of (``parsed`` None) is parsed again the slow
-    way (:func:`~hosting.formats.depth.loads`: the depth first), so that a document too deep is refused
+    way (:func:`~hosting.formats.json.strict.loads`: the depth first), so that a document too deep is refused
     the same way however far the quick parse got; one it could is asked the same question of depth.
     """
     try:

@@ -357,17 +357,3 @@ class HhypMissingAnnex(FormatError):
     """The row names annex {path}, which the archive does not have."""
 
     code = "HHYP_MISSING_ANNEX"
-
-
-def all_format_errors() -> list[type[FormatError]]:
-    """Every concrete error class of the formats, for docs and tests."""
-    from hosting.formats import grid_errors, profils_errors  # noqa: F401  (registers their subclasses)
-
-    found: list[type[FormatError]] = []
-    pending: list[type[FormatError]] = [FormatError]
-    while pending:
-        cls = pending.pop()
-        for sub in cls.__subclasses__():
-            found.append(sub)
-            pending.append(sub)
-    return sorted(found, key=lambda cls: cls.code)

@@ -26,11 +26,11 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
-from hosting.formats.schema import load_schema, python_regex
+from hosting.formats.json.schema import load_schema, python_regex
 
 IGNORED_KEYWORDS = {"$schema", "$id", "$defs", "title", "description", "default"}  # (annotations only)
 # What a compiled decoder raises on a bad document (msgspec lets invalid UTF-8 through as UnicodeDecodeError,
-# and skipping a value left raw recurses once per level: see hosting.formats.depth).
+# and skipping a value left raw recurses once per level: see hosting.formats.json.strict).
 DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 # What converting decoded values raises on a bad one (a key holding a lone surrogate cannot be UTF-8 encoded
 # to be looked up among a struct's fields).
@@ -173,7 +173,7 @@ def conforms(name: str, instance: Any) -> bool:
     """Whether ``instance`` (a decoded JSON document) is valid against ``schemas/<name>.json``, quickly.
 
     True proves it valid; False proves nothing (msgspec refuses a few values the schema accepts, such
-    as ``4.0`` for an integer): ask :func:`~hosting.formats.schema.first_fault` for the verdict and
+    as ``4.0`` for an integer): ask :func:`~hosting.formats.json.schema.first_fault` for the verdict and
     the fault. This spares jsonschema (its import alone costs ~50 ms and ~9 MB) on every valid file.
     """
     return conforming_type(name).proves_valid([instance])

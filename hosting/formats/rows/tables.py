@@ -1,6 +1,6 @@
 """Rules across rows and tables of a base: unique ids, references, annexes, placements, cycles.
 
-Rows arrive in batches (see :mod:`hosting.formats.jsonl`). Each rule is first
+Rows arrive in batches (see :mod:`hosting.formats.rows.jsonl`). Each rule is first
 checked on the whole batch with set operations (the fast path: a base may
 hold millions of rows); only a failing batch is walked row by row to name the
 line and field. A reference to a table not yet read is remembered and settled
@@ -19,12 +19,12 @@ from typing import Any
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing
-from hosting.formats.idset import IdFingerprints
-from hosting.formats.manifest import TABLES
-from hosting.formats.narrowed import Decode, Ids, NarrowedRows
-from hosting.formats.native import AVAILABLE as NATIVE
-from hosting.formats.native import NativeRows, NotNative, native_rows, row_plan
+from hosting.formats.hhyp.manifest import TABLES
+from hosting.formats.json.compiled import DECODE_ERRORS, FieldPath, Narrowing
+from hosting.formats.rows.id_fingerprints import IdFingerprints
+from hosting.formats.rows.narrowed import Decode, Ids, NarrowedRows
+from hosting.formats.rows.native import AVAILABLE as NATIVE
+from hosting.formats.rows.native import NativeRows, NotNative, native_rows, row_plan
 from hosting.timegrid import TimeGrid
 
 UNSET = msgspec.UNSET
@@ -80,7 +80,7 @@ class BaseChecks:
         self._steps = grid.steps_per_day
 
     def narrowing(self, table: str) -> Narrowing:
-        """What the rows of ``table`` must agree with, as known now (see :mod:`hosting.formats.narrowed`)."""
+        """What the rows of ``table`` must agree with, as known now (see :mod:`hosting.formats.rows.narrowed`)."""
         # A set of values is worth folding into the type only when many more rows will be checked
         # against it than it holds: building the type costs a few microseconds a value.
         rows = self.expected_rows.get(table, 0)
@@ -107,7 +107,7 @@ class BaseChecks:
 
     def fast_rows(self, table: str, *, max_line_bytes: int) -> NarrowedRows:
         """The fast path of ``table``'s batches; what it settles is passed back to :meth:`rows` as ``covered``
-        (and a batch of :class:`~hosting.formats.narrowed.Ids`, to :meth:`unique_ids`)."""
+        (and a batch of :class:`~hosting.formats.rows.narrowed.Ids`, to :meth:`unique_ids`)."""
         rule = self._placements_fit if table == "courses" else None
         return NarrowedRows(table, self.narrowing(table), max_line_bytes=max_line_bytes, batch_rule=rule,
                             native=self._native_rows(table, max_line_bytes))

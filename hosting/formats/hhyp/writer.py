@@ -19,8 +19,8 @@ from typing import IO, Any, BinaryIO
 
 import msgspec
 
-from hosting.formats.manifest import FORMAT, VERSION
-from hosting.formats.names import MANIFEST
+from hosting.formats.hhyp.manifest import FORMAT, VERSION
+from hosting.formats.hhyp.names import MANIFEST
 from hosting.timegrid import TimeGrid
 
 _BLOCK_BYTES = 1 << 20

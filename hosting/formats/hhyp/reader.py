@@ -35,7 +35,7 @@ archive stores it, and as the manifest's text).
 else (``hphost hhyp check``, bench): while it streams, the garbage collector's
 threshold is raised and a large entry is read, inflated and hashed by a thread
 of its own, a few chunks ahead of the caller, with a short thread switch
-interval (:mod:`hosting.formats.readahead` says why). Both settings are
+interval (:mod:`hosting.formats.speed` says why). Both settings are
 process-wide, so a worker, whose heartbeat threads share them, never asks for it.
 """
 
@@ -51,19 +51,18 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from hosting.formats import errors as e
-from hosting.formats.archive import Source, ZipEntry, read_central_directory
-from hosting.formats.gcpause import fewer_collections
-from hosting.formats.inflate import Budget, Expected, read_small_entry, verified_chunks
-from hosting.formats.jsonl import TableLines, iter_table_rows
+from hosting.formats.hhyp.archive import Source, ZipEntry, read_central_directory
+from hosting.formats.hhyp.inflate import Budget, Expected, read_small_entry, verified_chunks
+from hosting.formats.hhyp.manifest import TABLES, Manifest, ManifestEntries, parse_manifest
+from hosting.formats.hhyp.names import MANIFEST, is_directory, table_of
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.manifest import TABLES, Manifest, ManifestEntries, parse_manifest
-from hosting.formats.names import MANIFEST, is_directory, table_of
-from hosting.formats.narrowed import Ids
-from hosting.formats.readahead import read_ahead
-from hosting.formats.tables import BaseChecks
+from hosting.formats.rows.jsonl import TableLines, iter_table_rows
+from hosting.formats.rows.narrowed import Ids
+from hosting.formats.rows.tables import BaseChecks
+from hosting.formats.speed import fewer_collections, read_ahead
 
 Put = Callable[[str, BinaryIO, int], None]
-# Entries this large (compressed) are inflated by a thread of their own when tuning (see readahead.py).
+# Entries this large (compressed) are inflated by a thread of their own when tuning (see speed.py).
 READ_AHEAD_FROM_BYTES = 256 << 10
 
 __all__ = ["HhypReader", "HhypSummary", "Limits", "Manifest", "Put", "check_structure", "iter_table_rows"]

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, cast
 from zlib_ng import zlib_ng as zlib
 
 from hosting.formats import errors as e
-from hosting.formats.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry, zip64_fields
+from hosting.formats.hhyp.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry, zip64_fields
 from hosting.formats.limits import Limits
 
 CHUNK_BYTES = 1 << 20

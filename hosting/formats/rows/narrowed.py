@@ -2,7 +2,7 @@
 
 By the time a table is read, the tables it refers to, the archive's annexes
 and the time grid are usually known. The row schema is compiled once more
-with those facts folded in (:class:`~hosting.formats.compiled.Narrowing`): a
+with those facts folded in (:class:`~hosting.formats.json.compiled.Narrowing`): a
 reference must be one of the ids read, a photo one of the annexes, a week one
 of the grid's. msgspec then checks them while decoding, in C, instead of
 Python walking every row again. Fields whose values repeat from row to row (a
@@ -11,7 +11,7 @@ course's weeks) are left raw and each distinct value is decoded once.
 A batch (the complete lines a chunk brought) takes the fast path only when
 every step proves it valid; anything else (a refusal, a line framed
 unusually, a long line) returns ``None`` and the batch is read again by the
-exact path of :mod:`hosting.formats.jsonl`, which names the line and field.
+exact path of :mod:`hosting.formats.rows.jsonl`, which names the line and field.
 So the fast path changes how fast a file is read, never what is reported.
 """
 
@@ -24,8 +24,8 @@ from typing import Any
 
 import msgspec
 
-from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing, narrowed_type
-from hosting.formats.native import NativeRows, ScannedIds
+from hosting.formats.json.compiled import DECODE_ERRORS, FieldPath, Narrowing, narrowed_type
+from hosting.formats.rows.native import NativeRows, ScannedIds
 
 Decode = Callable[[bytes], Any]
 BatchRule = Callable[[list[Any], Mapping[FieldPath, Decode]], bool]  # rows, decoders of the fields left raw
@@ -46,8 +46,8 @@ class _Compiled:
 class Ids(list[str]):
     """What :meth:`NarrowedRows.rows` returns for a batch the native scanner proved valid: each row's id.
 
-    Every rule of a row but the uniqueness of its id was checked (see :mod:`hosting.formats.native`);
-    ``scanned`` also holds the ids' hashes and order, for :class:`~hosting.formats.idset.IdFingerprints`.
+    Every rule of a row but the uniqueness of its id was checked (see :mod:`hosting.formats.rows.native`);
+    ``scanned`` also holds the ids' hashes and order, for :class:`~hosting.formats.rows.id_fingerprints.IdFingerprints`.
     """
 
     __slots__ = ("scanned",)

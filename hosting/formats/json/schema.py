@@ -1,7 +1,7 @@
 """The JSON Schemas of the formats (``hosting/formats/schemas/*.json``) and how a fault is told.
 
 The schema files are the source of truth: the fast paths
-(:mod:`hosting.formats.compiled`) are compiled from them, and jsonschema
+(:mod:`hosting.formats.json.compiled`) are compiled from them, and jsonschema
 judges whatever a fast path refuses and names the fault. A fault is reduced to
 a :class:`SchemaFault` whose ``reason`` never repeats the offending value (a
 value may be a password put in the wrong field). jsonschema is imported on
@@ -120,7 +120,7 @@ def first_fault(name: str, instance: Any, *, kept: Mapping[str, Sequence[int]] |
 
     ``kept`` places the fault in the original of a pruned document: ``{"users": [4, 17]}`` says that
     ``instance["users"]`` holds only the items at positions 4 and 17 of the original's (see
-    :func:`~hosting.formats.explain.explain`).
+    :func:`~hosting.formats.json.explain.explain`).
     """
     errors = schema_validator(name).iter_errors(instance)
     error = min(errors, key=lambda error: len(error.path), default=None)

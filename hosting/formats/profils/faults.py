@@ -17,10 +17,10 @@ from functools import cache
 
 import msgspec
 
-from hosting.formats import profils_errors as p
-from hosting.formats.compiled import decoder, msgspec_fault
-from hosting.formats.depth import MAX_DEPTH
 from hosting.formats.errors import FormatError
+from hosting.formats.errors import profils as p
+from hosting.formats.json.compiled import decoder, msgspec_fault
+from hosting.formats.json.strict import MAX_DEPTH
 
 SLOW_PATH_VALUES = 16_384
 SLOW_PATH_BYTES = 4 << 20
