@@ -1,13 +1,7 @@
-"""The speed knobs of a tuned reader (``HhypReader(tune_interpreter=True)``: ``hphost hhyp check``
-and bench, never a worker, whose heartbeat threads share these process-wide settings).
-
-* :func:`fewer_collections`: a higher young-generation GC threshold while rows stream (decoding
-  allocates millions of small acyclic lists; the default threshold doubles the decoding cost).
-* :func:`read_ahead`: a large entry inflated in a thread of its own (zlib, hashlib and reads release
-  the GIL), with a short switch interval so the two threads do not convoy on the GIL.
-
-Both settings are process-wide: :class:`ProcessWide` counts the users and the last one out restores them.
-"""
+"""The speed knobs of a tuned reader (``HhypReader(tune_interpreter=True)``: ``hphost hhyp check`` and
+bench, never a worker, whose heartbeat threads share these process-wide settings): a higher GC
+threshold while rows stream (:func:`fewer_collections`), and a large entry inflated a few chunks ahead
+in a thread of its own (:func:`read_ahead`). :class:`ProcessWide` restores a setting when the last user leaves."""
 
 from __future__ import annotations
 

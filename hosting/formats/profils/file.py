@@ -1,16 +1,8 @@
 """``.profils`` v1: the users of a base and their authorisations, read and written.
 
-``read_profils(source)`` returns a :class:`Profils` once every rule of
-FORMATS.md holds (≤ 64 MiB, schema ``schemas/profils.json``, unique case-folded
-logins and profile names, known rights, existing profiles, supported password
-hashes) or raises the ``PROFILS_*`` error of the first broken one. A clear
-password is refused with its own code, and no message ever repeats it. So is
-text no database stores (half of a surrogate pair, U+0000), which FORMATS.md
-does not name (docs/formats.md).
-
-A valid file is decoded straight into the schema's compiled type; anything
-msgspec refuses goes the slow way, which names the fault (:mod:`~hosting.formats.json.explain`).
-"""
+``read_profils(source)`` returns a :class:`Profils` once every rule of FORMATS.md holds, or raises the
+``PROFILS_*`` error of the first broken one (never repeating a clear password). A valid file decodes
+straight into the schema's compiled type; a refused one goes the slow way, which names the fault."""
 
 from __future__ import annotations
 
@@ -168,10 +160,8 @@ def _built(exported_at: str, profiles: Any, users: Any, fields: Any, optional: A
 
 
 def _quick_object(data: bytes | bytearray) -> dict[str, Any] | None:
-    """The document, if json.loads makes a JSON object of it; else None, and :func:`_explained` says why.
-
-    None too when a ``\\u`` escape may be half of a surrogate pair or U+0000: the slow path tells.
-    """
+    """The document if json.loads makes an object of it and no escape may hide a lone surrogate or U+0000;
+    else None, and :func:`_explained` says why."""
     if may_hold_lone_surrogate(data) or may_hold_nul(data):
         return None
     try:
@@ -182,12 +172,8 @@ def _quick_object(data: bytes | bytearray) -> dict[str, Any] | None:
 
 
 def _explained(data: bytes | bytearray, parsed: dict[str, Any] | None) -> dict[str, Any]:
-    """Raise the first fault of a document msgspec refused; return it when only msgspec refuses it.
-
-    A document the quick parse could not make an object of (``parsed`` None) is parsed again the slow
-    way (:func:`~hosting.formats.json.strict.loads`: the depth first), so that a document too deep is refused
-    the same way however far the quick parse got; one it could is asked the same question of depth.
-    """
+    """Raise the first fault of a document msgspec refused (parsed again by the strict ``loads``, so a
+    document too deep is refused the same way); return it when only msgspec refuses it."""
     try:
         if parsed is not None and nests_deeper_than(parsed, MAX_DEPTH):
             raise NotJson(f"nests more than {MAX_DEPTH} levels", too_deep=True)

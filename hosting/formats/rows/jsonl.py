@@ -1,12 +1,7 @@
 """JSON Lines tables: bytes in, validated rows out, batch by batch, lines numbered from 1.
 
-A batch is the complete lines one chunk brings. When the caller knows enough
-to narrow the table's type (:mod:`hosting.formats.rows.narrowed`), the batch is
-first decoded whole by that type. Otherwise, or when that fails, each line is
-decoded into the table's compiled msgspec type (:mod:`hosting.formats.json.compiled`);
-when that fails too, the slow path re-reads the lines one by one and asks the
-JSON Schema what is wrong, so the error names the line and the field.
-"""
+Each batch tries the narrowed type, then the compiled type line by line, then the JSON Schema, which
+names the line and the field."""
 
 from __future__ import annotations
 
@@ -123,17 +118,12 @@ def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) ->
         return e.HhypRowInvalid(reason=str(exc), where={**where, "field": path} if path else where)
     if fault.kind == "unknown_field":
         return e.HhypUnknownField(name=fault.name, where={**where, "field": fault.field})
-    # (no field when the line as a whole is wrong: JSON, but not an object)
     return e.HhypRowInvalid(reason=fault.reason, where={**where, "field": fault.field} if fault.field else where)
 
 
 def iter_table_rows(table: str, stream: BinaryIO, *, limits: Limits | None = None) -> Iterator[dict[str, Any]]:
-    """Rows of ``base/<table>.jsonl`` read from ``stream``, each checked against the table's schema.
-
-    For re-reading a table already verified by :class:`~hosting.formats.hhyp.reader.HhypReader` (the
-    instantiate stage reads it back from object storage): rows come out as plain dicts, absent
-    optional fields absent. Cross-row rules were checked by the reader and are not repeated.
-    """
+    """Rows of ``base/<table>.jsonl`` from ``stream`` as plain dicts, each checked against the table's
+    schema: re-reading a table the reader verified (instantiate), cross-row rules not repeated."""
     pending: list[bytes] = []
     lines = TableLines(table, lambda rows, first, valid: pending.extend(valid or ()),
                        max_line_bytes=(limits or DEFAULT_LIMITS).max_line_bytes)
