@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -225,23 +226,24 @@ def _schema_error(fault: SchemaFault, raw: dict[str, Any]) -> FormatError:
 
 
 def _check_names(profiles: tuple[Profile, ...], users: tuple[User, ...]) -> None:
-    names: dict[str, int] = {}
-    for index, profile in enumerate(profiles):
-        key = profile.name.casefold()
-        if key in names:
-            raise p.ProfilsDuplicateProfile(name=profile.name, first=names[key],
-                                            where={"field": f"profiles[{index}].name"})
-        names[key] = index
-    logins: dict[str, int] = {}
-    for index, user in enumerate(users):
-        key = user.login.casefold()
-        if key in logins:
-            raise p.ProfilsDuplicateLogin(login=user.login, first=logins[key],
-                                          where={"field": f"users[{index}].login"})
-        logins[key] = index
-        for position, name in enumerate(user.profiles):
+    names = {name.casefold() for _, name in _unique_folded(
+        [profile.name for profile in profiles], "profiles", "name", p.ProfilsDuplicateProfile)}
+    for index, _ in _unique_folded([user.login for user in users], "users", "login", p.ProfilsDuplicateLogin):
+        for position, name in enumerate(users[index].profiles):
             if name.casefold() not in names:
                 raise p.ProfilsUnknownProfile(name=name, where={"field": f"users[{index}].profiles[{position}]"})
+
+
+def _unique_folded(values: list[str], array: str, key: str,
+                   duplicate: type[FormatError]) -> Iterator[tuple[int, str]]:
+    """Each (position, value), raising ``duplicate`` at the first value equal, case-folded, to an earlier one."""
+    first: dict[str, int] = {}
+    for index, value in enumerate(values):
+        folded = value.casefold()
+        if folded in first:
+            raise duplicate(**{key: value}, first=first[folded], where={"field": f"{array}[{index}].{key}"})
+        first[folded] = index
+        yield index, value
 
 
 def _timestamp(text: str) -> dt.datetime:
