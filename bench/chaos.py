@@ -33,7 +33,7 @@ for _name, _port in BENCH_PORTS.items():
 
 from config.logging import configure_logging  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from hosting.formats.sample import generate_sample  # noqa: E402
+from hphost_samples.generator import generate_sample  # noqa: E402
 from tests.chaos.harness import HOSTING, Trial, TrialResult  # noqa: E402
 from tests.support.faultproxy import FaultProxy  # noqa: E402
 from tests.support.hphost_stack import server_stack  # noqa: E402

@@ -69,9 +69,9 @@ def measure_raw(path: str, *, parse: bool = False) -> dict[str, float]:
 
 
 def measure_check(path: str, *, native: bool = True) -> dict[str, float]:
-    from hosting.formats import native as scanner
-    from hosting.formats import tables
-    from hosting.formats.hhyp import HhypReader
+    from hosting.formats.hhyp.reader import HhypReader
+    from hosting.formats.rows import native as scanner
+    from hosting.formats.rows import tables
 
     tables.NATIVE = native and scanner.AVAILABLE
     batches = {"accepted": 0, "refused": 0}
@@ -105,7 +105,7 @@ def best_of(mode: str, path: Path, repeat: int) -> dict[str, float]:
 
 
 def bench(preset: str, students: int | None, repeat: int, folder: Path, photos: int | None) -> dict[str, object]:
-    from hosting.formats.sample import generate_sample
+    from hphost_samples.generator import generate_sample
 
     path = folder / f"{preset}-{students or 'preset'}.HHYP"
     started = time.perf_counter()
@@ -137,8 +137,8 @@ def bench(preset: str, students: int | None, repeat: int, folder: Path, photos: 
 
 
 def bench_entries(count: int, repeat: int, folder: Path) -> dict[str, object]:
-    from hosting.formats.hhyp_writer import HhypWriter
-    from hosting.formats.sample import SAMPLE_GRID
+    from hosting.formats.hhyp.writer import HhypWriter
+    from hphost_samples.generator import SAMPLE_GRID
 
     path = folder / f"entries-{count}.HHYP"
     with HhypWriter(path, hosting_number=HOSTING, base_name="entries", time_grid=SAMPLE_GRID) as writer:
@@ -175,7 +175,7 @@ def main() -> None:
         result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
-    from hosting.formats.sample import preset_shape
+    from hphost_samples.generator import preset_shape
 
     shape = preset_shape(args.preset, args.students)
     photos = shape.photos if args.fixed_annexes else None

@@ -55,7 +55,7 @@ def run_raw(path: str, endpoint: str, bucket: str) -> dict:
 
 def run_hphost(path: str, endpoint: str, bucket: str) -> dict:
     from config.settings import Settings
-    from hosting.formats.hhyp import HhypReader
+    from hosting.formats.hhyp.reader import HhypReader
     from hosting.store.parallel import ParallelPuts
 
     store = _store(endpoint, bucket)
@@ -79,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=None)
     args = parser.parse_args()
-    from hosting.formats.sample import generate_sample
+    from hphost_samples.generator import generate_sample
     from tests.support.loopback import make_server
 
     work = Path(tempfile.mkdtemp(prefix="hphost-bench-unpack-"))

@@ -164,8 +164,8 @@ def planning_list(hosting: Annotated[str | None, typer.Option(envvar="HPHOST_HOS
 
 def _grid_file(grid: Path) -> Any:
     from hosting.errors import InvalidInput
-    from hosting.formats.depth import NotJson, loads
     from hosting.formats.errors import no_such_file
+    from hosting.formats.json.strict import NotJson, loads
 
     where = {"file": str(grid)}
     try:

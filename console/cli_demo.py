@@ -54,9 +54,9 @@ def _run(console: Console, home: Path, preset: str, workers: int) -> bool:
     from console.cli_jobs import watch
     from console.client import Client
     from console.worker_pool import WorkerProcess
-    from hosting.formats.sample import generate_sample
     from hosting.plannings import PlanningSettings, create_hosting, create_planning
     from hosting.runtime import Runtime, set_up
+    from hphost_samples.generator import generate_sample
 
     runtime = Runtime(get_settings())
     set_up(runtime)  # what `hphost setup` does: the home and the control DB's schema

@@ -33,7 +33,7 @@ HostingOpt = Annotated[str | None, typer.Option(
 @hhyp_app.command("check")
 def hhyp_check(file: Path, hosting_number: HostingOpt = None, as_json: JsonOpt = False) -> None:
     """Read a .HHYP through every rule of its format, keeping nothing."""
-    from hosting.formats.hhyp import HhypReader
+    from hosting.formats.hhyp.reader import HhypReader
 
     def check() -> dict[str, Any]:
         started = time.perf_counter()
@@ -50,7 +50,7 @@ def hhyp_check(file: Path, hosting_number: HostingOpt = None, as_json: JsonOpt =
 @profils_app.command("check")
 def profils_check(file: Path, as_json: JsonOpt = False) -> None:
     """Read a .profils through every rule of its format."""
-    from hosting.formats.profils import read_profils
+    from hosting.formats.profils.file import read_profils
 
     def check() -> dict[str, Any]:
         profils = read_profils(file, limits=get_settings().limits)
@@ -74,7 +74,7 @@ def sample_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write a deterministic sample .HHYP (and .profils) of a made-up institution."""
-    from hosting.formats.sample import PRESETS, generate_sample
+    from hphost_samples.generator import PRESETS, generate_sample
 
     def generate() -> dict[str, Any]:
         if not (len(hosting_number) == 12 and hosting_number.isdigit()):

@@ -27,7 +27,7 @@ def setup_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 
 def info_command() -> None:
     """Where each part lives (no secrets), and whether the native row scanner is used (and if not, why)."""
-    from hosting.formats import native
+    from hosting.formats.rows import native
 
     typer.echo(json.dumps({**get_settings().describe(), "native_scanner": native.describe()}, indent=2))
 

@@ -121,8 +121,8 @@ class Client:
 
     def _door_checks(self, hhyp: str | Path | None, profils: str | Path | None, hosting_number: str) -> bytes | None:
         """Refuse the input files as ``hhyp check`` and ``profils check`` would; the .profils's checked bytes."""
-        from hosting.formats.hhyp import check_structure
-        from hosting.formats.profils import checked_profils_bytes
+        from hosting.formats.hhyp.reader import check_structure
+        from hosting.formats.profils.file import checked_profils_bytes
 
         limits = self.rt.settings.limits
         if hhyp is not None:

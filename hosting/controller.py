@@ -18,7 +18,7 @@ from hosting.passwords import generate_password, hash_password
 from hosting.sealing import Sealer
 
 if TYPE_CHECKING:  # the .profils reader loads jsonschema; the console imports this module without it
-    from hosting.formats import profils as pf
+    from hosting.formats.profils import file as pf
 
 
 @dataclass

@@ -15,10 +15,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hosting.formats import grid_errors as g
-from hosting.formats.compiled import conforms
-from hosting.formats.depth import MAX_DEPTH, nests_deeper_than
-from hosting.formats.schema import first_fault
+from hosting.formats.errors import grid as g
+from hosting.formats.json.compiled import conforms
+from hosting.formats.json.schema import first_fault
+from hosting.formats.json.strict import MAX_DEPTH, nests_deeper_than
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_SEQUENCE_MINUTES = 60

@@ -1,9 +1,5 @@
-"""The reader's limits, as one value: defaults from FORMATS.md, overridable by callers.
-
-Operators set them with ``HPHOST_LIMITS__<NAME>`` (``HPHOST_LIMITS__MAX_ENTRIES=300000``): the
-workers' stages, ``hphost hhyp check`` and ``hphost profils check`` then read every file with the
-same limits (see :class:`config.settings.Settings`).
-"""
+"""The reader's limits: defaults from FORMATS.md, set by operators with ``HPHOST_LIMITS__<NAME>``
+(:class:`config.settings.Settings`)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from hosting.controller import assign_profils
-from hosting.formats.profils import read_profils
+from hosting.formats.profils.file import read_profils
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.errors import InputMissing
 from hosting.sealing import Sealer, secret_key

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hosting.basedb.base import TABLES, Row
 from hosting.db.models import BaseRecord
-from hosting.formats.hhyp import iter_table_rows
+from hosting.formats.hhyp.reader import iter_table_rows
 from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.errors import BaseIntegrityError

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from hosting.formats.hhyp import HhypReader
+from hosting.formats.hhyp.reader import HhypReader
 from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.errors import InputMissing

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hosting.formats.sample import generate_sample
+from hphost_samples.generator import generate_sample
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -208,7 +208,7 @@ def peak_rss_kb(args: list[str]) -> tuple[int, subprocess.CompletedProcess[str]]
 
 
 def test_checking_a_university_stays_under_150_mb(tmp_path: Path) -> None:
-    from hosting.formats.sample import generate_sample
+    from hphost_samples.generator import generate_sample
 
     path = tmp_path / "university.HHYP"
     generate_sample(path, hosting_number=HOSTING, preset="university")
@@ -260,7 +260,7 @@ def test_a_hostile_profils_is_refused_in_little_memory(tmp_path: Path, name: str
 
 @pytest.mark.slow
 def test_peak_rss_does_not_follow_the_archive_size(tmp_path: Path) -> None:
-    from hosting.formats.sample import generate_sample
+    from hphost_samples.generator import generate_sample
 
     peaks = []
     for students in (25_000, 100_000):
@@ -277,8 +277,8 @@ def test_peak_rss_does_not_follow_the_archive_size(tmp_path: Path) -> None:
 def test_entries_cost_little_memory_each(tmp_path: Path) -> None:
     # 100,000 tiny entries: what is kept of each (its place in the archive, its size and SHA-256 in the
     # manifest) is packed, about 0.55 KB an entry at the peak, against 0.95 KB as objects.
-    from hosting.formats.hhyp_writer import HhypWriter
-    from hosting.formats.sample import SAMPLE_GRID
+    from hosting.formats.hhyp.writer import HhypWriter
+    from hphost_samples.generator import SAMPLE_GRID
 
     path = tmp_path / "entries.HHYP"
     with HhypWriter(path, hosting_number=HOSTING, base_name="entries", time_grid=SAMPLE_GRID) as writer:

@@ -17,8 +17,8 @@ from config.celery import WORKER_STOP_GRACE_S
 from console.worker_pool import WorkerProcess
 from hosting.audit import trail
 from hosting.db.models import Stage
-from hosting.formats.sample import generate_sample
 from hosting.plannings import create_hosting
+from hphost_samples.generator import generate_sample
 from tests.support.hphost_stack import Stack, embedded_stack
 
 pytestmark = pytest.mark.timeout(600)

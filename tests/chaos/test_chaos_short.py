@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from hosting.formats.sample import generate_sample
+from hphost_samples.generator import generate_sample
 from tests.chaos.harness import HOSTING, Trial
 from tests.support.hphost_stack import embedded_stack, server_stack
 

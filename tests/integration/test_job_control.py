@@ -9,9 +9,9 @@ import pytest
 
 from hosting.audit import trail
 from hosting.db.models import BaseRecord, Planning, Stage
-from hosting.formats.sample import generate_sample
 from hosting.fsck import fsck
 from hosting.plannings import create_hosting
+from hphost_samples.generator import generate_sample
 from tests.support.hphost_stack import embedded_stack
 
 pytestmark = pytest.mark.timeout(300)

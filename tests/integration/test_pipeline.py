@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 
 from hosting.audit import trail
 from hosting.db.models import Assignment, BaseRecord, ControllerUser, Planning, Profile, Publication, SealedSecret
-from hosting.formats.hhyp import HhypReader
-from hosting.formats.hhyp_writer import HhypWriter, write_hhyp
-from hosting.formats.sample import generate_sample
+from hosting.formats.hhyp.reader import HhypReader
+from hosting.formats.hhyp.writer import HhypWriter, write_hhyp
 from hosting.jobs.control import stages
 from hosting.jobs.enqueue import JobRequest, enqueue
 from hosting.plannings import create_hosting
+from hphost_samples.generator import generate_sample
 from tasks.dispatch import dispatch
 from tests.support.hphost_stack import embedded_stack, server_stack
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hosting.formats.grid_errors import GridError
+from hosting.formats.errors.grid import GridError
 from hosting.timegrid import DAYS, TimeGrid
 
 GRID: dict[str, Any] = {"first_monday": "2026-08-31", "weeks": 44, "working_days": ["mon", "tue", "wed", "thu", "fri"],

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from hosting.formats.errors import FormatError
-from hosting.formats.hhyp import HhypReader, HhypSummary
+from hosting.formats.hhyp.reader import HhypReader, HhypSummary
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
 
 HOSTING = "123456789012"

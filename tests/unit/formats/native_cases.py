@@ -1,6 +1,6 @@
 """The native scanner next to the Python paths it stands in for: shared by test_native.py and longer campaigns.
 
-A :class:`~hosting.formats.tables.BaseChecks` knows a few ids, annexes and a time grid; :func:`scan` runs
+A :class:`~hosting.formats.rows.tables.BaseChecks` knows a few ids, annexes and a time grid; :func:`scan` runs
 the native scanner it builds for a table (as the reader does), :func:`python_verdict` says what the exact
 Python path (msgspec's full type, the JSON Schema on a refusal, then every cross-row rule but unique ids)
 makes of the same lines. :func:`check_sound` holds the one to the other. The strategies make regions of
@@ -26,9 +26,9 @@ from hhyp_craft import GRID
 from hypothesis import strategies as st
 
 from hosting.formats.errors import FormatError
-from hosting.formats.jsonl import TableLines
-from hosting.formats.native import NativeRows, ScannedIds
-from hosting.formats.tables import BaseChecks
+from hosting.formats.rows.jsonl import TableLines
+from hosting.formats.rows.native import NativeRows, ScannedIds
+from hosting.formats.rows.tables import BaseChecks
 from hosting.timegrid import TimeGrid
 
 MAX_LINE = 1 << 20
@@ -114,7 +114,7 @@ def check_sound(table: str, region: bytes, *, grid: dict[str, Any] = GRID,
 
 
 def assert_same_ids(scanned: ScannedIds, ids: list[str]) -> None:
-    """The scanner's ids are Python's, and so are their hashes and whether they ascend (idset.py trusts both)."""
+    """The scanner's ids are Python's, and so are their hashes and whether they ascend (id_fingerprints trusts both)."""
     assert scanned.ids == ids
     assert all(type(ident) is str for ident in scanned.ids)
     assert scanned.hashes == array("q", map(hash, ids)).tobytes()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from hosting.formats.annex_bytes import PHOTO_HEIGHT, PHOTO_WIDTH, document_pdf, photo_png
-from hosting.formats.hhyp import HhypReader
-from hosting.formats.profils import read_profils
-from hosting.formats.sample import PRESETS, generate_sample, preset_shape
+from hosting.formats.hhyp.reader import HhypReader
+from hosting.formats.profils.file import read_profils
+from hphost_samples.annex_bytes import PHOTO_HEIGHT, PHOTO_WIDTH, document_pdf, photo_png
+from hphost_samples.generator import PRESETS, generate_sample, preset_shape
 
 HOSTING = "123456789012"
 

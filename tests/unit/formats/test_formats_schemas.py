@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from hosting.formats import explain as explaining
-from hosting.formats.compiled import (
+from hosting.formats.json import explain as explaining
+from hosting.formats.json.compiled import (
     DECODE_ERRORS,
     Narrowing,
     SchemaNotCompilable,
@@ -25,8 +25,8 @@ from hosting.formats.compiled import (
     narrowed_type,
     row_decoder,
 )
-from hosting.formats.explain import explain
-from hosting.formats.schema import fault_depth, first_fault, load_schema, python_regex
+from hosting.formats.json.explain import explain
+from hosting.formats.json.schema import fault_depth, first_fault, load_schema, python_regex
 
 SCHEMAS = sorted(path.name.removesuffix(".json")
                  for path in (resources.files("hosting.formats") / "schemas").iterdir() if path.name.endswith(".json"))
@@ -223,7 +223,7 @@ def test_the_manifest_fast_path_accepts_what_the_schema_accepts() -> None:
 def test_every_code_is_unique_and_documented() -> None:
     from pathlib import Path
 
-    from hosting.formats.errors import all_format_errors
+    from hosting.formats.errors.catalogue import all_format_errors
 
     codes = [cls.code for cls in all_format_errors()]
     assert len(codes) == len(set(codes))

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO, cast
 import pytest
 from hhyp_craft import Raw, base_annexes, compose_zip, entry_named, hhyp_bytes, read_all, refusal
 
-from hosting.formats.hhyp import HhypReader
+from hosting.formats.hhyp.reader import HhypReader
 
 
 def with_extra(raw: Raw):
@@ -371,7 +371,7 @@ def test_a_zip_bomb_announced_truthfully_is_caught_by_its_ratio() -> None:
 def test_zip64_archives_and_data_descriptors_are_read(tmp_path) -> None:
     from hhyp_craft import GRID, HOSTING, base_annexes, base_tables
 
-    from hosting.formats.hhyp_writer import HhypWriter
+    from hosting.formats.hhyp.writer import HhypWriter
 
     class Unseekable(io.RawIOBase):
         def __init__(self) -> None:

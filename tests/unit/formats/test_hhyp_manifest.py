@@ -14,9 +14,9 @@ import pytest
 from hhyp_craft import HOSTING, Raw, base_annexes, entry_named, hhyp_bytes, read_all, refusal
 
 from hosting.formats.errors import FormatError
-from hosting.formats.hhyp import HhypReader
+from hosting.formats.hhyp.manifest import parse_manifest
+from hosting.formats.hhyp.reader import HhypReader
 from hosting.formats.limits import Limits
-from hosting.formats.manifest import parse_manifest
 
 
 def edit(change):

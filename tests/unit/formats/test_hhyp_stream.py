@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hosting.formats.errors import FormatError
-from hosting.formats.hhyp import HhypReader, iter_table_rows
-from hosting.formats.hhyp_writer import HhypWriter, write_hhyp
+from hosting.formats.hhyp.reader import HhypReader, iter_table_rows
+from hosting.formats.hhyp.writer import HhypWriter, write_hhyp
 from hosting.timegrid import DAYS, TimeGrid
 
 SAMPLES = Path(__file__).parents[2] / "samples"

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from hhyp_craft import HOSTING, base_tables, entry_named, hhyp_bytes, refusal, table_bytes
 
-from hosting.formats.depth import MAX_DEPTH, deeper_than, nests_deeper_than
 from hosting.formats.errors import FormatError
-from hosting.formats.hhyp import HhypReader
-from hosting.formats.profils import read_profils
+from hosting.formats.hhyp.reader import HhypReader
+from hosting.formats.json.strict import MAX_DEPTH, deeper_than, nests_deeper_than
+from hosting.formats.profils.file import read_profils
 
 SAMPLE_PROFILS = json.loads((Path(__file__).parents[2] / "samples" / "small.profils").read_text(encoding="utf-8"))
 DEEP = 5_000  # far past Python's recursion limit

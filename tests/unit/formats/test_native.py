@@ -1,4 +1,4 @@
-"""The native fast path (hosting/formats/_rowscan.c, planned by native.py) is sound, and taken.
+"""The native fast path (hosting/formats/rows/_rowscan.c, planned by native.py) is sound, and taken.
 
 It may refuse any batch (the Python paths then read it, slower); it must never accept one they refuse,
 and a file's outcome (valid, or the refusal's code, message and where) is the same with it and without.
@@ -48,13 +48,13 @@ from native_cases import (
     text_regions,
 )
 
-from hosting.formats import native, tables
 from hosting.formats.errors import FormatError
-from hosting.formats.hhyp import HhypReader
+from hosting.formats.hhyp.reader import HhypReader
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.native import NativeRows, ScannedIds
-from hosting.formats.sample import generate_sample
-from hosting.formats.tables import BaseChecks
+from hosting.formats.rows import native, tables
+from hosting.formats.rows.native import NativeRows, ScannedIds
+from hosting.formats.rows.tables import BaseChecks
+from hphost_samples.generator import generate_sample
 
 C, S = "courses", "students"
 SAMPLES = Path(__file__).parents[2] / "samples"

@@ -7,9 +7,7 @@ import sys
 
 import pytest
 
-from hosting.formats.gcpause import YOUNG_THRESHOLD, fewer_collections
-from hosting.formats.process_wide import ProcessWide
-from hosting.formats.readahead import SWITCH_INTERVAL_S, read_ahead
+from hosting.formats.speed import SWITCH_INTERVAL_S, YOUNG_THRESHOLD, ProcessWide, fewer_collections, read_ahead
 
 
 def test_the_last_user_out_restores_the_saved_value() -> None:

@@ -13,7 +13,7 @@ import pytest
 from hosting.errors import NotFound
 from hosting.formats.errors import FormatError
 from hosting.formats.limits import Limits
-from hosting.formats.profils import RIGHTS, Profils, read_profils, write_profils
+from hosting.formats.profils.file import RIGHTS, Profils, read_profils, write_profils
 
 SAMPLES = Path(__file__).parents[2] / "samples"
 SCRYPT = "scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$ZGlnZXN0ZGlnZXN0ZGlnZXN0ZGlnZXN0ZGlnZXN0ZGk="
@@ -225,7 +225,7 @@ def test_a_path_must_exist_and_be_named_profils(tmp_path: Path) -> None:
 
 
 def large(change=None, *, users: int = 20_000) -> bytes:
-    """A document past the slow path's budget (profils_faults.SLOW_PATH_VALUES): judged by msgspec alone."""
+    """A document past the slow path's budget (profils.faults.SLOW_PATH_VALUES): judged by msgspec alone."""
     def grow(document: dict[str, Any]) -> None:
         document["users"] += [{"login": f"u{index}", "last_name": "N", "first_name": "P", "profiles": []}
                               for index in range(users)]

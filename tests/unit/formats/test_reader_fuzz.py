@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hosting.formats.errors import FormatError
-from hosting.formats.hhyp import HhypReader
-from hosting.formats.profils import read_profils
+from hosting.formats.hhyp.reader import HhypReader
+from hosting.formats.profils.file import read_profils
 
 TOKENS = [b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"\\u0000", b"\\ud800", b"\n", b"\r", b" ", b"null",
           b"true", b"1e999", b"-0", b"4.0", b"18446744073709551616", b"\xff", b"\xc3", b"\x00", b'"id"',

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from hhyp_craft import GRID, base_tables, entry_named, hhyp_bytes, refusal, table_bytes
 
-from hosting.formats.depth import NotJson, loads
 from hosting.formats.errors import FormatError, HhypUnknownField
-from hosting.formats.grid_errors import GridError
-from hosting.formats.profils import read_profils
+from hosting.formats.errors.grid import GridError
+from hosting.formats.json.strict import NotJson, loads
+from hosting.formats.profils.file import read_profils
 from hosting.timegrid import TimeGrid
 
 SAMPLE_PROFILS = json.loads((Path(__file__).parents[2] / "samples" / "small.profils").read_text(encoding="utf-8"))

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from hosting.formats.gcpause import YOUNG_THRESHOLD
-from hosting.formats.hhyp import READ_AHEAD_FROM_BYTES, HhypReader
-from hosting.formats.sample import generate_sample
+from hosting.formats.hhyp.reader import READ_AHEAD_FROM_BYTES, HhypReader
+from hosting.formats.speed import YOUNG_THRESHOLD
 from hosting.jobs.lifecycle import Claim
 from hosting.pipeline.context import StageContext
 from hosting.pipeline.unpack import unpack
 from hosting.runtime import Runtime
+from hphost_samples.generator import generate_sample
 
 HOSTING = "123456789012"
 Seen = set[tuple[float, tuple[int, ...]]]

@@ -1,43 +1,11 @@
 """Reading a ``.HHYP``: a streaming reader that trusts nothing (FORMATS.md, every rule).
 
-The pipeline calls exactly this::
-
-    reader = HhypReader(source, limits=Limits(), expected_hosting_number="123456789012")
-    reader.manifest             # Manifest: .hosting_number .base_name .generated_at .generator
-                                #   .time_grid (TimeGrid) .entries {path: ManifestEntry} .tables {table: rows}
-    summary = reader.stream(put)
-    summary = reader.check()    # stream() into a sink that discards
-    reader.manifest_bytes()     # manifest.json as the archive holds it
-
-``source`` is a path or any seekable binary stream (only ``seek``, ``read`` and
-``tell`` are used: an object read by ranged GETs will do). The constructor
-reads the central directory and checks every structural rule, then reads
-``manifest.json`` by name, validates it and, when ``expected_hosting_number``
-is given, checks the binding before any other entry is touched.
-
-``stream(put)`` calls ``put(path, stream, size_bytes)`` once per non-directory
-entry other than ``manifest.json``, in archive order. ``stream`` yields the
-entry's bytes (``read(n)`` until ``b""``); size, CRC, SHA-256 and, for
-``base/<table>.jsonl``, every row are checked as the bytes flow, and a fault
-raises from ``read``. If ``put`` returns before the end, the reader drains the
-rest itself. Cross-table rules are settled after the last entry. Any fault
-raises a :class:`~hosting.formats.errors.FormatError` (``code``, ``message``,
-``where``); the caller must then discard whatever ``put`` stored. It returns a
-:class:`HhypSummary`.
-
-Memory stays bounded whatever the archive's size: entries flow in 1 MiB
-chunks, pulled by the caller's reads; what is kept of each entry (its place in
-the central directory, its size and SHA-256 in the manifest) is packed into
-arrays: about 100 bytes an entry beside its name, which is kept twice (as the
-archive stores it, and as the manifest's text).
-
-``HhypReader(..., tune_interpreter=True)`` is for a process that runs nothing
-else (``hphost hhyp check``, bench): while it streams, the garbage collector's
-threshold is raised and a large entry is read, inflated and hashed by a thread
-of its own, a few chunks ahead of the caller, with a short thread switch
-interval (:mod:`hosting.formats.readahead` says why). Both settings are
-process-wide, so a worker, whose heartbeat threads share them, never asks for it.
-"""
+``HhypReader(source, limits=..., expected_hosting_number=...)`` checks the central directory and the
+manifest (and its hosting number) before any other entry; ``stream(put)`` hands each other entry to
+``put(path, stream, size_bytes)``, checked (size, CRC, SHA-256, rows) as its bytes are read, and a
+fault raises a :class:`~hosting.formats.errors.FormatError`: the caller discards what ``put`` stored.
+Memory stays bounded: 1 MiB chunks, about 100 bytes kept per entry beside its name.
+``tune_interpreter=True`` (:mod:`hosting.formats.speed`) is for a process that runs nothing else."""
 
 from __future__ import annotations
 
@@ -51,19 +19,18 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from hosting.formats import errors as e
-from hosting.formats.archive import Source, ZipEntry, read_central_directory
-from hosting.formats.gcpause import fewer_collections
-from hosting.formats.inflate import Budget, Expected, read_small_entry, verified_chunks
-from hosting.formats.jsonl import TableLines, iter_table_rows
+from hosting.formats.hhyp.archive import Source, ZipEntry, read_central_directory
+from hosting.formats.hhyp.inflate import Budget, Expected, read_small_entry, verified_chunks
+from hosting.formats.hhyp.manifest import TABLES, Manifest, ManifestEntries, parse_manifest
+from hosting.formats.hhyp.names import MANIFEST, is_directory, table_of
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.manifest import TABLES, Manifest, ManifestEntries, parse_manifest
-from hosting.formats.names import MANIFEST, is_directory, table_of
-from hosting.formats.narrowed import Ids
-from hosting.formats.readahead import read_ahead
-from hosting.formats.tables import BaseChecks
+from hosting.formats.rows.jsonl import TableLines, iter_table_rows
+from hosting.formats.rows.narrowed import Ids
+from hosting.formats.rows.tables import BaseChecks
+from hosting.formats.speed import fewer_collections, read_ahead
 
 Put = Callable[[str, BinaryIO, int], None]
-# Entries this large (compressed) are inflated by a thread of their own when tuning (see readahead.py).
+# Entries this large (compressed) are inflated by a thread of their own when tuning (see speed.py).
 READ_AHEAD_FROM_BYTES = 256 << 10
 
 __all__ = ["HhypReader", "HhypSummary", "Limits", "Manifest", "Put", "check_structure", "iter_table_rows"]
@@ -116,7 +83,7 @@ class HhypReader:
         self._source.read_ahead = True
         with fewer_collections() if self._tune_interpreter else nullcontext():
             for index, position in zip(self._files, self._listed_at, strict=True):
-                entry = self._directory.entry(index, listed.paths[position])  # (one copy of each path)
+                entry = self._directory.entry(index, listed.paths[position])
                 size_bytes = listed.sizes[position]
                 chunks = verified_chunks(self._source, entry, Expected(size_bytes, listed.digest(position)),
                                          self.limits, budget)
@@ -191,9 +158,7 @@ class HhypReader:
         return files, listed_at, folders
 
     def _check_folder(self, entry: ZipEntry) -> None:
-        """A directory entry is ignored, but checked as any other: its local header agrees with the central
-        one, it shares no bytes with the next entry, and its data (an empty deflate stream at most) holds
-        nothing."""
+        """A directory entry is ignored but checked as any other: its headers agree, and its data holds nothing."""
         budget = Budget(self.limits.max_total_bytes)
         for _ in verified_chunks(self._source, entry, Expected(None, None), self.limits, budget):
             raise e.HhypDirectoryWithData(where={"entry": entry.name})
@@ -225,7 +190,7 @@ class HhypReader:
         found: list[tuple[int, str]] = []
         lines = TableLines(table, lambda rows, first, _: found.extend(enumerate(map(_row_id, rows), first)),
                            max_line_bytes=self.limits.max_line_bytes)
-        expected = Expected(entry.size_bytes, None)  # (the manifest's size: the first read compared them)
+        expected = Expected(entry.size_bytes, None)
         for chunk in verified_chunks(self._source, entry, expected, self.limits, Budget(self.limits.max_total_bytes)):
             lines.feed(chunk)
             yield from found

@@ -1,4 +1,4 @@
-# The native row scanner (_rowscan.c); hosting/formats/native.py builds its plans.
+# The native row scanner (_rowscan.c); hosting/formats/rows/native.py builds its plans.
 from typing import Any
 
 OBJECT: int

@@ -1,9 +1,5 @@
-"""Entry names of a ``.HHYP``: what a name may be, and where it may live.
-
-A name becomes an object-store key and, one day, a path on someone's disk:
-anything that could climb out of the base's folder, alias another name, or
-mean different things to different tools is refused.
-"""
+"""Entry names of a ``.HHYP``: a name becomes an object-store key, so whatever could climb out of the
+base's folder or alias another name is refused."""
 
 from __future__ import annotations
 
@@ -19,8 +15,7 @@ DIRECTORY_PARENTS = frozenset({"annexes/"})
 _UTF8_FLAG = 0x800
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
-# A file under an allowed folder, ASCII letters, digits, ``_ . -``, no segment starting with a dot:
-# every rule of check_name but the length holds for it.
+# Every rule of check_name but the length holds for such a name.
 _PLAIN = re.compile(r"(?:base|annexes/photos|annexes/documents)(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+")
 
 

@@ -1,10 +1,5 @@
-"""Writing a ``.HHYP``: entries streamed in, the manifest computed and written last.
-
-The writer counts sizes, SHA-256 and rows itself, so what the manifest says
-is true by construction. It does not judge rows (that is the reader's job,
-and a writer that can put a broken row in a file is what tests need).
-ZIP64 is used whenever an entry's size is not known in advance.
-"""
+"""Writing a ``.HHYP``: entries streamed in, the manifest computed (sizes, SHA-256, rows) and written
+last. It does not judge rows: tests need broken files."""
 
 from __future__ import annotations
 
@@ -19,8 +14,8 @@ from typing import IO, Any, BinaryIO
 
 import msgspec
 
-from hosting.formats.manifest import FORMAT, VERSION
-from hosting.formats.names import MANIFEST
+from hosting.formats.hhyp.manifest import FORMAT, VERSION
+from hosting.formats.hhyp.names import MANIFEST
 from hosting.timegrid import TimeGrid
 
 _BLOCK_BYTES = 1 << 20

@@ -14,22 +14,20 @@ from typing import Any
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, msgspec_fault, narrowed_type
-from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than, values_more_than
-from hosting.formats.explain import explain
-from hosting.formats.grid_errors import GridError
-from hosting.formats.idset import IdFingerprints
+from hosting.formats.errors.grid import GridError
+from hosting.formats.hhyp.names import MANIFEST
+from hosting.formats.json.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, msgspec_fault, narrowed_type
+from hosting.formats.json.explain import explain
+from hosting.formats.json.strict import MAX_DEPTH, NotJson, loads, nests_deeper_than, values_more_than
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.names import MANIFEST
+from hosting.formats.rows.id_fingerprints import IdFingerprints
 from hosting.timegrid import TimeGrid
 
 FORMAT, VERSION = "HHYP", 1
 TABLES = ("subjects", "teachers", "rooms", "groups", "students", "courses")
 _WHERE = {"entry": MANIFEST}
-# A manifest holds a few values beside its entries, and each entry four ({, path, size, sha256), each
-# after a "," or a ":" (six marks, seven with the one between entries): a budget of eight marks an
-# entry, counted before any parse, keeps a 64 MiB manifest of "[1]," from becoming 18 million objects
-# (1.8 GB, found by a fuzz campaign).
+# Eight value marks ("," ":" "[") an entry, counted before any parse, keep a 64 MiB manifest of "[1],"
+# from becoming 18 million objects.
 VALUES_PER_ENTRY, _OTHER_VALUES = 8, 4096
 _ENTRIES = ("entries", "*")
 # Entries decoded per call: a batch's objects are packed before the next batch is decoded.
@@ -46,13 +44,8 @@ class ManifestEntry(msgspec.Struct, frozen=True, gc=False):
 
 
 class ManifestEntries(Mapping[str, ManifestEntry]):
-    """The entries a manifest lists, by path, in manifest order.
-
-    Packed, because a manifest may list 200,000: a list of paths, an array of sizes and the
-    SHA-256 digests end to end (about 50 bytes an entry beside its path, where one object an
-    entry with its hexadecimal digest took 250). :class:`ManifestEntry` objects are made on
-    demand, and the index by path is built at the first lookup.
-    """
+    """The entries a manifest lists, by path, in manifest order, packed (paths, an array of sizes, the
+    digests end to end: a manifest may list 200,000); :class:`ManifestEntry` objects are made on demand."""
 
     def __init__(self, paths: list[str], sizes: array[int], digests: bytes):
         self.paths = paths
@@ -98,17 +91,13 @@ class Manifest:
 
 def parse_manifest(data: bytes | bytearray, *, expected_hosting_number: str | None = None,
                    limits: Limits = DEFAULT_LIMITS) -> Manifest:
-    """Check ``data`` (the bytes of manifest.json) against every manifest rule, the hosting number first.
-
-    It lists at most ``limits.max_entries`` entries (the archive could not hold more).
-    """
+    """Check ``data`` (manifest.json) against every manifest rule, the hosting number first."""
     limit = VALUES_PER_ENTRY * limits.max_entries + _OTHER_VALUES
-    if values_more_than(data, limit):  # (before any parse makes millions of objects of it)
+    if values_more_than(data, limit):
         raise e.HhypManifestTooComplex(limit=limit, entries=limits.max_entries, where=_WHERE)
     fast = _fast_manifest()
     try:
-        # The fast path (compiled from schemas/manifest.json); a refusal is explained by the slow one.
-        # The entries are left raw by the first decode (views of ``data``) and decoded in batches.
+        # The fast path; the entries stay raw (views of ``data``) and are decoded in batches.
         decoded = msgspec.json.decode(data, type=fast.type)
         if not fast.lifted_hold([decoded]):
             decoder("manifest").decode(data)  # raises: the strict type names the pattern broken
@@ -140,7 +129,6 @@ def _fast_manifest() -> NarrowedType:
 def _entries_decoder() -> msgspec.json.Decoder[Any]:
     (path, entry_type), = _fast_manifest().raw
     assert path == _ENTRIES
-    # tuple[entry_type, ...], built from a type known only at run time (as compiled.py does)
     return msgspec.json.Decoder(tuple.__class_getitem__((entry_type, ...)))
 
 
@@ -212,7 +200,7 @@ def _timestamp(text: str) -> dt.datetime:
 
 def _time_grid(data: dict[str, Any]) -> TimeGrid:
     if nests_deeper_than(data, MAX_DEPTH - 1):  # (the manifest holds it: one level more)
-        raise e.HhypTooDeep(limit=MAX_DEPTH, where=_WHERE)  # (as when the decode itself recursed too deep)
+        raise e.HhypTooDeep(limit=MAX_DEPTH, where=_WHERE)
     try:
         return TimeGrid.from_dict(data)
     except GridError as exc:

@@ -1,18 +1,7 @@
-"""Uniqueness of ids in tables too large to remember: 8 bytes per id, whatever the id.
+"""Uniqueness of ids in tables too large to remember: 8 bytes per id (Python's salted string hash).
 
-Students and courses run to hundreds of thousands of rows and nothing refers
-to them, so their ids are kept only as 64-bit fingerprints (Python's salted
-string hash, so nobody can aim collisions at a given process); so are the
-paths a manifest lists, up to 200,000. A repeated fingerprint makes the table
-a *suspect*: the caller then compares the real ids (re-reading the table), so
-a collision never refuses a valid file and a real duplicate is named by its
-line.
-
-Exports usually list ids in order: while every id is greater than the one
-before, none can repeat, and the fingerprints are never looked at. Only a
-table out of order pays for sorting them into 256 buckets (so that finding
-repeats needs little memory beyond the fingerprints themselves).
-"""
+A repeated fingerprint only makes the table a *suspect*: the caller compares the real ids, so a
+collision never refuses a valid file. Ids in ascending order (the usual export) are never sorted."""
 
 from __future__ import annotations
 

@@ -1,19 +1,9 @@
 """The fast path of a table: a whole batch of lines decoded by a type narrowed to what the reader knows.
 
-By the time a table is read, the tables it refers to, the archive's annexes
-and the time grid are usually known. The row schema is compiled once more
-with those facts folded in (:class:`~hosting.formats.compiled.Narrowing`): a
-reference must be one of the ids read, a photo one of the annexes, a week one
-of the grid's. msgspec then checks them while decoding, in C, instead of
-Python walking every row again. Fields whose values repeat from row to row (a
-course's weeks) are left raw and each distinct value is decoded once.
-
-A batch (the complete lines a chunk brought) takes the fast path only when
-every step proves it valid; anything else (a refusal, a line framed
-unusually, a long line) returns ``None`` and the batch is read again by the
-exact path of :mod:`hosting.formats.jsonl`, which names the line and field.
-So the fast path changes how fast a file is read, never what is reported.
-"""
+The row schema is compiled once more with the ids already read, the annexes and the grid folded in
+(:class:`~hosting.formats.json.compiled.Narrowing`), so msgspec checks references while decoding, in C;
+repeating fields (a course's weeks) stay raw and each distinct value is decoded once. Anything not
+proved valid returns ``None``, and :mod:`hosting.formats.rows.jsonl` reads the batch again to name the fault."""
 
 from __future__ import annotations
 
@@ -24,8 +14,8 @@ from typing import Any
 
 import msgspec
 
-from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing, narrowed_type
-from hosting.formats.native import NativeRows, ScannedIds
+from hosting.formats.json.compiled import DECODE_ERRORS, FieldPath, Narrowing, narrowed_type
+from hosting.formats.rows.native import NativeRows, ScannedIds
 
 Decode = Callable[[bytes], Any]
 BatchRule = Callable[[list[Any], Mapping[FieldPath, Decode]], bool]  # rows, decoders of the fields left raw
@@ -44,11 +34,8 @@ class _Compiled:
 
 
 class Ids(list[str]):
-    """What :meth:`NarrowedRows.rows` returns for a batch the native scanner proved valid: each row's id.
-
-    Every rule of a row but the uniqueness of its id was checked (see :mod:`hosting.formats.native`);
-    ``scanned`` also holds the ids' hashes and order, for :class:`~hosting.formats.idset.IdFingerprints`.
-    """
+    """What :meth:`NarrowedRows.rows` returns for a batch the native scanner proved valid: each row's id
+    (``scanned``: their hashes and order), all the row's rules but the id's uniqueness checked."""
 
     __slots__ = ("scanned",)
 
@@ -58,14 +45,8 @@ class Ids(list[str]):
 
 
 class NarrowedRows:
-    """Decode batches of ``base/<table>.jsonl`` with the table's narrowed type; see the module docstring.
-
-    ``native``: the table's native scanner, tried first on each batch (it returns :class:`Ids`).
-
-    ``batch_rule``: what a decoded batch must satisfy as a whole, without side effects; it must
-    decode (with the decoders it is given) and check the fields the narrowing left raw.
-    ``covered``: the paths whose rules a batch returned by :meth:`rows` already satisfies.
-    """
+    """Decode batches of ``base/<table>.jsonl`` with the table's narrowed type, ``native`` tried first.
+    ``batch_rule`` checks a decoded batch as a whole (the raw fields too); ``covered``: the paths settled."""
 
     def __init__(self, table: str, narrowing: Narrowing, *, max_line_bytes: int, batch_rule: BatchRule | None = None,
                  native: NativeRows | None = None):
@@ -120,10 +101,6 @@ class NarrowedRows:
 
 
 def _framed(region: bytes, lines: int) -> bool:
-    """One JSON object a line, nothing around it, so that decoding the lines together is decoding each.
-
-    Every newline but the last sits in ``}\\n{``, which cannot occur inside a JSON value (and a
-    string cannot hold a raw newline): no value spans two lines. Each line opens with ``{``, so it
-    holds at least one value; with as many values as lines, it holds exactly one.
-    """
+    """One JSON object a line, nothing around it, so decoding the lines together is decoding each
+    (``}\\n{`` cannot occur inside a value, and each line opens with ``{``)."""
     return region[0] == _OPEN and region.endswith(_LAST_ROW) and region.count(_NEXT_ROW) == lines - 1

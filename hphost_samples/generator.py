@@ -18,11 +18,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hosting.formats.annex_bytes import document_pdf, photo_png
-from hosting.formats.hhyp_writer import HhypWriter
-from hosting.formats.institution import Institution, Shape
-from hosting.formats.profils import Profile, Profils, User, write_profils
+from hosting.formats.hhyp.writer import HhypWriter
+from hosting.formats.profils.file import Profile, Profils, User, write_profils
 from hosting.timegrid import TimeGrid
+from hphost_samples.annex_bytes import document_pdf, photo_png
+from hphost_samples.institution import Institution, Shape
 
 PRESETS = {
     "small": Shape(students=48, teachers=8, rooms=6, subjects=10, courses=60, photos=12, documents=3,

@@ -1,12 +1,6 @@
-"""The JSON Schemas of the formats (``hosting/formats/schemas/*.json``) and how a fault is told.
-
-The schema files are the source of truth: the fast paths
-(:mod:`hosting.formats.compiled`) are compiled from them, and jsonschema
-judges whatever a fast path refuses and names the fault. A fault is reduced to
-a :class:`SchemaFault` whose ``reason`` never repeats the offending value (a
-value may be a password put in the wrong field). jsonschema is imported on
-first use: a valid file never needs it.
-"""
+"""The JSON Schemas of the formats (``hosting/formats/schemas/*.json``), the source of truth, and how a
+fault is told (:class:`SchemaFault`, whose ``reason`` never repeats the value: it may be a password).
+jsonschema is imported on first use: a valid file never needs it."""
 
 from __future__ import annotations
 
@@ -45,9 +39,7 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-# JSON Schema's patterns are ECMA-262 regular expressions; Python's ``re`` reads the same text more loosely:
-# ``$`` also matches before a final newline (``"123456789012\n"`` would pass ``^[0-9]{12}$``), and ``\d``,
-# ``\w``, ``\s`` are Unicode-wide (``\d`` takes ``"١٢"``). So every pattern is translated before use.
+# Patterns are ECMA-262: Python's ``$`` matches before a final newline and ``\d`` takes ``"١٢"``, so each is translated.
 _ECMA_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_",
                  "s": "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"}
 _UNTRANSLATED = set("DWSbB")  # negated classes and word boundaries: not used by the schemas, so not rendered
@@ -55,12 +47,8 @@ _UNTRANSLATED = set("DWSbB")  # negated classes and word boundaries: not used by
 
 @cache
 def python_regex(pattern: str) -> re.Pattern[str]:
-    """The ECMA-262 ``pattern`` of a schema as a Python regex that matches exactly the same strings.
-
-    ``$`` becomes ``\\Z`` (the very end), ``\\d \\w \\s`` their ECMA-262 classes. A construct whose
-    meaning differs and that is not translated raises ValueError (the schemas are ours: a test
-    translates every pattern they hold).
-    """
+    """The ECMA-262 ``pattern`` of a schema as a Python regex matching exactly the same strings (``$`` as
+    ``\\Z``, ``\\d \\w \\s`` as ASCII classes); an untranslated construct raises ValueError."""
     out: list[str] = []
     in_class, at = False, 0
     while at < len(pattern):
@@ -110,18 +98,9 @@ def _validator_class() -> type[Draft202012Validator]:
 
 
 def first_fault(name: str, instance: Any, *, kept: Mapping[str, Sequence[int]] | None = None) -> SchemaFault | None:
-    """The first fault of ``instance`` against schema ``name``, or None when valid.
-
-    Of the faults found, the shallowest (the one that says most is wrong); among those, the first
-    met, the schema's rules in the order its file lists them and the items of an array in theirs
-    (``users[0]`` before ``users[9]``). Ours, not jsonschema's ``best_match``, whose choice among
-    siblings is a heuristic it may change between versions (4.26 picks the last sibling). (Nor its
-    descent into the errors of anyOf/oneOf: the schemas have none, the compiler refuses them.)
-
-    ``kept`` places the fault in the original of a pruned document: ``{"users": [4, 17]}`` says that
-    ``instance["users"]`` holds only the items at positions 4 and 17 of the original's (see
-    :func:`~hosting.formats.explain.explain`).
-    """
+    """The first fault of ``instance`` against schema ``name``, or None when valid: the shallowest, then the
+    first met in the schema's and the document's order (not jsonschema's ``best_match``, a heuristic).
+    ``kept`` places it in the original of a pruned document (``{"users": [4, 17]}``, see ``explain``)."""
     errors = schema_validator(name).iter_errors(instance)
     error = min(errors, key=lambda error: len(error.path), default=None)
     return None if error is None else _fault(error, kept or {})

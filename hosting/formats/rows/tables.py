@@ -1,11 +1,7 @@
 """Rules across rows and tables of a base: unique ids, references, annexes, placements, cycles.
 
-Rows arrive in batches (see :mod:`hosting.formats.jsonl`). Each rule is first
-checked on the whole batch with set operations (the fast path: a base may
-hold millions of rows); only a failing batch is walked row by row to name the
-line and field. A reference to a table not yet read is remembered and settled
-when that table ends, so tables may come in any order.
-"""
+Each rule is checked on a whole batch with set operations; only a failing batch is walked row by
+row. A reference to a table not yet read is settled when that table ends."""
 
 from __future__ import annotations
 
@@ -19,12 +15,12 @@ from typing import Any
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import DECODE_ERRORS, FieldPath, Narrowing
-from hosting.formats.idset import IdFingerprints
-from hosting.formats.manifest import TABLES
-from hosting.formats.narrowed import Decode, Ids, NarrowedRows
-from hosting.formats.native import AVAILABLE as NATIVE
-from hosting.formats.native import NativeRows, NotNative, native_rows, row_plan
+from hosting.formats.hhyp.manifest import TABLES
+from hosting.formats.json.compiled import DECODE_ERRORS, FieldPath, Narrowing
+from hosting.formats.rows.id_fingerprints import IdFingerprints
+from hosting.formats.rows.narrowed import Decode, Ids, NarrowedRows
+from hosting.formats.rows.native import AVAILABLE as NATIVE
+from hosting.formats.rows.native import NativeRows, NotNative, native_rows, row_plan
 from hosting.timegrid import TimeGrid
 
 UNSET = msgspec.UNSET
@@ -80,9 +76,8 @@ class BaseChecks:
         self._steps = grid.steps_per_day
 
     def narrowing(self, table: str) -> Narrowing:
-        """What the rows of ``table`` must agree with, as known now (see :mod:`hosting.formats.narrowed`)."""
-        # A set of values is worth folding into the type only when many more rows will be checked
-        # against it than it holds: building the type costs a few microseconds a value.
+        """What the rows of ``table`` must agree with, as known now (see :mod:`hosting.formats.rows.narrowed`)."""
+        # Folding values into the type costs microseconds each: only worth it for many more rows.
         rows = self.expected_rows.get(table, 0)
         values: dict[FieldPath, Collection[Any]] = {path: ids for path, ids in self._known_values(table).items()
                                                     if rows >= _ROWS_PER_VALUE * len(ids)}
@@ -107,17 +102,14 @@ class BaseChecks:
 
     def fast_rows(self, table: str, *, max_line_bytes: int) -> NarrowedRows:
         """The fast path of ``table``'s batches; what it settles is passed back to :meth:`rows` as ``covered``
-        (and a batch of :class:`~hosting.formats.narrowed.Ids`, to :meth:`unique_ids`)."""
+        (and a batch of :class:`~hosting.formats.rows.narrowed.Ids`, to :meth:`unique_ids`)."""
         rule = self._placements_fit if table == "courses" else None
         return NarrowedRows(table, self.narrowing(table), max_line_bytes=max_line_bytes, batch_rule=rule,
                             native=self._native_rows(table, max_line_bytes))
 
     def _native_rows(self, table: str, max_line_bytes: int) -> NativeRows | None:
-        """The native scanner of ``table``, checking every rule :meth:`rows` would but unique ids; or None.
-
-        None for groups (their parents are checked in Python), for a table whose references name a
-        table not read yet, and on a machine without the compiled module.
-        """
+        """The native scanner of ``table`` (every rule of :meth:`rows` but unique ids), or None: for groups,
+        for references to a table not read yet, without the compiled module."""
         references = REFERENCES.get(table, ())
         if not NATIVE or table == "groups" or any(target not in self.complete for _, target, _ in references):
             return None
@@ -137,11 +129,7 @@ class BaseChecks:
         return native_rows(plan, max_line_bytes=max_line_bytes, sums=sums)
 
     def _placements_fit(self, rows: list[Any], raw: Mapping[FieldPath, Decode]) -> bool:
-        """The fast path's share of the placement rules: each course ends within the day, no week twice.
-
-        (Days, start steps and weeks were narrowed to the grid's; weeks were left raw: a batch holds
-        few distinct lists of weeks, each decoded once.)
-        """
+        """The fast path's share of the placement rules: each course ends within the day, no week twice."""
         placements = list(map(_PLACEMENT, rows))
         present = list(map(is_not, placements, repeat(UNSET)))
         placed = list(compress(placements, present))
@@ -156,12 +144,8 @@ class BaseChecks:
         return all(map(_no_repeat, weeks))
 
     def rows(self, table: str, rows: list[Any], first_line: int, covered: Collection[FieldPath] = ()) -> None:
-        """Check one batch of decoded rows of ``table``, the first on line ``first_line``.
-
-        ``covered``: the paths whose values the decoder already restricted to the allowed ones
-        (:meth:`narrowing`); the rules they settle are not checked again. Each rule names its first
-        fault; of those, the one on the earliest line is raised (the first rule's, on one line).
-        """
+        """Check one batch of decoded rows of ``table`` from line ``first_line``, the rules settled by
+        ``covered`` paths skipped; the fault on the earliest line is raised."""
         rules: list[Callable[[], None]] = [lambda: self._unique(table, list(map(_ID, rows)), first_line)]
         rules += [partial(self._references, table, rows, first_line, field, target, many)
                   for field, target, many in REFERENCES.get(table, ()) if _path(field, many) not in covered]

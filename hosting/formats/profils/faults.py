@@ -1,13 +1,7 @@
-"""The first fault of a large refused ``.profils``, found without building the document.
+"""The first fault of a large refused ``.profils``, found by msgspec without building the document.
 
-The slow path (json, then jsonschema) builds a Python object per value and asks jsonschema about
-nested arrays item by item: 19 million ``[]`` in 57 MB cost 1.6 GB, 800,000 unknown rights a
-minute. So a refused document with more than :data:`SLOW_PATH_VALUES` values (counted in the
-text, before any parse) or :data:`SLOW_PATH_BYTES` bytes is judged by msgspec alone, in C: the
-whole text as JSON (skipped, nothing built), the top level, then the strict compiled type, which
-stops at the first fault in document order. The codes and places are the slow path's; a message
-may word the fault as msgspec does, and, of several faults, the first in the file is named.
-"""
+Past :data:`SLOW_PATH_VALUES` values or :data:`SLOW_PATH_BYTES` bytes the slow path (json, then
+jsonschema) would cost gigabytes or minutes; the codes and places stay the slow path's."""
 
 from __future__ import annotations
 
@@ -17,10 +11,10 @@ from functools import cache
 
 import msgspec
 
-from hosting.formats import profils_errors as p
-from hosting.formats.compiled import decoder, msgspec_fault
-from hosting.formats.depth import MAX_DEPTH
 from hosting.formats.errors import FormatError
+from hosting.formats.errors import profils as p
+from hosting.formats.json.compiled import decoder, msgspec_fault
+from hosting.formats.json.strict import MAX_DEPTH
 
 SLOW_PATH_VALUES = 16_384
 SLOW_PATH_BYTES = 4 << 20

@@ -1,22 +1,15 @@
 """``.profils`` v1: the users of a base and their authorisations, read and written.
 
-``read_profils(source)`` returns a :class:`Profils` once every rule of
-FORMATS.md holds (≤ 64 MiB, schema ``schemas/profils.json``, unique case-folded
-logins and profile names, known rights, existing profiles, supported password
-hashes) or raises the ``PROFILS_*`` error of the first broken one. A clear
-password is refused with its own code, and no message ever repeats it. So is
-text no database stores (half of a surrogate pair, U+0000), which FORMATS.md
-does not name (docs/formats.md).
-
-A valid file is decoded straight into the schema's compiled type; anything
-msgspec refuses goes the slow way, which names the fault (:mod:`~hosting.formats.explain`).
-"""
+``read_profils(source)`` returns a :class:`Profils` once every rule of FORMATS.md holds, or raises the
+``PROFILS_*`` error of the first broken one (never repeating a clear password). A valid file decodes
+straight into the schema's compiled type; a refused one goes the slow way, which names the fault."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -24,9 +17,12 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from hosting.formats import profils_errors as p
-from hosting.formats.compiled import DECODE_ERRORS, conforming_type
-from hosting.formats.depth import (
+from hosting.formats.errors import FormatError, no_such_file
+from hosting.formats.errors import profils as p
+from hosting.formats.json.compiled import DECODE_ERRORS, conforming_type
+from hosting.formats.json.explain import explain
+from hosting.formats.json.schema import SchemaFault, load_schema
+from hosting.formats.json.strict import (
     MAX_DEPTH,
     NotJson,
     loads,
@@ -36,11 +32,8 @@ from hosting.formats.depth import (
     nul_at,
     refuse_constant,
 )
-from hosting.formats.errors import FormatError, no_such_file
-from hosting.formats.explain import explain
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.profils_faults import first_fault, too_large_for_slow_path
-from hosting.formats.schema import SchemaFault, load_schema
+from hosting.formats.profils.faults import first_fault, too_large_for_slow_path
 
 FORMAT, VERSION = "HYPERPLANNING-PROFILS", 1
 STATUSES = ("user", "base_administrator", "superadministrator")
@@ -168,10 +161,8 @@ def _built(exported_at: str, profiles: Any, users: Any, fields: Any, optional: A
 
 
 def _quick_object(data: bytes | bytearray) -> dict[str, Any] | None:
-    """The document, if json.loads makes a JSON object of it; else None, and :func:`_explained` says why.
-
-    None too when a ``\\u`` escape may be half of a surrogate pair or U+0000: the slow path tells.
-    """
+    """The document if json.loads makes an object of it and no escape may hide a lone surrogate or U+0000;
+    else None, and :func:`_explained` says why."""
     if may_hold_lone_surrogate(data) or may_hold_nul(data):
         return None
     try:
@@ -182,12 +173,8 @@ def _quick_object(data: bytes | bytearray) -> dict[str, Any] | None:
 
 
 def _explained(data: bytes | bytearray, parsed: dict[str, Any] | None) -> dict[str, Any]:
-    """Raise the first fault of a document msgspec refused; return it when only msgspec refuses it.
-
-    A document the quick parse could not make an object of (``parsed`` None) is parsed again the slow
-    way (:func:`~hosting.formats.depth.loads`: the depth first), so that a document too deep is refused
-    the same way however far the quick parse got; one it could is asked the same question of depth.
-    """
+    """Raise the first fault of a document msgspec refused (parsed again by the strict ``loads``, so a
+    document too deep is refused the same way); return it when only msgspec refuses it."""
     try:
         if parsed is not None and nests_deeper_than(parsed, MAX_DEPTH):
             raise NotJson(f"nests more than {MAX_DEPTH} levels", too_deep=True)
@@ -239,23 +226,24 @@ def _schema_error(fault: SchemaFault, raw: dict[str, Any]) -> FormatError:
 
 
 def _check_names(profiles: tuple[Profile, ...], users: tuple[User, ...]) -> None:
-    names: dict[str, int] = {}
-    for index, profile in enumerate(profiles):
-        key = profile.name.casefold()
-        if key in names:
-            raise p.ProfilsDuplicateProfile(name=profile.name, first=names[key],
-                                            where={"field": f"profiles[{index}].name"})
-        names[key] = index
-    logins: dict[str, int] = {}
-    for index, user in enumerate(users):
-        key = user.login.casefold()
-        if key in logins:
-            raise p.ProfilsDuplicateLogin(login=user.login, first=logins[key],
-                                          where={"field": f"users[{index}].login"})
-        logins[key] = index
-        for position, name in enumerate(user.profiles):
+    names = {name.casefold() for _, name in _unique_folded(
+        [profile.name for profile in profiles], "profiles", "name", p.ProfilsDuplicateProfile)}
+    for index, _ in _unique_folded([user.login for user in users], "users", "login", p.ProfilsDuplicateLogin):
+        for position, name in enumerate(users[index].profiles):
             if name.casefold() not in names:
                 raise p.ProfilsUnknownProfile(name=name, where={"field": f"users[{index}].profiles[{position}]"})
+
+
+def _unique_folded(values: list[str], array: str, key: str,
+                   duplicate: type[FormatError]) -> Iterator[tuple[int, str]]:
+    """Each (position, value), raising ``duplicate`` at the first value equal, case-folded, to an earlier one."""
+    first: dict[str, int] = {}
+    for index, value in enumerate(values):
+        folded = value.casefold()
+        if folded in first:
+            raise duplicate(**{key: value}, first=first[folded], where={"field": f"{array}[{index}].{key}"})
+        first[folded] = index
+        yield index, value
 
 
 def _timestamp(text: str) -> dt.datetime:

@@ -1,12 +1,7 @@
 """JSON Lines tables: bytes in, validated rows out, batch by batch, lines numbered from 1.
 
-A batch is the complete lines one chunk brings. When the caller knows enough
-to narrow the table's type (:mod:`hosting.formats.narrowed`), the batch is
-first decoded whole by that type. Otherwise, or when that fails, each line is
-decoded into the table's compiled msgspec type (:mod:`hosting.formats.compiled`);
-when that fails too, the slow path re-reads the lines one by one and asks the
-JSON Schema what is wrong, so the error names the line and the field.
-"""
+Each batch tries the narrowed type, then the compiled type line by line, then the JSON Schema, which
+names the line and the field."""
 
 from __future__ import annotations
 
@@ -17,11 +12,11 @@ from typing import Any, BinaryIO
 import msgspec
 
 from hosting.formats import errors as e
-from hosting.formats.compiled import DECODE_ERRORS, msgspec_fault, row_decoder
-from hosting.formats.depth import MAX_DEPTH, NUL_ESCAPE, NotJson, loads, may_hold_nul, nul_at
+from hosting.formats.json.compiled import DECODE_ERRORS, msgspec_fault, row_decoder
+from hosting.formats.json.schema import first_fault
+from hosting.formats.json.strict import MAX_DEPTH, NUL_ESCAPE, NotJson, loads, may_hold_nul, nul_at
 from hosting.formats.limits import DEFAULT_LIMITS, Limits
-from hosting.formats.narrowed import NarrowedRows
-from hosting.formats.schema import first_fault
+from hosting.formats.rows.narrowed import NarrowedRows
 
 RowBatch = Callable[[list[Any], int, list[bytes] | None], None]  # rows, line of the first, their lines if split
 _READ_BYTES = 1 << 20
@@ -123,17 +118,12 @@ def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) ->
         return e.HhypRowInvalid(reason=str(exc), where={**where, "field": path} if path else where)
     if fault.kind == "unknown_field":
         return e.HhypUnknownField(name=fault.name, where={**where, "field": fault.field})
-    # (no field when the line as a whole is wrong: JSON, but not an object)
     return e.HhypRowInvalid(reason=fault.reason, where={**where, "field": fault.field} if fault.field else where)
 
 
 def iter_table_rows(table: str, stream: BinaryIO, *, limits: Limits | None = None) -> Iterator[dict[str, Any]]:
-    """Rows of ``base/<table>.jsonl`` read from ``stream``, each checked against the table's schema.
-
-    For re-reading a table already verified by :class:`~hosting.formats.hhyp.HhypReader` (the
-    instantiate stage reads it back from object storage): rows come out as plain dicts, absent
-    optional fields absent. Cross-row rules were checked by the reader and are not repeated.
-    """
+    """Rows of ``base/<table>.jsonl`` from ``stream`` as plain dicts, each checked against the table's
+    schema: re-reading a table the reader verified (instantiate), cross-row rules not repeated."""
     pending: list[bytes] = []
     lines = TableLines(table, lambda rows, first, valid: pending.extend(valid or ()),
                        max_line_bytes=(limits or DEFAULT_LIMITS).max_line_bytes)

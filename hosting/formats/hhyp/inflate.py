@@ -1,10 +1,5 @@
-"""The bytes of one entry, inflated in bounded chunks and verified as they come.
-
-Nothing the archive says about sizes is trusted: output is counted, and the
-entry is refused the moment it exceeds what the manifest announced, its own
-limit, the archive's total, or the compression ratio. CRC-32, size and SHA-256
-are compared once the entry's data is exhausted.
-"""
+"""The bytes of one entry, inflated in bounded chunks and verified as they come: refused the moment
+they pass the manifest's size, a limit or the ratio; CRC-32, size and SHA-256 checked at the end."""
 
 from __future__ import annotations
 
@@ -13,12 +8,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
-# zlib-ng's inflate and CRC-32 (the zlib API, the same results): twice as fast as the system zlib's on a
-# table, where the inflating thread, once the rows are scanned natively, sets the pace (docs/formats.md).
+# zlib-ng: the zlib API, twice as fast; the inflating thread sets the pace (docs/formats.md).
 from zlib_ng import zlib_ng as zlib
 
 from hosting.formats import errors as e
-from hosting.formats.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry, zip64_fields
+from hosting.formats.hhyp.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry, zip64_fields
 from hosting.formats.limits import Limits
 
 CHUNK_BYTES = 1 << 20
@@ -93,9 +87,7 @@ def _data_offset(source: Source, entry: ZipEntry) -> int:
     if sig != LOCAL_SIG:
         raise e.HhypCorrupt(reason="no local header where the central directory points", where=where)
     name = source.read_at(entry.header_offset + LOCAL.size, name_len, what)
-    # Whatever another reader could take from the local header (a streaming unzip reads nothing else) must
-    # be what the central directory says: the name, its encoding, the method, where the data ends, and,
-    # unless a data descriptor follows, the CRC-32 and sizes.
+    # A streaming unzip reads only the local header: it must say what the central directory says.
     differs = (name != entry.raw_name or method != entry.method or (flags ^ entry.flags) & _DESCRIPTOR_FLAG
                or ((flags ^ entry.flags) & _UTF8_FLAG and not name.isascii()))
     if not differs and not flags & _DESCRIPTOR_FLAG:
@@ -159,10 +151,7 @@ def _raw_chunks(source: Source, entry: ZipEntry, data_at: int) -> Iterator[bytes
 
 def read_small_entry(source: Source, entry: ZipEntry, expected: Expected, limits: Limits,
                      budget: Budget) -> bytearray:
-    """The whole verified entry, for the manifest only (bounded by its own limit).
-
-    Gathered in place: joining the chunks would hold the entry twice.
-    """
+    """The whole verified entry (the manifest only), gathered in place rather than joined."""
     data = bytearray()
     for chunk in verified_chunks(source, entry, expected, limits, budget):
         data += chunk

@@ -1,32 +1,11 @@
-"""The native fast path of a table: a batch of lines checked in C, without the GIL, or not at all.
+"""The native fast path of a table: a batch of lines checked in C (``_rowscan.c``), without the GIL.
 
-A table's rows are the bulk of a base (100,000 courses: 23 MB of a university's
-31). msgspec decodes them into Python objects before any rule is checked; the
-scanner of ``_rowscan.c`` checks the same rules on the bytes, builds nothing
-but each row's id, and lets the inflating thread run meanwhile.
-
-It is a fast path only: a batch it accepts is valid; any other batch, valid or
-not, is read again by the Python paths (:mod:`~hosting.formats.narrowed`,
-then :mod:`~hosting.formats.jsonl`), which say what is wrong and where. So it
-may refuse whatever it does not expect, never accept what they refuse.
-
-The scanner is told what to check by a *plan*, translated here from the
-table's row schema, keyword by keyword, with what the reader knows folded in as
-for the narrowed types: the ids a reference may name, the annexes a path may
-name (those the field's own schema accepts), the grid's days, steps and weeks.
-A schema keyword the translation does not know makes the table not native
-(:class:`NotNative`): a schema edited later is never half-checked. Rules of
-the reader beyond the schema come from :class:`~hosting.formats.tables.BaseChecks`
-as ``unique`` (arrays whose items must not repeat) and ``sums`` (fields whose
-sum is bounded: a course ends within its day). Uniqueness of ids across rows
-stays in Python: the scanner returns the ids.
-
-The compiled module is optional: without it (hphost installed where no C compiler
-was), or with one built from another version of ``_rowscan.c``, :data:`AVAILABLE`
-is False, :data:`UNAVAILABLE_REASON` says why (``hphost info`` shows it) and every
-table takes the Python paths: as strict, slower. A scanner that refuses its plan
-all the same (:func:`native_rows`) turns the fast path off with a warning.
-"""
+A batch it accepts is valid; any other is read again by the Python paths (:mod:`~hosting.formats.rows.narrowed`,
+then :mod:`~hosting.formats.rows.jsonl`), which name the fault: so it may refuse more, never accept more.
+Its *plan* is translated from the row schema plus what the reader knows (ids, annexes, the grid); an
+unknown keyword makes the table not native (:class:`NotNative`), so an edited schema is never half-checked.
+Optional: without the built module, or with a stale one, :data:`AVAILABLE` is False and
+:data:`UNAVAILABLE_REASON` says why (``hphost info``)."""
 
 from __future__ import annotations
 
@@ -37,9 +16,9 @@ from collections.abc import Collection, Mapping
 from types import ModuleType
 from typing import Any, NamedTuple, cast
 
-from hosting.formats.compiled import IGNORED_KEYWORDS, FieldPath, allowed_values, resolved
-from hosting.formats.depth import lone_surrogate
-from hosting.formats.schema import load_schema
+from hosting.formats.json.compiled import IGNORED_KEYWORDS, FieldPath, allowed_values, resolved
+from hosting.formats.json.schema import load_schema
+from hosting.formats.json.strict import lone_surrogate
 
 # _rowscan.c's ROWSCAN_VERSION, raised with it whenever a plan or an answer changes.
 SCANNER_VERSION = 1
@@ -52,18 +31,18 @@ def unusable(module: ModuleType) -> str | None:
     if version != SCANNER_VERSION:
         return (f"stale build: compiled from another _rowscan.c (version {version}, this hphost needs "
                 f"{SCANNER_VERSION}); reinstall hphost")
-    if sys.hash_info.width != 64:  # (it hands back Python's hashes of the ids as 64-bit integers, as idset.py keeps)
+    if sys.hash_info.width != 64:  # it hands back the ids' Python hashes as 64-bit integers
         return "needs 64-bit hashes"
     return None
 
 
 def _load() -> tuple[ModuleType | None, str | None]:
     try:
-        import hosting.formats._rowscan as module
+        import hosting.formats.rows._rowscan as module
     except ImportError as exc:
-        if exc.name == "hosting.formats._rowscan":
+        if exc.name == "hosting.formats.rows._rowscan":
             return None, "not built: hphost was installed where no C compiler was"
-        reason: str | None = f"not loadable: {exc}; reinstall hphost"  # (built for another Python, say)
+        reason: str | None = f"not loadable: {exc}; reinstall hphost"
     else:
         reason = unusable(module)
     if reason is not None:
@@ -74,7 +53,7 @@ def _load() -> tuple[ModuleType | None, str | None]:
 
 _loaded, UNAVAILABLE_REASON = _load()
 AVAILABLE = _loaded is not None
-_rowscan = cast(ModuleType, _loaded)  # (read only when AVAILABLE)
+_rowscan = cast(ModuleType, _loaded)
 # The only pattern rendered on a free value (a path or an id is matched against the allowed values instead).
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 _LIMIT = 10**18 - 1  # the scanner reads integers of at most 18 digits
@@ -88,8 +67,7 @@ class NotNative(Exception):
 
 
 class ScannedIds(NamedTuple):
-    """The ids of a batch the scanner proved valid, in order; their hashes (``hash(id)``, as 64-bit
-    integers in the machine's order: ``array("q")``'s bytes); whether each is greater than the one before."""
+    """A valid batch's ids in order, their 64-bit hashes (``array("q")`` bytes), and whether they ascend."""
 
     ids: list[str]
     hashes: bytes
@@ -129,11 +107,7 @@ def describe() -> str:
 
 def row_plan(table: str, values: Mapping[FieldPath, Collection[Any]], *, unique: Collection[FieldPath] = (),
              slots: Mapping[FieldPath, int] | None = None) -> Plan:
-    """The plan of a row of ``base/<table>.jsonl``; raises NotNative.
-
-    ``values``: the allowed values at a path (as :class:`~hosting.formats.compiled.Narrowing`);
-    ``unique``: arrays whose items must not repeat; ``slots``: integers a sum rule reads.
-    """
+    """The plan of a row of ``base/<table>.jsonl`` (allowed ``values``, ``unique`` arrays, sum ``slots``)."""
     root = load_schema(f"{table}.row")
     return _Translator(root, values, frozenset(unique), dict(slots or {})).node(root, ())
 
@@ -172,8 +146,7 @@ class _Translator:
         name = "_".join(("Native", *path)).replace("*", "item")
         allowed = allowed_values(self.root, schema, name, self.values[path])
         if all(type(value) is str for value in allowed):
-            # (a lone surrogate has no UTF-8 form, and no line the scanner accepts holds one)
-            joined = "".join(allowed)  # (one test for them all: joining cannot pair two halves into a character)
+            joined = "".join(allowed)  # one test for lone surrogates (no line the scanner accepts holds one)
             return (_rowscan.MEMBER, tuple(filter(lambda value: not lone_surrogate(value), allowed))
                     if lone_surrogate(joined) else allowed)
         numbers = sorted(allowed)

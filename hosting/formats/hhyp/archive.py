@@ -1,10 +1,5 @@
-"""The ZIP layer of a ``.HHYP``: its central directory, read with seek/read/tell only.
-
-Python's ``zipfile`` trusts what it reads (sizes, overlapping entries:
-CVE-2024-0450), so the archive is parsed here, from the end-of-central-
-directory record (ZIP64 too) to every central entry, and each structural
-rule is checked before a single byte of data is inflated.
-"""
+"""The ZIP layer of a ``.HHYP``: its central directory, read with seek/read/tell only, every structural
+rule checked before a byte is inflated (``zipfile`` trusts sizes and overlaps: CVE-2024-0450)."""
 
 from __future__ import annotations
 
@@ -19,9 +14,9 @@ from operator import le, sub
 from typing import BinaryIO
 
 from hosting.formats import errors as e
-from hosting.formats.idset import IdFingerprints
+from hosting.formats.hhyp.names import check_name, decode_name, is_directory, is_plain_name
 from hosting.formats.limits import Limits
-from hosting.formats.names import check_name, decode_name, is_directory, is_plain_name
+from hosting.formats.rows.id_fingerprints import IdFingerprints
 
 _EOCD = struct.Struct("<4sHHHHIIH")
 _EOCD64_LOCATOR = struct.Struct("<4sIQI")
@@ -41,13 +36,8 @@ _DIRECT_BYTES = 64 << 10
 
 
 class Source:
-    """A seekable binary stream read by absolute offsets; every short read is a truncation.
-
-    Once ``read_ahead`` is set (when every entry is about to be read anyway: nothing is read
-    before the manifest's binding is checked), reads smaller than ``_DIRECT_BYTES`` are served from
-    a window read ahead of them. Safe to share between threads (each read is one seek and read
-    under a lock).
-    """
+    """A seekable binary stream read by absolute offsets (one seek and read under a lock); a short read is
+    a truncation. Once ``read_ahead`` is set, small reads are served from a window read ahead."""
 
     def __init__(self, stream: BinaryIO):
         self.stream = stream
@@ -109,13 +99,8 @@ _CHECK_BATCH = 4096  # names case-folded at a time
 
 
 class CentralDirectory:
-    """The entries of the archive, in archive order (by offset), packed: an archive may hold 200,000.
-
-    An entry is four integers in one array, and its name's bytes as the archive stores them, end
-    to end with the others in one buffer: 40 bytes an entry beside its name's bytes (a
-    :class:`ZipEntry` and its name took about 330 with a 64-character name). A name's text and a
-    :class:`ZipEntry` are made on demand.
-    """
+    """The entries of the archive in archive order, packed (four integers and the name's bytes: 40 bytes an
+    entry beside its name, for up to 200,000 entries); :class:`ZipEntry` objects are made on demand."""
 
     def __init__(self, packed: array[int], stored_names: bytes, name_ends: array[int], offset: int):
         self._packed = packed

@@ -1,6 +1,6 @@
 /* The native fast path of a table's rows: accept a batch of lines that is certainly valid, or say nothing.
 
-   hosting/formats/native.py translates a row schema, with what the reader knows (the ids a reference may
+   hosting/formats/rows/native.py translates a row schema, with what the reader knows (the ids a reference may
    name, the archive's annexes, the time grid), into a plan: nested tuples of the node kinds below. A
    Scanner runs that plan over a batch of complete lines without the GIL and answers the id of every row,
    or None. None proves nothing: the batch is read again by the Python paths, which name the fault. So
@@ -697,7 +697,7 @@ static PyMethodDef Scanner_methods[] = {
 
 static PyTypeObject ScannerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "hosting.formats._rowscan.Scanner",
+    .tp_name = "hosting.formats.rows._rowscan.Scanner",
     .tp_basicsize = sizeof(Scanner),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Scanner(plan, key, max_line_bytes, sums=()): a table's rows checked by a plan (see native.py).",
@@ -709,7 +709,7 @@ static PyTypeObject ScannerType = {
 
 static struct PyModuleDef rowscan_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "hosting.formats._rowscan",
+    .m_name = "hosting.formats.rows._rowscan",
     .m_doc = "The native fast path of a table's rows (see native.py).",
     .m_size = -1,
 };

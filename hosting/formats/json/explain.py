@@ -1,23 +1,9 @@
 """Naming the fault of a large document without asking jsonschema about every item of it.
 
-jsonschema checks an item in tens of microseconds: a ``.profils`` of 100,000
-users took 10 s to refuse one bad login, and a minute when every login was in
-capitals. The fault named is :func:`~hosting.formats.schema.first_fault`'s: the
-shallowest, and among those the first met. Among the items of one top-level
-array (``users``, ``profiles``, the manifest's ``entries``), that is the fault of
-the first item whose own shallowest fault is the shallowest of all, and no other
-item of the array can change the answer when the array says nothing of its items
-together (no ``uniqueItems``, no ``minItems``). So that item alone stays in the
-document jsonschema judges, and the fault is placed back at its position.
-
-The item is found with compiled types (:mod:`hosting.formats.compiled`), one per
-level: level *k* holds the item's rules down to *k* levels below it. The first
-item a level refuses is a candidate; jsonschema, asked about that one item, says
-how deep its shallowest fault lies (msgspec may refuse what the schema accepts,
-``4.0`` for an integer: then the search goes on past it). Each level is one pass
-of C over the items, blocks of :data:`BLOCK` at a time, a refused block halved
-down to its first refused item.
-"""
+jsonschema takes tens of microseconds an item (a 100,000-user ``.profils`` took 10 s to refuse one
+login). The fault named is :func:`~hosting.formats.json.schema.first_fault`'s, the shallowest: within
+a top-level array that says nothing of its items together, it lies in one item, found with compiled
+types one level deeper at a time (:data:`BLOCK` items a pass), and jsonschema judges that item alone."""
 
 from __future__ import annotations
 
@@ -25,8 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from hosting.formats.compiled import NarrowedType, Narrowing, SchemaNotCompilable, part_type, resolved
-from hosting.formats.schema import SchemaFault, fault_depth, first_fault, load_schema
+from hosting.formats.json.compiled import NarrowedType, Narrowing, SchemaNotCompilable, part_type, resolved
+from hosting.formats.json.schema import SchemaFault, fault_depth, first_fault, load_schema
 
 BLOCK = 1024
 _MAX_LEVELS = 16  # deeper than any schema of the formats (4): a guard against a recursive $ref
@@ -44,7 +30,7 @@ class _Array:
 
 
 def explain(name: str, instance: Any) -> SchemaFault | None:
-    """:func:`~hosting.formats.schema.first_fault` of ``instance``, jsonschema asked about a few items only."""
+    """:func:`~hosting.formats.json.schema.first_fault` of ``instance``, jsonschema asked about a few items only."""
     kept: dict[str, list[int]] = {}
     if isinstance(instance, dict):
         for array in _arrays(name):
@@ -96,11 +82,8 @@ def _arrays(name: str) -> tuple[_Array, ...]:
 
 
 def _cut(root: dict[str, Any], schema: dict[str, Any], levels: int) -> dict[str, Any]:
-    """``schema`` without its rules about values more than ``levels`` below the one it judges.
-
-    An array that must not repeat an item keeps its items whole: the compiled type can only compare
-    strings and integers (it is then stricter than its level, which costs time, not correctness).
-    """
+    """``schema`` without its rules more than ``levels`` below the one it judges (an array whose items
+    must not repeat keeps them whole)."""
     schema = resolved(root, schema)
     if levels < 0:
         return {}

@@ -1,10 +1,6 @@
-"""Every refusal of a ``.HHYP``, ``.profils`` or time grid: one class per rule.
-
-Each class has a stable ``code`` (API clients and dashboards match on it) and
-its docstring is the message template. ``where`` says where the file broke:
-``entry`` (archive path), ``line`` (1-based, in a JSONL table), ``field``
-(dotted path inside the object, ``weeks[2]`` for list items).
-"""
+"""Every refusal of a ``.HHYP``, ``.profils`` or time grid: one class per rule, a stable ``code``, the
+docstring as message template, ``where`` the place (``entry``, ``line`` from 1, ``field`` as ``weeks[2]``).
+``errors.grid`` and ``errors.profils`` hold their own rules; ``errors.catalogue`` lists them all."""
 
 from __future__ import annotations
 
@@ -14,9 +10,8 @@ from typing import Any
 
 from hosting.errors import NotFound, PermanentError, Where
 
-# What a refusal must not carry from the file: control characters (U+0000 is refused by PostgreSQL,
-# where a failed job's error is stored; an escape sequence would drive the operator's terminal) and
-# halves of surrogate pairs (no UTF-8 encoder takes them).
+# Not carried from the file into a refusal: control characters (PostgreSQL stores no U+0000, an escape
+# drives the operator's terminal) and lone surrogates (no UTF-8 form).
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -357,17 +352,3 @@ class HhypMissingAnnex(FormatError):
     """The row names annex {path}, which the archive does not have."""
 
     code = "HHYP_MISSING_ANNEX"
-
-
-def all_format_errors() -> list[type[FormatError]]:
-    """Every concrete error class of the formats, for docs and tests."""
-    from hosting.formats import grid_errors, profils_errors  # noqa: F401  (registers their subclasses)
-
-    found: list[type[FormatError]] = []
-    pending: list[type[FormatError]] = [FormatError]
-    while pending:
-        cls = pending.pop()
-        for sub in cls.__subclasses__():
-            found.append(sub)
-            pending.append(sub)
-    return sorted(found, key=lambda cls: cls.code)

@@ -1,0 +1,1 @@
+"""Strict JSON (depth, NUL, surrogates), the bundled JSON Schemas, their msgspec types and their faults in words."""
