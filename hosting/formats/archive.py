@@ -18,9 +18,9 @@ from itertools import accumulate, chain, islice
 from operator import le, sub
 from typing import BinaryIO
 
+from config.limits import Limits
 from hosting.formats import errors as e
 from hosting.formats.idset import IdFingerprints
-from hosting.formats.limits import Limits
 from hosting.formats.names import check_name, decode_name, is_directory, is_plain_name
 
 _EOCD = struct.Struct("<4sHHHHIIH")

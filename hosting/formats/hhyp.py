@@ -50,12 +50,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats import errors as e
 from hosting.formats.archive import Source, ZipEntry, read_central_directory
 from hosting.formats.gcpause import fewer_collections
 from hosting.formats.inflate import Budget, Expected, read_small_entry, verified_chunks
 from hosting.formats.jsonl import TableLines, iter_table_rows
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.manifest import TABLES, Manifest, ManifestEntries, parse_manifest
 from hosting.formats.names import MANIFEST, is_directory, table_of
 from hosting.formats.narrowed import Ids

@@ -16,10 +16,10 @@ from typing import Any, BinaryIO
 
 import msgspec
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, msgspec_fault, row_decoder
 from hosting.formats.depth import MAX_DEPTH, NUL_ESCAPE, NotJson, loads, may_hold_nul, nul_at
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.narrowed import NarrowedRows
 from hosting.formats.schema import first_fault
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import msgspec
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats import errors as e
 from hosting.formats.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, msgspec_fault, narrowed_type
 from hosting.formats.depth import MAX_DEPTH, NotJson, loads, nests_deeper_than, values_more_than
 from hosting.formats.explain import explain
 from hosting.formats.grid_errors import GridError
 from hosting.formats.idset import IdFingerprints
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.names import MANIFEST
 from hosting.timegrid import TimeGrid
 

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 import msgspec
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats import profils_errors as p
 from hosting.formats.compiled import DECODE_ERRORS, conforming_type
 from hosting.formats.depth import (
@@ -38,7 +39,6 @@ from hosting.formats.depth import (
 )
 from hosting.formats.errors import FormatError, no_such_file
 from hosting.formats.explain import explain
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.profils_faults import first_fault, too_large_for_slow_path
 from hosting.formats.schema import SchemaFault, load_schema
 

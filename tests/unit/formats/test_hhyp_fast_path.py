@@ -22,13 +22,13 @@ from hhyp_craft import GRID, HOSTING, base_annexes, base_tables, hhyp_bytes, tab
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats import hhyp as hhyp_module
 from hosting.formats import narrowed
 from hosting.formats.compiled import DECODE_ERRORS, Narrowing, narrowed_type, row_decoder
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp import HhypReader
 from hosting.formats.idset import IdFingerprints
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.names import check_name, is_plain_name
 from hosting.formats.readahead import read_ahead
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from hhyp_craft import HOSTING, Raw, base_annexes, entry_named, hhyp_bytes, read_all, refusal
 
+from config.limits import Limits
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp import HhypReader
-from hosting.formats.limits import Limits
 from hosting.formats.manifest import parse_manifest
 
 

@@ -48,10 +48,10 @@ from native_cases import (
     text_regions,
 )
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats import native, tables
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp import HhypReader
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.native import NativeRows, ScannedIds
 from hosting.formats.sample import generate_sample
 from hosting.formats.tables import BaseChecks
