@@ -11,12 +11,10 @@ from hosting.audit import trail
 from hosting.db.models import BaseRecord, Planning, Stage
 from hosting.formats.sample import generate_sample
 from hosting.fsck import fsck
-from hosting.plannings import create_hosting
-from tests.support.hphost_stack import embedded_stack
+from tests.support.hphost_stack import HOSTING, embedded_stack
 from tests.support.poll import wait_until
 
 pytestmark = pytest.mark.timeout(300)
-HOSTING = "123456789012"
 GRID = {"first_monday": "2026-08-31", "weeks": 30, "working_days": ["mon", "tue", "wed", "thu", "fri"],
         "day_start": "08:00", "sequences_per_day": 8, "sequence_minutes": 60, "steps_per_sequence": 2}
 
@@ -24,8 +22,7 @@ GRID = {"first_monday": "2026-08-31", "weeks": 30, "working_days": ["mon", "tue"
 @pytest.fixture
 def stack(tmp_path):
     built = embedded_stack(tmp_path / "home")
-    with built.client.rt.db.transaction() as session:
-        create_hosting(session, HOSTING, actor="test")
+    built.create_hosting(HOSTING)
     yield built
     built.close()
     shutil.rmtree(tmp_path, ignore_errors=True)
