@@ -19,8 +19,8 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hosting.errors import InvalidSetting
-from hosting.formats.limits import Limits
+from config.errors import SettingError
+from config.limits import Limits
 
 # Each URL setting and the schemes its adapter speaks (an empty value takes the embedded default).
 URL_SCHEMES = {
@@ -189,7 +189,7 @@ def _refused(setting: str, reason: str) -> PydanticCustomError:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once from the environment; a bad one raises ``INVALID_SETTING``."""
+    """The process's settings, read once from the environment; a bad one raises :class:`SettingError`."""
     try:
         return Settings()
     except ValidationError as exc:
@@ -197,4 +197,4 @@ def get_settings() -> Settings:
         name = (error.get("ctx") or {}).get("setting") or (
             "HPHOST_" + "__".join(str(part).upper() for part in error["loc"]))
         reason = error["msg"].removeprefix("Value error, ")
-        raise InvalidSetting(setting=name, reason=reason, where={"setting": name}) from None
+        raise SettingError(name, reason) from None

@@ -31,6 +31,7 @@ def _register(args: list[str]) -> None:
 
 
 def main() -> None:
+    from config.errors import SettingError
     from config.logging import configure_logging
     from config.settings import get_settings
     from console.output import refused_before_start
@@ -38,8 +39,8 @@ def main() -> None:
 
     try:
         settings = get_settings()
-    except InvalidSetting as exc:
-        refused_before_start(exc, as_json="--json" in sys.argv)
+    except SettingError as refused:
+        refused_before_start(InvalidSetting.of(refused), as_json="--json" in sys.argv)
     configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level, settings.log_json)
     _register(sys.argv[1:])
     app()

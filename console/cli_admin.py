@@ -190,10 +190,8 @@ def base_create(
     """Créer une base: an empty base from a time grid; it goes into service when ready."""
     with refusals(as_json):
         time_grid = _grid_file(grid)
-        client = Client(actor="operator")
-        job = client.enqueue("create_base", planning, time_grid=time_grid, base_name=base_name,
-                             idempotency_key=idempotency_key, hosting=hosting)
-    finish_job_command(client, job, wait, as_json, timeout_s)
+    _console_action("create_base", planning, wait, as_json, timeout_s, time_grid=time_grid, base_name=base_name,
+                    idempotency_key=idempotency_key, hosting=hosting)
 
 
 @base_app.command("load")
@@ -204,11 +202,8 @@ def base_load(
     timeout_s: TimeoutOpt = None,
 ) -> None:
     """Charger une base: load a .HHYP; it replaces the base in service only once ready."""
-    with refusals(as_json):
-        client = Client(actor="operator")
-        job = client.enqueue("load_base", planning, hhyp=hhyp, profils=profils,
-                             idempotency_key=idempotency_key, hosting=hosting)
-    finish_job_command(client, job, wait, as_json, timeout_s)
+    _console_action("load_base", planning, wait, as_json, timeout_s, hhyp=hhyp, profils=profils,
+                    idempotency_key=idempotency_key, hosting=hosting)
 
 
 def profils_assign(
@@ -218,10 +213,16 @@ def profils_assign(
     timeout_s: TimeoutOpt = None,
 ) -> None:
     """Récupérer tous les utilisateurs et leurs autorisations from a .profils."""
+    _console_action("assign_profils", planning, wait, as_json, timeout_s, profils=profils, prune=prune,
+                    idempotency_key=idempotency_key, hosting=hosting)
+
+
+def _console_action(kind: str, planning: str, wait: bool, as_json: bool, timeout_s: float | None,
+                    **request: Any) -> None:
+    """Enqueue one console action as the operator, then watch it or print its id, as asked."""
     with refusals(as_json):
         client = Client(actor="operator")
-        job = client.enqueue("assign_profils", planning, profils=profils, prune=prune,
-                             idempotency_key=idempotency_key, hosting=hosting)
+        job = client.enqueue(kind, planning, **request)
     finish_job_command(client, job, wait, as_json, timeout_s)
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from config.errors import SettingError
+
 Where = dict[str, Any]
 
 
@@ -84,6 +86,11 @@ class InvalidSetting(PermanentError):
     """The setting {setting} is invalid: {reason}."""
 
     code = "INVALID_SETTING"
+
+    @classmethod
+    def of(cls, refused: SettingError) -> InvalidSetting:
+        """The settings' own refusal (``config`` raises no hphost error), with its code, message and place."""
+        return cls(setting=refused.setting, reason=refused.reason, where=refused.where)
 
 
 class StorageUnavailable(TransientError):

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
 
+from config.errors import SettingError
 from config.settings import Settings, get_settings
 from hosting.basedb import open_basedbs
 from hosting.basedb.base import BaseDatabases
 from hosting.db.session import ControlDB
-from hosting.errors import TransientError
+from hosting.errors import InvalidSetting, TransientError
 from hosting.store import ObjectStore, open_store
 
 
@@ -78,7 +79,11 @@ def get_runtime() -> Runtime:
     """This process's runtime; a forked child never reuses its parent's connections."""
     global _runtime
     if _runtime is None or _runtime.pid != os.getpid():
-        _runtime = Runtime(get_settings())
+        try:
+            settings = get_settings()
+        except SettingError as refused:
+            raise InvalidSetting.of(refused) from None
+        _runtime = Runtime(settings)
     return _runtime
 
 

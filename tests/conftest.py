@@ -13,31 +13,23 @@ from tests.support.loopback import make_server
 SERVERS_ROOT = Path(tempfile.gettempdir()) / f"hphost-test-servers-{os.getuid()}"
 
 
-def _server(request: pytest.FixtureRequest, name: str):
-    SERVERS_ROOT.mkdir(parents=True, exist_ok=True)
-    server = make_server(name, SERVERS_ROOT)
-    request.addfinalizer(server.stop)
+def _server_fixture(name: str):
+    """The session fixture ``<name>_server``: that test server on loopback, started on first use."""
+
+    @pytest.fixture(scope="session", name=f"{name}_server")
+    def server(request: pytest.FixtureRequest):
+        SERVERS_ROOT.mkdir(parents=True, exist_ok=True)
+        started = make_server(name, SERVERS_ROOT)
+        request.addfinalizer(started.stop)
+        return started
+
     return server
 
 
-@pytest.fixture(scope="session")
-def redis_server(request):
-    return _server(request, "redis")
-
-
-@pytest.fixture(scope="session")
-def postgres_server(request):
-    return _server(request, "postgres")
-
-
-@pytest.fixture(scope="session")
-def rabbitmq_server(request):
-    return _server(request, "rabbitmq")
-
-
-@pytest.fixture(scope="session")
-def moto_server(request):
-    return _server(request, "moto")
+redis_server = _server_fixture("redis")
+postgres_server = _server_fixture("postgres")
+rabbitmq_server = _server_fixture("rabbitmq")
+moto_server = _server_fixture("moto")
 
 
 @pytest.fixture

@@ -258,7 +258,6 @@ def test_a_hostile_profils_is_refused_in_little_memory(tmp_path: Path, name: str
     assert rss_kb < RSS_LIMIT_KB
 
 
-@pytest.mark.slow
 def test_peak_rss_does_not_follow_the_archive_size(tmp_path: Path) -> None:
     from hphost_samples.generator import generate_sample
 
@@ -273,7 +272,6 @@ def test_peak_rss_does_not_follow_the_archive_size(tmp_path: Path) -> None:
     assert peaks[1] - peaks[0] < 32 * 1024  # 4x the rows and entries: well under 4x the memory
 
 
-@pytest.mark.slow
 def test_entries_cost_little_memory_each(tmp_path: Path) -> None:
     # 100,000 tiny entries: what is kept of each (its place in the archive, its size and SHA-256 in the
     # manifest) is packed, about 0.55 KB an entry at the peak, against 0.95 KB as objects.

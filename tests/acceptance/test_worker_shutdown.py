@@ -17,12 +17,10 @@ from config.celery import WORKER_STOP_GRACE_S
 from console.worker_pool import WorkerProcess
 from hosting.audit import trail
 from hosting.db.models import Stage
-from hosting.plannings import create_hosting
 from hphost_samples.generator import generate_sample
-from tests.support.hphost_stack import Stack, embedded_stack
+from tests.support.hphost_stack import HOSTING, Stack, embedded_stack
 
 pytestmark = pytest.mark.timeout(600)
-HOSTING = "123456789012"
 # Far below the 45 s to 10 minutes the hang lasted, and above the grace with room for a busy machine.
 EXIT_DEADLINE_S = 30.0
 assert WORKER_STOP_GRACE_S <= EXIT_DEADLINE_S
@@ -31,8 +29,7 @@ assert WORKER_STOP_GRACE_S <= EXIT_DEADLINE_S
 @pytest.fixture
 def stack(tmp_path):
     built = embedded_stack(tmp_path / "home")
-    with built.client.rt.db.transaction() as session:
-        create_hosting(session, HOSTING, actor="test")
+    built.create_hosting(HOSTING)
     yield built
     for worker in built.workers:
         worker.kill()

@@ -33,6 +33,7 @@ from hosting.db.models import AuditEvent, BaseRecord, ControllerUser, Planning, 
 from hosting.errors import DatabaseUnavailable
 from hosting.fsck import fsck
 from tests.support.hphost_stack import Stack
+from tests.support.poll import wait_until
 
 HOSTING = "123456789012"
 GRID = {"first_monday": "2026-08-31", "weeks": 30, "working_days": ["mon", "tue", "wed", "thu", "fri"],
@@ -271,7 +272,8 @@ class Trial:
             expected = next((j for j in succeeded if views[j].planning_id == planning), old)
             if current != expected:
                 mismatches.append(f"planning {planning} serves {current}, expected {expected}")
-        time.sleep(max(rt.settings.sweep_interval_s, 1.0) * 2)  # let a sweep finish any cleanup
+        # Let the sweepers finish any cleanup: at most a few sweeps, then what is left is reported.
+        wait_until(lambda: fsck(rt).clean, timeout_s=max(rt.settings.sweep_interval_s, 1.0) * 6, poll_s=0.5)
         report = fsck(rt)
         return TrialResult(self.stack.name, list(self.faults), len(job_ids), len(succeeded), dict(failed),
                            len(stuck), duplicates, mismatches, len(report.orphan_objects) + len(report.orphan_base_dbs),

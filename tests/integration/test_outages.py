@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
-from hosting.plannings import create_hosting
 from tasks.dispatch import dispatch
-from tests.support.hphost_stack import server_stack
+from tests.support.hphost_stack import HOSTING, SAMPLES, server_stack
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
-SAMPLES = Path(__file__).parent.parent / "samples"
-HOSTING = "123456789012"
 
 
 @pytest.fixture
@@ -23,8 +19,7 @@ def stack(redis_server, postgres_server, moto_server, tmp_path):
                          s3_endpoint=moto_server.url)
     # Quick deferrals, so that twenty of them take seconds.
     built.env["HPHOST_HEARTBEAT_S"] = "0.2"
-    with built.client.rt.db.transaction() as session:
-        create_hosting(session, HOSTING, actor="test")
+    built.create_hosting(HOSTING)
     yield built
     if not postgres_server.is_up():
         postgres_server.start()

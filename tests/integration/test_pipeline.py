@@ -22,15 +22,12 @@ from hosting.formats.hhyp.reader import HhypReader
 from hosting.formats.hhyp.writer import HhypWriter, write_hhyp
 from hosting.jobs.control import stages
 from hosting.jobs.enqueue import JobRequest, enqueue
-from hosting.plannings import create_hosting
 from hphost_samples.generator import generate_sample
 from tasks.dispatch import dispatch
-from tests.support.hphost_stack import embedded_stack, server_stack
+from tests.support.hphost_stack import HOSTING, SAMPLES, embedded_stack, server_stack
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 
-SAMPLES = Path(__file__).parent.parent / "samples"
-HOSTING = "123456789012"
 GRID = {"first_monday": "2026-08-31", "weeks": 40, "working_days": ["mon", "tue", "wed", "thu", "fri"],
         "day_start": "08:00", "sequences_per_day": 10, "sequence_minutes": 60, "steps_per_sequence": 2}
 
@@ -45,8 +42,7 @@ def stack(request, tmp_path_factory):
         built = server_stack(request.param, home, broker_url=broker,
                              postgres_url=request.getfixturevalue("postgres_server").url,
                              s3_endpoint=request.getfixturevalue("moto_server").url)
-    with built.client.rt.db.transaction() as session:
-        create_hosting(session, HOSTING, actor="test")
+    built.create_hosting(HOSTING)
     built.start_workers(1, concurrency=2)
     yield built
     built.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -11,21 +10,17 @@ from hosting.audit import trail
 from hosting.db.models import BaseRecord, Planning, Publication
 from hosting.jobs import control
 from hosting.jobs.control import StaleJob
-from hosting.plannings import create_hosting
 from hosting.store.s3 import S3Store
-from tests.support.hphost_stack import server_stack
+from tests.support.hphost_stack import HOSTING, SAMPLES, server_stack
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
-SAMPLES = Path(__file__).parent.parent / "samples"
-HOSTING = "123456789012"
 
 
 @pytest.fixture
 def stack(redis_server, postgres_server, s3_fault_proxy, tmp_path):
     built = server_stack("redis", tmp_path, broker_url=redis_server.url, postgres_url=postgres_server.url,
                          s3_endpoint=s3_fault_proxy.url)
-    with built.client.rt.db.transaction() as session:
-        create_hosting(session, HOSTING, actor="test")
+    built.create_hosting(HOSTING)
     built.start_workers(1, concurrency=2)
     yield built
     s3_fault_proxy.error_rate = 0.0

@@ -19,6 +19,9 @@ from console.client import Client
 from console.worker_pool import WorkerProcess
 from hosting.runtime import Runtime, set_up
 
+HOSTING = "123456789012"  # the tests' hosting number
+SAMPLES = Path(__file__).parents[1] / "samples"
+
 # Short leases and retries so crash recovery and retries are observable in seconds.
 FAST = {
     "HPHOST_LEASE_S": "6",
@@ -64,7 +67,14 @@ class Stack:
             self._client = Client(self.settings(), actor="test")
         return self._client
 
-    def new_planning(self, *, net: bool = True, hosting: str = "123456789012") -> str:
+    def create_hosting(self, number: str = HOSTING) -> None:
+        """The hosting account ``number``, as ``hphost hosting create`` makes it."""
+        from hosting.plannings import create_hosting
+
+        with self.client.rt.db.transaction() as session:
+            create_hosting(session, number, actor="test")
+
+    def new_planning(self, *, net: bool = True, hosting: str = HOSTING) -> str:
         """A new planning (and its hosting, the first time) with domains of its own."""
         from hosting.db.models import Hosting
         from hosting.plannings import PlanningSettings, create_hosting, create_planning

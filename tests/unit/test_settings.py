@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from config.errors import SettingError
+from config.limits import DEFAULT_LIMITS, GiB, Limits, MiB
 from config.settings import Settings, get_settings
-from hosting.errors import InvalidSetting
-from hosting.formats.limits import DEFAULT_LIMITS, GiB, Limits, MiB
 
 
 def test_the_default_limits_are_those_of_formats_md() -> None:
@@ -43,7 +43,7 @@ def fresh_settings():
 def test_a_bad_setting_is_refused_by_its_name_never_its_value(fresh_settings, monkeypatch: pytest.MonkeyPatch,
                                                                name: str, value: str, setting: str) -> None:
     monkeypatch.setenv(name, value)
-    with pytest.raises(InvalidSetting) as refused:
+    with pytest.raises(SettingError) as refused:
         fresh_settings()
     assert refused.value.where == {"setting": setting}
     assert value not in str(refused.value)
@@ -80,7 +80,7 @@ def test_every_setting_is_checked_at_start(fresh_settings, monkeypatch: pytest.M
                                            env: dict[str, str], setting: str) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    with pytest.raises(InvalidSetting) as refused:
+    with pytest.raises(SettingError) as refused:
         fresh_settings()
     assert refused.value.where == {"setting": setting}
     assert "pw-secret" not in str(refused.value)
@@ -91,14 +91,14 @@ def test_a_lease_is_renewed_at_least_twice_before_it_expires(fresh_settings, mon
                                                              lease: str, heartbeat: str) -> None:
     monkeypatch.setenv("HPHOST_LEASE_S", lease)
     monkeypatch.setenv("HPHOST_HEARTBEAT_S", heartbeat)
-    with pytest.raises(InvalidSetting, match="at least twice") as refused:
+    with pytest.raises(SettingError, match="at least twice") as refused:
         fresh_settings()
     assert refused.value.where == {"setting": "HPHOST_HEARTBEAT_S"}
 
 
 def test_a_server_control_database_needs_the_secret_key(fresh_settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HPHOST_DATABASE_URL", "postgresql://hphost:pw-secret@db.example:5432/hphost")
-    with pytest.raises(InvalidSetting, match="Fernet.generate_key") as refused:
+    with pytest.raises(SettingError, match="Fernet.generate_key") as refused:
         fresh_settings()
     assert refused.value.where == {"setting": "HPHOST_SECRET_KEY"}
     assert "pw-secret" not in str(refused.value)
@@ -130,3 +130,13 @@ def test_the_embedded_default_generates_its_key_once_into_home_0600(tmp_path) ->
     settings = Settings(home=tmp_path)
     key = secret_key(settings)
     assert secret_key(settings) == key and (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_settings_refusal_becomes_invalid_setting_with_the_same_code_message_and_place() -> None:
+    from hosting.errors import InvalidSetting
+
+    refused = SettingError("HPHOST_LEASE_S", "Input should be greater than 0")
+    error = InvalidSetting.of(refused)
+    assert error.to_dict() == {"code": "INVALID_SETTING", "where": {"setting": "HPHOST_LEASE_S"},
+                               "message": "The setting HPHOST_LEASE_S is invalid: Input should be greater than 0."}
+    assert str(refused) == str(error)

@@ -13,9 +13,9 @@ from itertools import accumulate, chain, islice
 from operator import le, sub
 from typing import BinaryIO
 
+from config.limits import Limits
 from hosting.formats import errors as e
 from hosting.formats.hhyp.names import check_name, decode_name, is_directory, is_plain_name
-from hosting.formats.limits import Limits
 from hosting.formats.rows.id_fingerprints import IdFingerprints
 
 _EOCD = struct.Struct("<4sHHHHIIH")

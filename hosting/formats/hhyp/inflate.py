@@ -11,9 +11,9 @@ from typing import Any, NamedTuple, cast
 # zlib-ng: the zlib API, twice as fast; the inflating thread sets the pace (docs/formats.md).
 from zlib_ng import zlib_ng as zlib
 
+from config.limits import Limits
 from hosting.formats import errors as e
 from hosting.formats.hhyp.archive import LOCAL, LOCAL_SIG, STORED, Source, ZipEntry, zip64_fields
-from hosting.formats.limits import Limits
 
 CHUNK_BYTES = 1 << 20
 _ZLIB_ERROR = cast(type[Exception], zlib.error)  # (its stub declares an instance)

@@ -13,13 +13,13 @@ from typing import Any
 
 import msgspec
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats import errors as e
 from hosting.formats.errors.grid import GridError
 from hosting.formats.hhyp.names import MANIFEST
 from hosting.formats.json.compiled import DECODE_ERRORS, NarrowedType, Narrowing, decoder, msgspec_fault, narrowed_type
 from hosting.formats.json.explain import explain
 from hosting.formats.json.strict import MAX_DEPTH, NotJson, loads, nests_deeper_than, values_more_than
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.rows.id_fingerprints import IdFingerprints
 from hosting.timegrid import TimeGrid
 

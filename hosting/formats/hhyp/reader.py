@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats import errors as e
 from hosting.formats.hhyp.archive import Source, ZipEntry, read_central_directory
 from hosting.formats.hhyp.inflate import Budget, Expected, read_small_entry, verified_chunks
 from hosting.formats.hhyp.manifest import TABLES, Manifest, ManifestEntries, parse_manifest
 from hosting.formats.hhyp.names import MANIFEST, is_directory, table_of
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.rows.jsonl import TableLines, iter_table_rows
 from hosting.formats.rows.narrowed import Ids
 from hosting.formats.rows.tables import BaseChecks

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 import msgspec
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.errors import FormatError, no_such_file
 from hosting.formats.errors import profils as p
 from hosting.formats.json.compiled import DECODE_ERRORS, conforming_type
@@ -32,7 +33,6 @@ from hosting.formats.json.strict import (
     nul_at,
     refuse_constant,
 )
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.profils.faults import first_fault, too_large_for_slow_path
 
 FORMAT, VERSION = "HYPERPLANNING-PROFILS", 1

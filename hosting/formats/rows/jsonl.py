@@ -11,11 +11,11 @@ from typing import Any, BinaryIO
 
 import msgspec
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats import errors as e
 from hosting.formats.json.compiled import DECODE_ERRORS, msgspec_fault, row_decoder
 from hosting.formats.json.schema import first_fault
 from hosting.formats.json.strict import MAX_DEPTH, NUL_ESCAPE, NotJson, loads, may_hold_nul, nul_at
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.rows.narrowed import NarrowedRows
 
 RowBatch = Callable[[list[Any], int, list[bytes] | None], None]  # rows, line of the first, their lines if split

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp.reader import HhypReader, HhypSummary
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 
 HOSTING = "123456789012"
 GRID = {"first_monday": "2026-08-31", "weeks": 10, "working_days": ["mon", "tue", "wed", "thu", "fri"],

@@ -22,12 +22,12 @@ from hhyp_craft import GRID, HOSTING, base_annexes, base_tables, hhyp_bytes, tab
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp import reader as hhyp_module
 from hosting.formats.hhyp.names import check_name, is_plain_name
 from hosting.formats.hhyp.reader import HhypReader
 from hosting.formats.json.compiled import DECODE_ERRORS, Narrowing, narrowed_type, row_decoder
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.rows import narrowed
 from hosting.formats.rows.id_fingerprints import IdFingerprints
 from hosting.formats.speed import read_ahead

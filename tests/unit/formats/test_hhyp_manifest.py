@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from hhyp_craft import HOSTING, Raw, base_annexes, entry_named, hhyp_bytes, read_all, refusal
 
+from config.limits import Limits
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp.manifest import parse_manifest
 from hosting.formats.hhyp.reader import HhypReader
-from hosting.formats.limits import Limits
 
 
 def edit(change):

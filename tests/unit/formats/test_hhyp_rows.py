@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hhyp_craft import base_tables, hhyp_bytes, read_all, refusal, table_bytes
 
-from hosting.formats.limits import Limits
+from config.limits import Limits
 
 
 def with_rows(change):

@@ -48,9 +48,9 @@ from native_cases import (
     text_regions,
 )
 
+from config.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp.reader import HhypReader
-from hosting.formats.limits import DEFAULT_LIMITS, Limits
 from hosting.formats.rows import native, tables
 from hosting.formats.rows.native import NativeRows, ScannedIds
 from hosting.formats.rows.tables import BaseChecks

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from config.limits import Limits
 from hosting.errors import NotFound
 from hosting.formats.errors import FormatError
-from hosting.formats.limits import Limits
 from hosting.formats.profils.file import RIGHTS, Profils, read_profils, write_profils
 
 SAMPLES = Path(__file__).parents[2] / "samples"

@@ -133,14 +133,20 @@ def test_retries_stop_at_the_cap(db, planning_id):
     assert [e.data["attempt"] for e in retries] == [1, 2]
 
 
-def test_failure_marks_job_base_and_stage_and_retry_resumes_from_failed_stage(db, planning_id):
+def _failed_at_publish(db, planning_id, error):
+    """A create_base job whose instantiate succeeded and whose publish then failed with ``error``."""
     job_id, _ = _enqueue(db, planning_id)
     claim = _claim(db, job_id, "instantiate")
     with db.transaction() as session:
         lifecycle.complete(session, claim, {})
     claim = _claim(db, job_id, "publish")
     with db.transaction() as session:
-        assert lifecycle.fail(session, claim, TransientError(where={"key": "x"}))
+        assert lifecycle.fail(session, claim, error)
+    return job_id
+
+
+def test_failure_marks_job_base_and_stage_and_retry_resumes_from_failed_stage(db, planning_id):
+    job_id = _failed_at_publish(db, planning_id, TransientError(where={"key": "x"}))
     with db.transaction() as session:
         job = session.get(Job, job_id)
         assert (job.state, job.error_code, job.error_where) == ("failed", "TRANSIENT", {"key": "x"})
@@ -156,13 +162,7 @@ def test_failure_marks_job_base_and_stage_and_retry_resumes_from_failed_stage(db
 
 
 def test_retry_restarts_at_the_first_stage_whose_output_is_gone(db, planning_id):
-    job_id, _ = _enqueue(db, planning_id)
-    claim = _claim(db, job_id, "instantiate")
-    with db.transaction() as session:
-        lifecycle.complete(session, claim, {})
-    claim = _claim(db, job_id, "publish")
-    with db.transaction() as session:
-        lifecycle.fail(session, claim, TransientError())
+    job_id = _failed_at_publish(db, planning_id, TransientError())
     with db.transaction() as session:
         session.get(Job, job_id).cleaned_at = utcnow()
         assert retry(session, job_id, actor="op", output_present=lambda job, stage: False) == "instantiate"
