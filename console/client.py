@@ -31,6 +31,7 @@ from hosting.jobs import cleanup
 from hosting.jobs.control import get_job, request_cancel, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
 from hosting.jobs.kinds import JOB_KINDS, base_prefix
+from hosting.jobs.states import CancelOutcome
 from hosting.pipeline.markers import PUBLISHED, UNPACKED
 from hosting.plannings import get_planning
 from hosting.runtime import BrokerUnavailable, Runtime
@@ -189,7 +190,7 @@ class Client:
         with self.rt.db.transaction() as session:
             outcome = request_cancel(session, job_id, actor=self.actor)
             job = get_job(session, job_id)
-        if outcome == "cancelled":
+        if outcome == CancelOutcome.CANCELLED:
             removed = cleanup.discard_outputs(self.rt.store, self.rt.basedbs, job)
             with self.rt.db.transaction() as session:
                 cleanup.mark_cleaned(session, job_id, actor=self.actor, discarded=True, removed=removed)

@@ -23,6 +23,7 @@ from hosting.errors import DatabaseUnavailable, HphostError, PermanentError, Tra
 from hosting.jobs import cleanup, lifecycle
 from hosting.jobs.control import finalize_cancel
 from hosting.jobs.lifecycle import Claim, ClaimRefused, DeliveryLimit
+from hosting.jobs.states import Completion, Delivery, RetryDecision
 from hosting.pipeline.context import JobCancelled, LeaseLost, StageContext
 from hosting.pipeline.registry import STAGE_FUNCTIONS
 from hosting.runtime import Runtime, get_runtime
@@ -59,7 +60,7 @@ def run_stage(task: Task, job_id: str, stage: str) -> str:
         return _run_claimed(task, rt, claim)
     except DatabaseUnavailable as exc:
         log.warning("outcome_not_recorded", code=exc.code, reason=exc.message, where=exc.where or None)
-        return "lease_abandoned"
+        return Delivery.LEASE_ABANDONED
 
 
 def _run_claimed(task: Task, rt: Runtime, claim: Claim) -> str:
@@ -77,7 +78,7 @@ def _run_claimed(task: Task, rt: Runtime, claim: Claim) -> str:
         return _cancelled(rt, claim)
     except LeaseLost:
         log.warning("lease_lost")
-        return "lease_lost"
+        return Delivery.LEASE_LOST
     except TransientError as exc:
         return _retry_or_fail(task, rt, claim, exc)
     except HphostError as exc:
@@ -88,23 +89,23 @@ def _run_claimed(task: Task, rt: Runtime, claim: Claim) -> str:
     finally:
         heartbeat.stop()
     with rt.db.transaction() as session:
-        following = lifecycle.complete(session, claim, outcome.result, skipped=outcome.skipped,
+        completed = lifecycle.complete(session, claim, outcome.result, skipped=outcome.skipped,
                                        skip_reason=outcome.skip_reason, apply=outcome.apply)
-    if following == lifecycle.LOST:
+    if completed.outcome == Completion.LOST:
         log.warning("lease_lost_at_commit")
-        return "lease_lost"
-    if following == lifecycle.CANCELLED:
+        return Delivery.LEASE_LOST
+    if completed.outcome == Completion.CANCELLED:
         return _discard(rt, claim)
-    if following == lifecycle.STALE:
+    if completed.outcome == Completion.STALE:
         log.info("stage_failed", code="STALE_JOB")
         _discard(rt, claim)
-        return "failed"
-    if following is not None:
-        _ring(claim.job_id, following)
+        return Delivery.FAILED
+    if completed.next_stage is not None:
+        _ring(claim.job_id, completed.next_stage)
     elif claim.kind != "create_base":
         # The job succeeded: its uploads are now inside the base and the Controller.
         cleanup.delete_inputs(rt.store, claim.params)
-    return "skipped" if outcome.skipped else "succeeded"
+    return Delivery.SKIPPED if outcome.skipped else Delivery.SUCCEEDED
 
 
 def _ring(job_id: str, stage: str, countdown_s: float | None = None) -> None:
@@ -120,11 +121,11 @@ def _retry_or_fail(task: Task, rt: Runtime, claim: Claim, exc: TransientError) -
     with rt.db.transaction() as session:
         decision = lifecycle.schedule_retry(session, claim, exc, countdown_s=countdown_s,
                                             max_retries=policy.max_retries)
-    if decision == "exhausted":
+    if decision == RetryDecision.EXHAUSTED:
         return _failed(rt, claim, TransientExhausted(attempts=claim.attempts + 1,
                                                      last_code=f"{exc.code} ({exc.message.rstrip('.')})",
                                                      where={"stage": claim.stage, **exc.where}))
-    if decision == "scheduled":
+    if decision == RetryDecision.SCHEDULED:
         log.warning("stage_retry", code=exc.code, reason=exc.message, attempt=claim.attempts + 1,
                     countdown_s=round(countdown_s, 2), where=exc.where or None)
         # Celery's own retry re-sends the message; if that send fails, the row
@@ -136,13 +137,13 @@ def _retry_or_fail(task: Task, rt: Runtime, claim: Claim, exc: TransientError) -
 def _failed(rt: Runtime, claim: Claim, error: HphostError) -> str:
     with rt.db.transaction() as session:
         if not lifecycle.fail(session, claim, error):
-            return "lease_lost"
+            return Delivery.LEASE_LOST
     log.info("stage_failed", code=error.code, where=error.where or None)
     try:
         cleanup.clean_failed_job(rt.db, rt.store, rt.basedbs, claim.job_id, actor=claim.owner)
     except HphostError as exc:  # storage or DB down: the sweeper finishes the cleanup later
         log.warning("cleanup_deferred", code=exc.code)
-    return "failed"
+    return Delivery.FAILED
 
 
 def _cancelled(rt: Runtime, claim: Claim) -> str:
@@ -161,7 +162,7 @@ def _discard(rt: Runtime, claim: Claim) -> str:
     removed = cleanup.discard_outputs(rt.store, rt.basedbs, job)
     with rt.db.transaction() as session:
         cleanup.mark_cleaned(session, claim.job_id, actor=claim.owner, discarded=True, removed=removed)
-    return "cancelled"
+    return Delivery.CANCELLED
 
 
 class Heartbeat:

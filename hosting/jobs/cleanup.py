@@ -16,6 +16,7 @@ from hosting.basedb.base import BaseDatabases
 from hosting.db.models import Job, Planning, Publication, Stage, utcnow
 from hosting.db.session import ControlDB
 from hosting.jobs.kinds import base_prefix
+from hosting.jobs.states import JobState, StageState
 from hosting.store.base import ObjectStore
 
 ESPACES_PREFIX = "espaces/"
@@ -47,9 +48,9 @@ def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, 
     """
     with db.transaction() as session:
         job = session.get(Job, job_id, with_for_update=True)
-        if job is None or job.state != "failed" or job.cleaned_at is not None:
+        if job is None or job.state != JobState.FAILED or job.cleaned_at is not None:
             return False
-        stage = session.scalar(select(Stage.name).where(Stage.job_id == job_id, Stage.state == "failed"))
+        stage = session.scalar(select(Stage.name).where(Stage.job_id == job_id, Stage.state == StageState.FAILED))
         removed = clean_failed_stage(store, basedbs, job.base_id, stage)
         if refused_input(job.error_code):  # never kept: it may hold a clear password, and a retry cannot pass
             removed["inputs"] = delete_inputs(store, job.params)

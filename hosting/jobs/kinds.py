@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-# Jobs: queued -> running -> succeeded | failed | cancelled (a failed job may be retried).
-# Stages: pending -> queued -> running -> succeeded | skipped | failed | cancelled.
-FINAL_JOB_STATES = ("succeeded", "failed", "cancelled")
-
 STAGE_QUEUE = {
     "unpack": "unpack",
     "instantiate": "instantiate",

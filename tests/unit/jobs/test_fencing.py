@@ -11,6 +11,7 @@ from hosting.jobs import control, lifecycle
 from hosting.jobs.control import StaleJob, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
 from hosting.jobs.lifecycle import Claim
+from hosting.jobs.states import Completed, Completion
 
 GRID = {"time_grid": {"first_monday": "2026-08-31"}}
 
@@ -45,7 +46,7 @@ def _fail_at_publish(db, job_id):
 
 def _succeed(db, job_id):
     _complete(db, job_id, "instantiate")
-    assert _complete(db, job_id, "publish") is None
+    assert _complete(db, job_id, "publish") == Completed(Completion.FINISHED)
 
 
 def test_every_swap_advances_the_generation_and_a_job_records_it_as_its_fence(db, planning_id):
@@ -84,7 +85,7 @@ def test_a_job_that_reaches_its_swap_after_a_newer_base_went_into_service_fails_
     with db.transaction() as session:
         assert retry(session, old, actor="op", output_present=lambda job, stage: True) == "publish"
     applied = []
-    assert _complete(db, old, "publish", apply=lambda session: applied.append(1)) == lifecycle.STALE
+    assert _complete(db, old, "publish", apply=lambda session: applied.append(1)) == Completed(Completion.STALE)
     assert applied == []  # nothing of the stale job reaches the control DB
     with db.transaction() as session:
         job = session.get(Job, old)
