@@ -15,12 +15,12 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from config.celery import STAGE_QUEUE
 from console.client import Client, WaitTimeout
 from console.output import EXIT_REFUSED, emit, refusals
 from console.views import JobView
 from hosting.db.models import Job
 from hosting.errors import InvalidInput
-from hosting.jobs.kinds import STAGE_QUEUE
 from hosting.jobs.states import DONE_STAGE_STATES, JobState, StageState
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Watch and steer jobs.")

@@ -1,13 +1,6 @@
-"""The job kinds, their stages and the queue of each stage."""
+"""The job kinds and their stages (each stage's queue is in config/celery.py)."""
 
 from __future__ import annotations
-
-STAGE_QUEUE = {
-    "unpack": "unpack",
-    "instantiate": "instantiate",
-    "publish": "publish",
-    "assign": "profils",
-}
 
 
 def stages_of(kind: str, params: dict) -> tuple[str, ...]:
