@@ -80,8 +80,3 @@ def get_runtime() -> Runtime:
     if _runtime is None or _runtime.pid != os.getpid():
         _runtime = Runtime(get_settings())
     return _runtime
-
-
-def set_runtime(runtime: Runtime | None) -> None:
-    global _runtime
-    _runtime = runtime

@@ -1,4 +1,4 @@
-"""Which domain function runs which stage, and what a failed stage leaves to clean."""
+"""Which domain function runs which stage."""
 
 from __future__ import annotations
 
