@@ -30,9 +30,9 @@ from hosting.errors import HphostError, InvalidInput, TransientError
 from hosting.jobs import cleanup
 from hosting.jobs.control import get_job, request_cancel, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
-from hosting.jobs.kinds import JOB_KINDS, base_prefix
+from hosting.jobs.kinds import JOB_KINDS
 from hosting.jobs.states import CancelOutcome
-from hosting.pipeline.markers import PUBLISHED, UNPACKED
+from hosting.pipeline.registry import STAGES
 from hosting.plannings import get_planning
 from hosting.runtime import BrokerUnavailable, Runtime
 from hosting.sealing import Sealer, secret_key
@@ -189,11 +189,8 @@ class Client:
     def cancel(self, job_id: str) -> JobView:
         with self.rt.db.transaction() as session:
             outcome = request_cancel(session, job_id, actor=self.actor)
-            job = get_job(session, job_id)
         if outcome == CancelOutcome.CANCELLED:
-            removed = cleanup.discard_outputs(self.rt.store, self.rt.basedbs, job)
-            with self.rt.db.transaction() as session:
-                cleanup.mark_cleaned(session, job_id, actor=self.actor, discarded=True, removed=removed)
+            cleanup.discard_job(self.rt.db, self.rt.store, self.rt.basedbs, job_id, actor=self.actor)
         return self.get(job_id)
 
     def retry(self, job_id: str) -> JobView:
@@ -224,14 +221,7 @@ class Client:
             raise BrokerUnavailable.of(self.rt.settings, job_id, exc) from None
 
     def _output_present(self, job: Job, stage: str) -> bool:
-        prefix = base_prefix(job.base_id or "")
-        if stage == "unpack":
-            return self.rt.store.head(prefix + UNPACKED) is not None
-        if stage == "instantiate":
-            return self.rt.basedbs.exists(job.base_id or "")
-        if stage == "publish":
-            return self.rt.store.head(prefix + PUBLISHED) is not None
-        return False
+        return STAGES[stage].committed(self.rt.store, self.rt.basedbs, job.base_id or "")
 
 
 class _Hashing:

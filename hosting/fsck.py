@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from hosting.db.models import BaseRecord, Job, Planning, Stage
-from hosting.jobs.kinds import base_prefix
 from hosting.jobs.states import ACTIVE_JOB_STATES, BaseState, JobState, StageState
-from hosting.pipeline.markers import UNPACKED
+from hosting.pipeline.registry import STAGES
 from hosting.runtime import Runtime
 
 
@@ -89,7 +88,7 @@ def _check_consistency(rt: Runtime, report: FsckReport, jobs: dict[str, Job], ba
             continue
         if not rt.basedbs.exists(base.id):
             report.problems.append({"kind": "base_db_missing", "base_id": base.id})
-        if base.source == "hhyp" and rt.store.head(base_prefix(base.id) + UNPACKED) is None:
+        if base.source == "hhyp" and not STAGES["unpack"].committed(rt.store, rt.basedbs, base.id):
             report.problems.append({"kind": "base_objects_missing", "base_id": base.id})
     for job in jobs.values():
         if job.state in ACTIVE_JOB_STATES and job.id not in queued_jobs:

@@ -25,7 +25,7 @@ from hosting.jobs.control import finalize_cancel
 from hosting.jobs.lifecycle import Claim, ClaimRefused, DeliveryLimit
 from hosting.jobs.states import Completion, Delivery, RetryDecision
 from hosting.pipeline.context import JobCancelled, LeaseLost, StageContext
-from hosting.pipeline.registry import STAGE_FUNCTIONS
+from hosting.pipeline.registry import STAGES
 from hosting.runtime import Runtime, get_runtime
 from tasks.dispatch import dispatch
 
@@ -73,7 +73,7 @@ def _run_claimed(task: Task, rt: Runtime, claim: Claim) -> str:
                        cancelled=heartbeat.cancel.is_set, lease_lost=heartbeat.lost.is_set,
                        progress=heartbeat.set_progress)
     try:
-        outcome = STAGE_FUNCTIONS[claim.stage](ctx)
+        outcome = STAGES[claim.stage].run(ctx)
     except JobCancelled:
         return _cancelled(rt, claim)
     except LeaseLost:
@@ -156,12 +156,7 @@ def _cancelled(rt: Runtime, claim: Claim) -> str:
 
 def _discard(rt: Runtime, claim: Claim) -> str:
     """The job was cancelled (or fenced out): remove every output and upload it had."""
-    with rt.db.transaction() as session:
-        job = session.get(Job, claim.job_id)
-        assert job is not None
-    removed = cleanup.discard_outputs(rt.store, rt.basedbs, job)
-    with rt.db.transaction() as session:
-        cleanup.mark_cleaned(session, claim.job_id, actor=claim.owner, discarded=True, removed=removed)
+    cleanup.discard_job(rt.db, rt.store, rt.basedbs, claim.job_id, actor=claim.owner)
     return Delivery.CANCELLED
 
 

@@ -17,9 +17,9 @@ from hosting.db.models import Job, Planning, Publication, Stage, utcnow
 from hosting.db.session import ControlDB
 from hosting.jobs.kinds import base_prefix
 from hosting.jobs.states import JobState, StageState
+from hosting.pipeline.registry import STAGES
 from hosting.store.base import ObjectStore
 
-ESPACES_PREFIX = "espaces/"
 REFUSED_INPUT_PREFIXES = ("HHYP_", "PROFILS_")
 
 
@@ -28,14 +28,7 @@ def clean_failed_stage(store: ObjectStore, basedbs: BaseDatabases, base_id: str 
     """Remove what the failed stage half-made; earlier stages' committed outputs stay for a retry."""
     if not base_id or stage is None:
         return {}
-    prefix = base_prefix(base_id)
-    if stage == "unpack":
-        return {"objects": store.delete_prefix(prefix)}
-    if stage == "instantiate":
-        return {"base_db": basedbs.drop(base_id)}
-    if stage == "publish":
-        return {"objects": store.delete_prefix(prefix + ESPACES_PREFIX)}
-    return {}
+    return STAGES[stage].discard(store, basedbs, base_id)
 
 
 def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, job_id: str, *,
@@ -56,6 +49,16 @@ def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, 
             removed["inputs"] = delete_inputs(store, job.params)
         mark_cleaned(session, job_id, actor=actor, discarded=False, removed=removed)
     return True
+
+
+def discard_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, job_id: str, *, actor: str) -> None:
+    """The job is cancelled (or fenced out, or failed past its retention): remove every output and upload."""
+    with db.transaction() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+    removed = discard_outputs(store, basedbs, job)
+    with db.transaction() as session:
+        mark_cleaned(session, job_id, actor=actor, discarded=True, removed=removed)
 
 
 def discard_outputs(store: ObjectStore, basedbs: BaseDatabases, job: Job) -> dict[str, Any]:

@@ -116,7 +116,5 @@ def _discard(rt: Runtime, actor: str, report: SweepReport, failed_retention_s: f
             Job.discarded_at.is_(None),
             (Job.state == JobState.CANCELLED) | ((Job.state == JobState.FAILED) & (Job.finished_at < expired)))))
     for job in jobs:
-        removed = cleanup.discard_outputs(rt.store, rt.basedbs, job)
-        with rt.db.transaction() as session:
-            cleanup.mark_cleaned(session, job.id, actor=actor, discarded=True, removed=removed)
+        cleanup.discard_job(rt.db, rt.store, rt.basedbs, job.id, actor=actor)
         report.discarded.append(job.id)
