@@ -92,18 +92,8 @@ class Client:
         params: dict[str, Any] = {}
         digests: dict[str, str] = {}
         try:
-            if hhyp is not None:
-                params["hhyp_key"], digests["hhyp_key"] = self._upload(hhyp)
-            if profils is not None and profils_data is not None:  # (both or neither)
-                params["profils_key"] = self._incoming_key(Path(profils))
-                self.rt.store.put_bytes(params["profils_key"], profils_data)  # the bytes checked, not read again
-                digests["profils_key"] = hashlib.sha256(profils_data).hexdigest()
-            if time_grid is not None:
-                params["time_grid"] = time_grid
-            if base_name:
-                params["base_name"] = base_name
-            if prune:
-                params["prune"] = True
+            self._upload_inputs(hhyp, profils, profils_data, params, digests)
+            params.update(_options(time_grid, base_name, prune))
             _require_inputs(kind, params)
             request = JobRequest(kind=kind, planning=planning_id, params=params, idempotency_key=idempotency_key,
                                  requested_by=self.actor, input_sha256=digests, hosting=hosting)
@@ -119,6 +109,16 @@ class Client:
         elif dispatch and first is not None:
             self._ring(job_id, first)
         return self.get(job_id)
+
+    def _upload_inputs(self, hhyp: str | Path | None, profils: str | Path | None, profils_data: bytes | None,
+                       params: dict[str, Any], digests: dict[str, str]) -> None:
+        """Upload the inputs, recording each key in ``params`` as soon as it is stored (to delete on refusal)."""
+        if hhyp is not None:
+            params["hhyp_key"], digests["hhyp_key"] = self._upload(hhyp)
+        if profils is not None and profils_data is not None:  # (both or neither)
+            params["profils_key"] = self._incoming_key(Path(profils))
+            self.rt.store.put_bytes(params["profils_key"], profils_data)  # the bytes checked, not read again
+            digests["profils_key"] = hashlib.sha256(profils_data).hexdigest()
 
     def _door_checks(self, hhyp: str | Path | None, profils: str | Path | None, hosting_number: str) -> bytes | None:
         """Refuse the input files as ``hhyp check`` and ``profils check`` would; the .profils's checked bytes."""
@@ -235,6 +235,18 @@ class _Hashing:
         data = self._stream.read(size)
         self.sha256.update(data)
         return data
+
+
+def _options(time_grid: dict[str, Any] | None, base_name: str | None, prune: bool) -> dict[str, Any]:
+    """The job's params besides its inputs' keys."""
+    options: dict[str, Any] = {}
+    if time_grid is not None:
+        options["time_grid"] = time_grid
+    if base_name:
+        options["base_name"] = base_name
+    if prune:
+        options["prune"] = True
+    return options
 
 
 def _require_inputs(kind: str, params: dict[str, Any]) -> None:

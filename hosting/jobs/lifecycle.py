@@ -108,32 +108,6 @@ def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s
                  deliveries=stage.deliveries, lost_deliveries=stage.deliveries - stage.attempts - 1)
 
 
-@dataclass
-class Beat:
-    lost: bool
-    cancel: bool
-
-
-def heartbeat(session: Session, claim_: Claim, *, lease_s: float, done: int | None = None,
-              total: int | None = None) -> Beat:
-    """Renew the lease (and record progress); tells whether the lease was lost or a cancel asked."""
-    values: dict[str, Any] = {"lease_expires_at": utcnow() + timedelta(seconds=lease_s)}
-    if done is not None:
-        values["progress_done"] = done
-    if total is not None:
-        values["progress_total"] = total
-    renewed = rows_updated(session,
-        update(Stage).where(Stage.id == claim_.stage_id, Stage.lease_owner == claim_.owner,
-                            Stage.state == StageState.RUNNING).values(**values)
-    )
-    return Beat(lost=not renewed, cancel=cancel_requested(session, claim_))
-
-
-def cancel_requested(session: Session, claim_: Claim) -> bool:
-    """Whether an operator asked to cancel the claim's job (read between heartbeats)."""
-    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == claim_.job_id)))
-
-
 def _owned_stage(session: Session, claim_: Claim) -> Stage | None:
     stage = session.get(Stage, claim_.stage_id, with_for_update=True)
     if stage is None or stage.state != StageState.RUNNING or stage.lease_owner != claim_.owner:
@@ -168,20 +142,24 @@ def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped
         return Completed(Completion.STALE)
     if apply is not None:
         apply(session)
-    now = utcnow()
+    _record_done(session, claim_, stage, result, skipped=skipped, skip_reason=skip_reason)
+    if following is not None:
+        following.state, following.due_at = StageState.QUEUED, utcnow()
+        _audit(session, claim_, "stage.queued", stage=following.name)
+        return Completed(Completion.NEXT, following.name)
+    finish_job(session, claim_)
+    return Completed(Completion.FINISHED)
+
+
+def _record_done(session: Session, claim_: Claim, stage: Stage, result: dict[str, Any], *, skipped: bool,
+                 skip_reason: str | None) -> None:
     stage.state = StageState.SKIPPED if skipped else StageState.SUCCEEDED
-    stage.finished_at, stage.lease_owner, stage.lease_expires_at = now, None, None
+    stage.finished_at, stage.lease_owner, stage.lease_expires_at = utcnow(), None, None
     stage.result = {**result, "skip_reason": skip_reason} if skipped else result
     if stage.progress_total:  # the last heartbeat may have recorded less than all of it
         stage.progress_done = stage.progress_total
     _audit(session, claim_, "stage.skipped" if skipped else "stage.succeeded",
            **({"reason": skip_reason} if skip_reason else {}))
-    if following is not None:
-        following.state, following.due_at = StageState.QUEUED, now
-        _audit(session, claim_, "stage.queued", stage=following.name)
-        return Completed(Completion.NEXT, following.name)
-    finish_job(session, claim_)
-    return Completed(Completion.FINISHED)
 
 
 def finish_job(session: Session, claim_: Claim) -> None:

@@ -8,7 +8,6 @@ so any number of sweepers may run at once: each decision is taken exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,11 +19,11 @@ from hosting.db.models import Job, Stage, utcnow
 from hosting.db.session import rows_updated
 from hosting.jobs import cleanup
 from hosting.jobs.control import finalize_cancel
+from hosting.jobs.delivery import Dispatch
 from hosting.jobs.states import ACTIVE_JOB_STATES, JobState, StageState
 from hosting.runtime import Runtime
 
 log = get_logger("hphost.sweeper")
-Dispatch = Callable[[str, str], None]
 FAILED_CLEANUP_GRACE_S = 30.0
 
 

@@ -10,6 +10,7 @@ from hosting.errors import TransientError
 from hosting.jobs import control, lifecycle
 from hosting.jobs.control import StaleJob, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
+from hosting.jobs.heartbeat import heartbeat
 from hosting.jobs.lifecycle import Claim
 from hosting.jobs.states import Completed, Completion
 
@@ -102,7 +103,7 @@ def test_a_finished_stage_shows_all_of_its_progress(db, planning_id):
     job_id = _enqueue(db, planning_id)
     claim = _claim(db, job_id, "instantiate")
     with db.transaction() as session:
-        lifecycle.heartbeat(session, claim, lease_s=30.0, done=2722, total=3206)
+        heartbeat(session, claim, lease_s=30.0, done=2722, total=3206)
     with db.transaction() as session:
         lifecycle.complete(session, claim, {})
     with db.transaction() as session:

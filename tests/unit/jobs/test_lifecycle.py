@@ -13,6 +13,7 @@ from hosting.errors import InvalidInput, TransientError
 from hosting.jobs import lifecycle
 from hosting.jobs.control import CleanupPending, retry, stages
 from hosting.jobs.enqueue import IdempotencyKeyReused, JobRequest, PlanningBusy, enqueue
+from hosting.jobs.heartbeat import heartbeat
 from hosting.jobs.lifecycle import Claim, ClaimRefused
 from hosting.jobs.states import ClaimRefusal, Completed, Completion
 from hosting.plannings import create_hosting
@@ -175,7 +176,7 @@ def test_heartbeat_renews_the_lease_and_reports_cancel(db, planning_id):
     with db.transaction() as session:
         session.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
     with db.transaction() as session:
-        beat = lifecycle.heartbeat(session, claim, lease_s=60, done=3, total=10)
+        beat = heartbeat(session, claim, lease_s=60, done=3, total=10)
     assert (beat.lost, beat.cancel) == (False, True)
     with db.transaction() as session:
         stage = session.get(Stage, claim.stage_id)
