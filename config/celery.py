@@ -11,7 +11,9 @@ from kombu import Exchange, Queue
 
 from config.settings import Settings
 
-STAGE_QUEUES = ("unpack", "instantiate", "publish", "profils")
+# The one list of stage queues: each stage's queue, by stage name (workers consume some of them).
+STAGE_QUEUE = {"unpack": "unpack", "instantiate": "instantiate", "publish": "publish", "assign": "profils"}
+STAGE_QUEUES = tuple(dict.fromkeys(STAGE_QUEUE.values()))
 CONTROL_QUEUE = "control"
 QUEUES = (*STAGE_QUEUES, CONTROL_QUEUE)
 BROKER_CONNECT_TIMEOUT_S = 5.0

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
+from hosting.jobs.states import JobState
+
 if TYPE_CHECKING:
     from console.client import Client
     from console.views import JobView
@@ -87,7 +89,7 @@ def _run(console: Console, home: Path, preset: str, workers: int) -> bool:
         for worker in pool:
             worker.stop()
     _summary(console, client, [empty, loaded], [first, second])
-    return first.state == second.state == "succeeded"
+    return first.state == second.state == JobState.SUCCEEDED
 
 
 def _summary(console: Console, client: Client, planning_ids: list[str], jobs: list[JobView]) -> None:
@@ -113,7 +115,7 @@ def _summary(console: Console, client: Client, planning_ids: list[str], jobs: li
                           ", ".join(publication.espaces) if publication else "-", str(users), str(assignments))
         hosting_users = session.scalar(select(func.count()).select_from(ControllerUser))
     console.print(table)
-    served = sum(1 for job in jobs if job.state == "succeeded")
+    served = sum(1 for job in jobs if job.state == JobState.SUCCEEDED)
     console.print(f"{served} of {len(jobs)} bases in service.")
     console.print(f"Contrôleur: {hosting_users} users for hosting {DEMO_HOSTING}; generated passwords are "
                   f"shown once with: hphost jobs credentials {jobs[-1].id}")

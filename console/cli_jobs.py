@@ -15,18 +15,19 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from config.celery import STAGE_QUEUE
 from console.client import Client, WaitTimeout
 from console.output import EXIT_REFUSED, emit, refusals
 from console.views import JobView
 from hosting.db.models import Job
 from hosting.errors import InvalidInput
-from hosting.jobs.kinds import FINAL_JOB_STATES, STAGE_QUEUE
+from hosting.jobs.states import DONE_STAGE_STATES, JobState, StageState
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Watch and steer jobs.")
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
 TimeoutOpt = Annotated[float | None, typer.Option(
     "--timeout", min=0, help="With --wait: give up after SECONDS (WAIT_TIMEOUT, exit 3); the job goes on.")]
-JOB_STATES = ("queued", "running", *FINAL_JOB_STATES)
+JOB_STATES = tuple(JobState)
 NO_WORKER_AFTER_S = 10.0
 
 
@@ -53,7 +54,7 @@ class QueueWatch:
         self._told: set[str] = set()
 
     def note(self, view: JobView) -> str | None:
-        stage = next((s for s in view.stages if s.state == "queued"), None)
+        stage = next((s for s in view.stages if s.state == StageState.QUEUED), None)
         if stage is None or stage.name in self._told:
             return None
         waited_s = time.monotonic() - self._queued_since.setdefault(stage.name, time.monotonic())
@@ -98,10 +99,10 @@ def finish_job_command(client: Client, view: JobView, wait: bool, as_json: bool,
     if wait and not view.final:
         with refusals(as_json):
             view = watch(client, view.id, timeout_s=timeout_s, live_view=not as_json)
-    emit({"ok": view.state != "failed", "job": view.as_dict()}, as_json,
+    emit({"ok": view.state != JobState.FAILED, "job": view.as_dict()}, as_json,
          lambda: typer.echo(f"job {view.id} {view.state}"
                             + (f": {view.error['code']} {view.error['message']}" if view.error else "")))
-    if view.state in ("failed", "cancelled"):
+    if view.state in (JobState.FAILED, JobState.CANCELLED):
         raise typer.Exit(EXIT_REFUSED)
 
 
@@ -121,7 +122,7 @@ def jobs_list(planning: Annotated[str | None, typer.Option(help="A planning id o
 
     def human() -> None:
         for v in views:
-            stage = next((s.name for s in v.stages if s.state not in ("succeeded", "skipped")), "-")
+            stage = next((s.name for s in v.stages if s.state not in DONE_STAGE_STATES), "-")
             typer.echo(f"{v.id}  {v.kind:15} {v.state:10} stage={stage:12} {v.created_at}")
 
     emit({"ok": True, "jobs": [v.as_dict() for v in views]}, as_json, human)

@@ -30,8 +30,9 @@ from hosting.errors import HphostError, InvalidInput, TransientError
 from hosting.jobs import cleanup
 from hosting.jobs.control import get_job, request_cancel, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
-from hosting.jobs.kinds import JOB_KINDS, base_prefix
-from hosting.pipeline.markers import PUBLISHED, UNPACKED
+from hosting.jobs.kinds import JOB_KINDS
+from hosting.jobs.states import CancelOutcome
+from hosting.pipeline.registry import STAGES
 from hosting.plannings import get_planning
 from hosting.runtime import BrokerUnavailable, Runtime
 from hosting.sealing import Sealer, secret_key
@@ -91,18 +92,8 @@ class Client:
         params: dict[str, Any] = {}
         digests: dict[str, str] = {}
         try:
-            if hhyp is not None:
-                params["hhyp_key"], digests["hhyp_key"] = self._upload(hhyp)
-            if profils is not None and profils_data is not None:  # (both or neither)
-                params["profils_key"] = self._incoming_key(Path(profils))
-                self.rt.store.put_bytes(params["profils_key"], profils_data)  # the bytes checked, not read again
-                digests["profils_key"] = hashlib.sha256(profils_data).hexdigest()
-            if time_grid is not None:
-                params["time_grid"] = time_grid
-            if base_name:
-                params["base_name"] = base_name
-            if prune:
-                params["prune"] = True
+            self._upload_inputs(hhyp, profils, profils_data, params, digests)
+            params.update(_options(time_grid, base_name, prune))
             _require_inputs(kind, params)
             request = JobRequest(kind=kind, planning=planning_id, params=params, idempotency_key=idempotency_key,
                                  requested_by=self.actor, input_sha256=digests, hosting=hosting)
@@ -118,6 +109,16 @@ class Client:
         elif dispatch and first is not None:
             self._ring(job_id, first)
         return self.get(job_id)
+
+    def _upload_inputs(self, hhyp: str | Path | None, profils: str | Path | None, profils_data: bytes | None,
+                       params: dict[str, Any], digests: dict[str, str]) -> None:
+        """Upload the inputs, recording each key in ``params`` as soon as it is stored (to delete on refusal)."""
+        if hhyp is not None:
+            params["hhyp_key"], digests["hhyp_key"] = self._upload(hhyp)
+        if profils is not None and profils_data is not None:  # (both or neither)
+            params["profils_key"] = self._incoming_key(Path(profils))
+            self.rt.store.put_bytes(params["profils_key"], profils_data)  # the bytes checked, not read again
+            digests["profils_key"] = hashlib.sha256(profils_data).hexdigest()
 
     def _door_checks(self, hhyp: str | Path | None, profils: str | Path | None, hosting_number: str) -> bytes | None:
         """Refuse the input files as ``hhyp check`` and ``profils check`` would; the .profils's checked bytes."""
@@ -188,11 +189,8 @@ class Client:
     def cancel(self, job_id: str) -> JobView:
         with self.rt.db.transaction() as session:
             outcome = request_cancel(session, job_id, actor=self.actor)
-            job = get_job(session, job_id)
-        if outcome == "cancelled":
-            removed = cleanup.discard_outputs(self.rt.store, self.rt.basedbs, job)
-            with self.rt.db.transaction() as session:
-                cleanup.mark_cleaned(session, job_id, actor=self.actor, discarded=True, removed=removed)
+        if outcome == CancelOutcome.CANCELLED:
+            cleanup.discard_job(self.rt.db, self.rt.store, self.rt.basedbs, job_id, actor=self.actor)
         return self.get(job_id)
 
     def retry(self, job_id: str) -> JobView:
@@ -223,14 +221,7 @@ class Client:
             raise BrokerUnavailable.of(self.rt.settings, job_id, exc) from None
 
     def _output_present(self, job: Job, stage: str) -> bool:
-        prefix = base_prefix(job.base_id or "")
-        if stage == "unpack":
-            return self.rt.store.head(prefix + UNPACKED) is not None
-        if stage == "instantiate":
-            return self.rt.basedbs.exists(job.base_id or "")
-        if stage == "publish":
-            return self.rt.store.head(prefix + PUBLISHED) is not None
-        return False
+        return STAGES[stage].committed(self.rt.store, self.rt.basedbs, job.base_id or "")
 
 
 class _Hashing:
@@ -244,6 +235,18 @@ class _Hashing:
         data = self._stream.read(size)
         self.sha256.update(data)
         return data
+
+
+def _options(time_grid: dict[str, Any] | None, base_name: str | None, prune: bool) -> dict[str, Any]:
+    """The job's params besides its inputs' keys."""
+    options: dict[str, Any] = {}
+    if time_grid is not None:
+        options["time_grid"] = time_grid
+    if base_name:
+        options["base_name"] = base_name
+    if prune:
+        options["prune"] = True
+    return options
 
 
 def _require_inputs(kind: str, params: dict[str, Any]) -> None:

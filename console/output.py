@@ -45,8 +45,3 @@ def _tell(exc: HphostError, as_json: bool) -> None:
     else:
         place = ", ".join(f"{k}={v}" for k, v in exc.where.items())
         typer.echo(f"error {exc.code}: {exc.message}" + (f" ({place})" if place else ""), err=True)
-
-
-def fail_usage(message: str) -> None:
-    typer.echo(f"error USAGE: {message}", err=True)
-    sys.exit(EXIT_REFUSED)

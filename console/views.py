@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from hosting.db.models import Job, Stage
-from hosting.jobs.kinds import FINAL_JOB_STATES
+from hosting.jobs.states import FINAL_JOB_STATES
 
 
 def _iso(value: datetime | None) -> str | None:

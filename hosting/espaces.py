@@ -24,6 +24,7 @@ from typing import Any
 from hosting.basedb.base import BaseDatabases, Row
 from hosting.jobs.kinds import base_prefix
 from hosting.store.base import ObjectStore
+from hosting.timegrid import clock_of, minutes_of
 
 ESPACES = ("teachers", "students", "secretariat", "guest")
 CHECKPOINT_EVERY = 1_000  # courses spooled, or spooled rows read, between two calls of ``checkpoint``
@@ -69,9 +70,9 @@ def _course_record(course: Row, names: dict[str, dict[str, Row]], grid: dict[str
     placement = course.get("placement")
     if placement:
         step = grid["sequence_minutes"] // grid["steps_per_sequence"]
-        start = _minutes(grid["day_start"]) + placement["start_step"] * step
-        record.update(day=placement["day"], start=_clock(start),
-                      end=_clock(start + course["duration_steps"] * step), weeks=placement["weeks"])
+        start = minutes_of(grid["day_start"]) + placement["start_step"] * step
+        record.update(day=placement["day"], start=clock_of(start),
+                      end=clock_of(start + course["duration_steps"] * step), weeks=placement["weeks"])
     return record
 
 
@@ -154,12 +155,3 @@ def _full_name(teacher: Row) -> str | None:
     if not teacher:
         return None
     return f"{teacher.get('first_name', '')} {teacher.get('last_name', '')}".strip()
-
-
-def _minutes(clock: str) -> int:
-    hours, minutes = clock.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from hosting.db.models import BaseRecord, Job, Planning, Stage
-from hosting.jobs.kinds import base_prefix
-from hosting.pipeline.markers import UNPACKED
+from hosting.jobs.states import ACTIVE_JOB_STATES, BaseState, JobState, StageState
+from hosting.pipeline.registry import STAGES
 from hosting.runtime import Runtime
 
 
@@ -40,12 +40,13 @@ def fsck(rt: Runtime, *, repair: bool = False) -> FsckReport:
         jobs = {job.id: job for job in session.scalars(select(Job))}
         bases = {base.id: base for base in session.scalars(select(BaseRecord))}
         plannings = list(session.scalars(select(Planning)))
-        running = list(session.scalars(select(Stage).where(Stage.state == "running")))
-        queued_jobs = set(session.scalars(select(Stage.job_id).where(Stage.state.in_(("queued", "running")))))
+        running = list(session.scalars(select(Stage).where(Stage.state == StageState.RUNNING)))
+        queued_jobs = set(session.scalars(
+            select(Stage.job_id).where(Stage.state.in_((StageState.QUEUED, StageState.RUNNING)))))
     live_bases = {b.id for b in bases.values() if _keeps_outputs(b, jobs.get(b.job_id))}
     # A succeeded job's uploads are deleted by its worker, or by the sweeper once its worker died.
     inputs = {key for job in jobs.values()
-              if job.discarded_at is None and (job.state != "succeeded" or job.cleaned_at is None)
+              if job.discarded_at is None and (job.state != JobState.SUCCEEDED or job.cleaned_at is None)
               for key in (job.params.get("hhyp_key"), job.params.get("profils_key")) if key}
     _check_objects(rt, report, live_bases, inputs)
     report.orphan_base_dbs = sorted(set(rt.basedbs.list_ids()) - live_bases)
@@ -63,9 +64,9 @@ def _keeps_outputs(base: BaseRecord, job: Job | None) -> bool:
     """Outputs are accounted for while the base serves, may serve, or waits for a retry."""
     if job is None:
         return False
-    if base.state in ("in_service", "retired", "ready"):
+    if base.state in (BaseState.IN_SERVICE, BaseState.RETIRED, BaseState.READY):
         return True
-    return job.discarded_at is None and job.state in ("queued", "running", "failed")
+    return job.discarded_at is None and job.state in (*ACTIVE_JOB_STATES, JobState.FAILED)
 
 
 def _check_objects(rt: Runtime, report: FsckReport, live_bases: set[str], inputs: set[str]) -> None:
@@ -80,23 +81,24 @@ def _check_objects(rt: Runtime, report: FsckReport, live_bases: set[str], inputs
 
 def _check_consistency(rt: Runtime, report: FsckReport, jobs: dict[str, Job], bases: dict[str, BaseRecord],
                        plannings: list[Planning], running: list[Stage], queued_jobs: set[str]) -> None:
-    serving = {b.planning_id: b.id for b in bases.values() if b.state == "in_service"}
+    serving = {b.planning_id: b.id for b in bases.values() if b.state == BaseState.IN_SERVICE}
     for planning in plannings:
         if planning.current_base_id != serving.get(planning.id):
             report.problems.append({"kind": "current_base_mismatch", "planning_id": planning.id})
     for base in bases.values():
-        if base.state != "in_service":
+        if base.state != BaseState.IN_SERVICE:
             continue
         if not rt.basedbs.exists(base.id):
             report.problems.append({"kind": "base_db_missing", "base_id": base.id})
-        if base.source == "hhyp" and rt.store.head(base_prefix(base.id) + UNPACKED) is None:
+        if base.source == "hhyp" and not STAGES["unpack"].committed(rt.store, rt.basedbs, base.id):
             report.problems.append({"kind": "base_objects_missing", "base_id": base.id})
     for job in jobs.values():
-        if job.state in ("queued", "running") and job.id not in queued_jobs:
+        if job.state in ACTIVE_JOB_STATES and job.id not in queued_jobs:
             report.problems.append({"kind": "job_stuck", "job_id": job.id, "state": job.state})
-        if job.state == "succeeded" and job.base_id and bases[job.base_id].state not in ("in_service", "retired"):
+        if job.state == JobState.SUCCEEDED and job.base_id and bases[job.base_id].state not in (
+                BaseState.IN_SERVICE, BaseState.RETIRED):
             report.problems.append({"kind": "succeeded_base_not_served", "job_id": job.id})
     for stage in running:
-        if jobs[stage.job_id].state not in ("queued", "running"):
+        if jobs[stage.job_id].state not in ACTIVE_JOB_STATES:
             report.problems.append({"kind": "stage_running_in_final_job", "job_id": stage.job_id,
                                     "stage": stage.name})

@@ -85,8 +85,3 @@ def get_runtime() -> Runtime:
             raise InvalidSetting.of(refused) from None
         _runtime = Runtime(settings)
     return _runtime
-
-
-def set_runtime(runtime: Runtime | None) -> None:
-    global _runtime
-    _runtime = runtime

@@ -88,7 +88,7 @@ class TimeGrid:
     @property
     def day_end(self) -> str:
         """End of the last sequence, HH:MM (``24:00`` at most)."""
-        return _clock(_minutes(self.day_start) + self.sequences_per_day * self.sequence_minutes)
+        return clock_of(minutes_of(self.day_start) + self.sequences_per_day * self.sequence_minutes)
 
     @property
     def last_sunday(self) -> dt.date:
@@ -124,9 +124,9 @@ class TimeGrid:
                                     where={"field": "steps_per_sequence"})
 
     def _check_day_end(self) -> None:
-        end = _minutes(self.day_start) + self.sequences_per_day * self.sequence_minutes
+        end = minutes_of(self.day_start) + self.sequences_per_day * self.sequence_minutes
         if end > MINUTES_PER_DAY:
-            raise g.GridDayEnd(end=_clock(end), where={"field": "sequences_per_day"})
+            raise g.GridDayEnd(end=clock_of(end), where={"field": "sequences_per_day"})
 
 
 def _check_schema(data: dict[str, Any]) -> None:
@@ -166,10 +166,12 @@ def _monday(text: str) -> dt.date:
     return day
 
 
-def _minutes(clock: str) -> int:
+def minutes_of(clock: str) -> int:
+    """Minutes since midnight of an "HH:MM" time."""
     hours, minutes = clock.split(":")
     return int(hours) * 60 + int(minutes)
 
 
-def _clock(minutes: int) -> str:
+def clock_of(minutes: int) -> str:
+    """The "HH:MM" time of minutes since midnight."""
     return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -6,9 +6,8 @@ import threading
 
 from celery import Celery
 
-from config.celery import celery_config
+from config.celery import STAGE_QUEUE, celery_config
 from config.settings import Settings, get_settings
-from hosting.jobs.kinds import STAGE_QUEUE
 
 _producers: dict[tuple[str, str], Celery] = {}
 _lock = threading.Lock()

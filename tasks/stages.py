@@ -7,10 +7,9 @@ from typing import Any
 
 from celery import Task
 
-from config.celery import STAGE_QUEUES
+from config.celery import STAGE_QUEUE
 from config.retry import RetryPolicy
 from config.settings import get_settings
-from hosting.jobs.kinds import STAGE_QUEUE
 from tasks.dispatch import task_name
 from tasks.runner import run_stage
 from workers.app import app
@@ -24,9 +23,9 @@ def stage_task(stage: str, **options: Any) -> Callable[[Callable[..., str]], Tas
     invalid = set(options) - ALLOWED_OPTIONS
     if invalid:
         raise TypeError(f"stage {stage!r}: unknown task options {sorted(invalid)}")
-    queue = STAGE_QUEUE[stage]
-    if queue not in STAGE_QUEUES:
-        raise TypeError(f"stage {stage!r}: queue {queue!r} is not a stage queue")
+    queue = STAGE_QUEUE.get(stage)
+    if queue is None:
+        raise TypeError(f"stage {stage!r} has no queue in config.celery.STAGE_QUEUE")
     policy = RetryPolicy.from_settings(get_settings())
     return app.task(name=task_name(stage), bind=True, queue=queue, acks_late=True,
                     reject_on_worker_lost=True, **policy.celery_options(), **options)

@@ -27,6 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# A leaf module (it imports nothing of ours): the states live with the job state machine.
+from hosting.jobs.states import ACTIVE_JOB_STATES, BaseState, JobState, StageState
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -58,9 +61,8 @@ class Base(DeclarativeBase):
     }
 
 
-ACTIVE_JOB_STATES = ("queued", "running")
-_ACTIVE = text("state IN ('queued', 'running')")
-_IN_SERVICE = text("state = 'in_service'")
+_ACTIVE = text(f"state IN ({', '.join(repr(str(state)) for state in ACTIVE_JOB_STATES)})")
+_IN_SERVICE = text(f"state = '{BaseState.IN_SERVICE}'")
 
 
 class Hosting(Base):
@@ -114,7 +116,7 @@ class BaseRecord(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), index=True)
     job_id: Mapped[str] = mapped_column(String(40), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="loading")
+    state: Mapped[str] = mapped_column(String(16), default=BaseState.LOADING.value)
     source: Mapped[str] = mapped_column(String(16))
     base_name: Mapped[str | None] = mapped_column(String(64))
     time_grid: Mapped[dict[str, Any] | None]
@@ -141,7 +143,7 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(32))
     planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), index=True)
     hosting_number: Mapped[str | None] = mapped_column(String(12), index=True)
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED.value, index=True)
     # Unique per hosting; request_hash fingerprints the request (kind, planning, inputs' SHA-256).
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
@@ -172,7 +174,7 @@ class Stage(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
     name: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=StageState.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     deliveries: Mapped[int] = mapped_column(Integer, default=0)
     dispatches: Mapped[int] = mapped_column(Integer, default=0)

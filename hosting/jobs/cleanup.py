@@ -16,9 +16,10 @@ from hosting.basedb.base import BaseDatabases
 from hosting.db.models import Job, Planning, Publication, Stage, utcnow
 from hosting.db.session import ControlDB
 from hosting.jobs.kinds import base_prefix
+from hosting.jobs.states import JobState, StageState
+from hosting.pipeline.registry import STAGES
 from hosting.store.base import ObjectStore
 
-ESPACES_PREFIX = "espaces/"
 REFUSED_INPUT_PREFIXES = ("HHYP_", "PROFILS_")
 
 
@@ -27,14 +28,7 @@ def clean_failed_stage(store: ObjectStore, basedbs: BaseDatabases, base_id: str 
     """Remove what the failed stage half-made; earlier stages' committed outputs stay for a retry."""
     if not base_id or stage is None:
         return {}
-    prefix = base_prefix(base_id)
-    if stage == "unpack":
-        return {"objects": store.delete_prefix(prefix)}
-    if stage == "instantiate":
-        return {"base_db": basedbs.drop(base_id)}
-    if stage == "publish":
-        return {"objects": store.delete_prefix(prefix + ESPACES_PREFIX)}
-    return {}
+    return STAGES[stage].discard(store, basedbs, base_id)
 
 
 def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, job_id: str, *,
@@ -47,9 +41,9 @@ def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, 
     """
     with db.transaction() as session:
         job = session.get(Job, job_id, with_for_update=True)
-        if job is None or job.state != "failed" or job.cleaned_at is not None:
+        if job is None or job.state != JobState.FAILED or job.cleaned_at is not None:
             return False
-        stage = session.scalar(select(Stage.name).where(Stage.job_id == job_id, Stage.state == "failed"))
+        stage = session.scalar(select(Stage.name).where(Stage.job_id == job_id, Stage.state == StageState.FAILED))
         removed = clean_failed_stage(store, basedbs, job.base_id, stage)
         if refused_input(job.error_code):  # never kept: it may hold a clear password, and a retry cannot pass
             removed["inputs"] = delete_inputs(store, job.params)
@@ -65,13 +59,23 @@ def delete_succeeded_inputs(db: ControlDB, store: ObjectStore, job_id: str) -> b
     """
     with db.transaction() as session:
         job = session.get(Job, job_id)
-        if job is None or job.state != "succeeded" or job.cleaned_at is not None:
+        if job is None or job.state != JobState.SUCCEEDED or job.cleaned_at is not None:
             return False
         params = dict(job.params)
     delete_inputs(store, params)
     with db.transaction() as session:
         session.execute(update(Job).where(Job.id == job_id, Job.cleaned_at.is_(None)).values(cleaned_at=utcnow()))
     return True
+
+
+def discard_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, job_id: str, *, actor: str) -> None:
+    """The job is cancelled (or fenced out, or failed past its retention): remove every output and upload."""
+    with db.transaction() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+    removed = discard_outputs(store, basedbs, job)
+    with db.transaction() as session:
+        mark_cleaned(session, job_id, actor=actor, discarded=True, removed=removed)
 
 
 def discard_outputs(store: ObjectStore, basedbs: BaseDatabases, job: Job) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hosting import audit
-from hosting.db.models import ACTIVE_JOB_STATES, BaseRecord, Job, Stage, utcnow
+from hosting.db.models import BaseRecord, Job, Stage, utcnow
 from hosting.errors import Conflict, InvalidInput
 from hosting.jobs.kinds import BASE_KINDS, JOB_KINDS, stages_of
+from hosting.jobs.states import ACTIVE_JOB_STATES, BaseState, JobState, StageState
 from hosting.plannings import get_planning
 
 
@@ -105,7 +106,7 @@ def _new_job(session: Session, request: JobRequest, planning_id: str) -> Job:
     job_id = uuid.uuid4().hex
     names = stages_of(request.kind, request.params)
     job = Job(
-        id=job_id, kind=request.kind, planning_id=planning_id, state="queued",
+        id=job_id, kind=request.kind, planning_id=planning_id, state=JobState.QUEUED,
         idempotency_key=request.idempotency_key, params=request.params,
         requested_by=request.requested_by,
         base_id=job_id if request.kind in BASE_KINDS else None,
@@ -114,12 +115,12 @@ def _new_job(session: Session, request: JobRequest, planning_id: str) -> Job:
     if job.base_id:
         source = "hhyp" if request.kind == "load_base" else "empty"
         session.add(BaseRecord(id=job.base_id, planning_id=planning_id, job_id=job_id,
-                               state="loading", source=source))
+                               state=BaseState.LOADING, source=source))
     now = utcnow()
     for position, name in enumerate(names):
         first = position == 0
         session.add(Stage(job_id=job_id, name=name, position=position,
-                          state="queued" if first else "pending", due_at=now if first else None))
+                          state=StageState.QUEUED if first else StageState.PENDING, due_at=now if first else None))
     return job
 
 

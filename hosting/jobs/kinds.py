@@ -1,17 +1,6 @@
-"""The job kinds, their stages and the queue of each stage."""
+"""The job kinds and their stages (each stage's queue is in config/celery.py)."""
 
 from __future__ import annotations
-
-# Jobs: queued -> running -> succeeded | failed | cancelled (a failed job may be retried).
-# Stages: pending -> queued -> running -> succeeded | skipped | failed | cancelled.
-FINAL_JOB_STATES = ("succeeded", "failed", "cancelled")
-
-STAGE_QUEUE = {
-    "unpack": "unpack",
-    "instantiate": "instantiate",
-    "publish": "publish",
-    "assign": "profils",
-}
 
 
 def stages_of(kind: str, params: dict) -> tuple[str, ...]:

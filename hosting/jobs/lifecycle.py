@@ -22,6 +22,17 @@ from hosting.db.models import BaseRecord, Job, Planning, Stage, utcnow
 from hosting.db.session import rows_updated
 from hosting.errors import HphostError, PermanentError
 from hosting.jobs.control import finalize_cancel, stale_job
+from hosting.jobs.states import (
+    ACTIVE_JOB_STATES,
+    DONE_STAGE_STATES,
+    BaseState,
+    ClaimRefusal,
+    Completed,
+    Completion,
+    JobState,
+    RetryDecision,
+    StageState,
+)
 
 
 class DeliveryLimit(PermanentError):
@@ -55,7 +66,7 @@ class Claim:
 
 @dataclass
 class ClaimRefused:
-    reason: str  # "already_done", "running_elsewhere", "job_final", "not_queued", "unknown"
+    reason: ClaimRefusal
 
 
 def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s: float,
@@ -65,26 +76,27 @@ def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s
     stage = session.scalars(select(Stage).where(Stage.job_id == job_id, Stage.name == stage_name)).first()
     job = session.get(Job, job_id)
     if stage is None or job is None:
-        return ClaimRefused("unknown")
-    if job.state not in ("queued", "running"):
-        return ClaimRefused("job_final")
+        return ClaimRefused(ClaimRefusal.UNKNOWN)
+    if job.state not in ACTIVE_JOB_STATES:
+        return ClaimRefused(ClaimRefusal.JOB_FINAL)
     taken = rows_updated(session,
         update(Stage)
         .where(Stage.id == stage.id,
-               or_(Stage.state == "queued",
-                   (Stage.state == "running") & (Stage.lease_expires_at < now)))
-        .values(state="running", lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
+               or_(Stage.state == StageState.QUEUED,
+                   (Stage.state == StageState.RUNNING) & (Stage.lease_expires_at < now)))
+        .values(state=StageState.RUNNING, lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s),
                 deliveries=Stage.deliveries + 1, started_at=now)
         .execution_options(synchronize_session=False)
     )
     if not taken:
-        return ClaimRefused("already_done" if stage.state in ("succeeded", "skipped") else
-                            "running_elsewhere" if stage.state == "running" else "not_queued")
+        return ClaimRefused(ClaimRefusal.ALREADY_DONE if stage.state in DONE_STAGE_STATES else
+                            ClaimRefusal.RUNNING_ELSEWHERE if stage.state == StageState.RUNNING
+                            else ClaimRefusal.NOT_QUEUED)
     session.refresh(stage)
     planning = session.get(Planning, job.planning_id)
     assert planning is not None
-    if job.state == "queued":
-        job.state, job.started_at = "running", now
+    if job.state == JobState.QUEUED:
+        job.state, job.started_at = JobState.RUNNING, now
         audit.record(session, "job.running", actor=owner, job_id=job_id,
                      planning_id=job.planning_id, hosting_number=planning.hosting_number)
     audit.record(session, "stage.running", actor=owner, job_id=job_id, stage=stage_name,
@@ -96,65 +108,30 @@ def claim(session: Session, job_id: str, stage_name: str, owner: str, *, lease_s
                  deliveries=stage.deliveries, lost_deliveries=stage.deliveries - stage.attempts - 1)
 
 
-@dataclass
-class Beat:
-    lost: bool
-    cancel: bool
-
-
-def heartbeat(session: Session, claim_: Claim, *, lease_s: float, done: int | None = None,
-              total: int | None = None) -> Beat:
-    """Renew the lease (and record progress); tells whether the lease was lost or a cancel asked."""
-    values: dict[str, Any] = {"lease_expires_at": utcnow() + timedelta(seconds=lease_s)}
-    if done is not None:
-        values["progress_done"] = done
-    if total is not None:
-        values["progress_total"] = total
-    renewed = rows_updated(session,
-        update(Stage).where(Stage.id == claim_.stage_id, Stage.lease_owner == claim_.owner,
-                            Stage.state == "running").values(**values)
-    )
-    return Beat(lost=not renewed, cancel=cancel_requested(session, claim_))
-
-
-def cancel_requested(session: Session, claim_: Claim) -> bool:
-    """Whether an operator asked to cancel the claim's job (read between heartbeats)."""
-    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == claim_.job_id)))
-
-
 def _owned_stage(session: Session, claim_: Claim) -> Stage | None:
     stage = session.get(Stage, claim_.stage_id, with_for_update=True)
-    if stage is None or stage.state != "running" or stage.lease_owner != claim_.owner:
+    if stage is None or stage.state != StageState.RUNNING or stage.lease_owner != claim_.owner:
         return None
     return stage
 
 
-LOST = "lost"
-CANCELLED = "cancelled"
-STALE = "stale"
-
-
 def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped: bool = False,
              skip_reason: str | None = None,
-             apply: Callable[[Session], None] | None = None) -> str | None:
+             apply: Callable[[Session], None] | None = None) -> Completed:
     """Record the stage's success; queue the next stage or finish the job.
 
     ``apply`` (the stage's control-DB effects) runs first in the same
-    transaction, only if this worker still owns the stage. Returns the stage to
-    dispatch next, None when the job is finished, ``LOST`` when the lease was
-    lost meanwhile (another delivery owns the stage; nothing was written),
-    ``CANCELLED`` when an operator cancelled the job meanwhile (it stops here),
-    or ``STALE`` when a newer base went into service since the job was created
-    (the job is failed with ``STALE_JOB``, nothing applied; its outputs are to be discarded).
+    transaction, only if this worker still owns the stage. Returns what it led to
+    (see :class:`~hosting.jobs.states.Completion`), with the stage to dispatch next.
     """
     stage = _owned_stage(session, claim_)
     if stage is None:
-        return LOST
+        return Completed(Completion.LOST)
     job = session.get(Job, claim_.job_id)
     assert job is not None
     if job.cancel_requested:
         finalize_cancel(session, job, actor=claim_.owner)
-        return CANCELLED
+        return Completed(Completion.CANCELLED)
     following = session.scalars(
         select(Stage).where(Stage.job_id == claim_.job_id, Stage.position > stage.position)
         .order_by(Stage.position)
@@ -162,23 +139,27 @@ def complete(session: Session, claim_: Claim, result: dict[str, Any], *, skipped
     stale = stale_job(session, job, lock=True) if following is None else None
     if stale is not None:
         fail_job(session, job.id, stale, stage=stage, actor=claim_.owner)
-        return STALE
+        return Completed(Completion.STALE)
     if apply is not None:
         apply(session)
-    now = utcnow()
-    stage.state = "skipped" if skipped else "succeeded"
-    stage.finished_at, stage.lease_owner, stage.lease_expires_at = now, None, None
+    _record_done(session, claim_, stage, result, skipped=skipped, skip_reason=skip_reason)
+    if following is not None:
+        following.state, following.due_at = StageState.QUEUED, utcnow()
+        _audit(session, claim_, "stage.queued", stage=following.name)
+        return Completed(Completion.NEXT, following.name)
+    finish_job(session, claim_)
+    return Completed(Completion.FINISHED)
+
+
+def _record_done(session: Session, claim_: Claim, stage: Stage, result: dict[str, Any], *, skipped: bool,
+                 skip_reason: str | None) -> None:
+    stage.state = StageState.SKIPPED if skipped else StageState.SUCCEEDED
+    stage.finished_at, stage.lease_owner, stage.lease_expires_at = utcnow(), None, None
     stage.result = {**result, "skip_reason": skip_reason} if skipped else result
     if stage.progress_total:  # the last heartbeat may have recorded less than all of it
         stage.progress_done = stage.progress_total
     _audit(session, claim_, "stage.skipped" if skipped else "stage.succeeded",
            **({"reason": skip_reason} if skip_reason else {}))
-    if following is not None:
-        following.state, following.due_at = "queued", now
-        _audit(session, claim_, "stage.queued", stage=following.name)
-        return following.name
-    finish_job(session, claim_)
-    return None
 
 
 def finish_job(session: Session, claim_: Claim) -> None:
@@ -187,19 +168,19 @@ def finish_job(session: Session, claim_: Claim) -> None:
     job = session.get(Job, claim_.job_id)
     assert job is not None
     now = utcnow()
-    job.state, job.finished_at = "succeeded", now
+    job.state, job.finished_at = JobState.SUCCEEDED, now
     if job.base_id:
         planning = session.get(Planning, job.planning_id, with_for_update=True)
         assert planning is not None
         old = session.scalars(select(BaseRecord).where(
-            BaseRecord.planning_id == planning.id, BaseRecord.state == "in_service")).first()
+            BaseRecord.planning_id == planning.id, BaseRecord.state == BaseState.IN_SERVICE)).first()
         if old is not None:
-            old.state, old.retired_at = "retired", now
+            old.state, old.retired_at = BaseState.RETIRED, now
             _audit(session, claim_, "base.retired", stage=None, base_id=old.id)
             session.flush()  # free the one-in-service slot before taking it
         new = session.get(BaseRecord, job.base_id)
         assert new is not None
-        new.state, new.in_service_at = "in_service", now
+        new.state, new.in_service_at = BaseState.IN_SERVICE, now
         planning.current_base_id = new.id
         planning.base_generation += 1
         _audit(session, claim_, "base.in_service", stage=None, base_id=new.id,
@@ -208,23 +189,20 @@ def finish_job(session: Session, claim_: Claim) -> None:
 
 
 def schedule_retry(session: Session, claim_: Claim, error: HphostError, *, countdown_s: float,
-                   max_retries: int) -> str:
-    """Put the stage back in the queue after a transient error.
-
-    Returns "scheduled", "exhausted" (the cap is reached: fail the job) or ``LOST``.
-    """
+                   max_retries: int) -> RetryDecision:
+    """Put the stage back in the queue after a transient error (EXHAUSTED: the cap is reached, fail the job)."""
     stage = _owned_stage(session, claim_)
     if stage is None:
-        return LOST
+        return RetryDecision.LOST
     if stage.attempts >= max_retries:
-        return "exhausted"
+        return RetryDecision.EXHAUSTED
     stage.attempts += 1
-    stage.state, stage.lease_owner, stage.lease_expires_at = "queued", None, None
+    stage.state, stage.lease_owner, stage.lease_expires_at = StageState.QUEUED, None, None
     stage.due_at = utcnow() + timedelta(seconds=countdown_s)
     stage.error_code, stage.error_message, stage.error_where = error.code, error.message, error.where
     _audit(session, claim_, "stage.retry", attempt=stage.attempts, code=error.code,
            countdown_s=round(countdown_s, 2))
-    return "scheduled"
+    return RetryDecision.SCHEDULED
 
 
 def fail(session: Session, claim_: Claim, error: HphostError) -> bool:
@@ -243,15 +221,15 @@ def fail_job(session: Session, job_id: str, error: HphostError, *, stage: Stage 
     assert job is not None
     now = utcnow()
     if stage is not None:
-        stage.state, stage.finished_at = "failed", now
+        stage.state, stage.finished_at = StageState.FAILED, now
         stage.lease_owner, stage.lease_expires_at = None, None
         stage.error_code, stage.error_message, stage.error_where = error.code, error.message, error.where
-    job.state, job.finished_at, job.cleaned_at = "failed", now, None
+    job.state, job.finished_at, job.cleaned_at = JobState.FAILED, now, None
     job.error_code, job.error_message, job.error_where = error.code, error.message, error.where
     if job.base_id:
         base = session.get(BaseRecord, job.base_id)
-        if base is not None and base.state in ("loading", "ready"):
-            base.state = "failed"
+        if base is not None and base.state in (BaseState.LOADING, BaseState.READY):
+            base.state = BaseState.FAILED
     if stage is not None:
         audit.record_for_job(session, job, "stage.failed", actor=actor, stage=stage.name, code=error.code)
     audit.record_for_job(session, job, "job.failed", actor=actor, code=error.code, where=error.where or None)

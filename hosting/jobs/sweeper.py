@@ -8,7 +8,6 @@ so any number of sweepers may run at once: each decision is taken exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,10 +19,11 @@ from hosting.db.models import Job, Stage, utcnow
 from hosting.db.session import rows_updated
 from hosting.jobs import cleanup
 from hosting.jobs.control import finalize_cancel
+from hosting.jobs.delivery import Dispatch
+from hosting.jobs.states import ACTIVE_JOB_STATES, JobState, StageState
 from hosting.runtime import Runtime
 
 log = get_logger("hphost.sweeper")
-Dispatch = Callable[[str, str], None]
 FAILED_CLEANUP_GRACE_S = 30.0
 
 
@@ -59,14 +59,14 @@ def _requeue_expired(rt: Runtime, actor: str, report: SweepReport) -> None:
     with rt.db.transaction() as session:
         expired = session.execute(
             select(Stage.id, Stage.job_id, Stage.name, Stage.lease_owner)
-            .where(Stage.state == "running", Stage.lease_expires_at < now)).all()
+            .where(Stage.state == StageState.RUNNING, Stage.lease_expires_at < now)).all()
     for stage_id, job_id, name, owner in expired:
         with rt.db.transaction() as session:
             job = session.get(Job, job_id)
             won = rows_updated(session,
-                update(Stage).where(Stage.id == stage_id, Stage.state == "running",
+                update(Stage).where(Stage.id == stage_id, Stage.state == StageState.RUNNING,
                                     Stage.lease_owner == owner, Stage.lease_expires_at < now)
-                .values(state="queued", lease_owner=None, lease_expires_at=None, due_at=now,
+                .values(state=StageState.QUEUED, lease_owner=None, lease_expires_at=None, due_at=now,
                         dispatches=Stage.dispatches + 1))
             if not won or job is None:
                 continue
@@ -83,12 +83,12 @@ def _redispatch_overdue(rt: Runtime, actor: str, report: SweepReport) -> None:
     with rt.db.transaction() as session:
         overdue = session.execute(
             select(Stage.id, Stage.job_id, Stage.name, Stage.due_at).join(Job, Job.id == Stage.job_id)
-            .where(Stage.state == "queued", Stage.due_at < limit,
-                   Job.state.in_(("queued", "running")))).all()
+            .where(Stage.state == StageState.QUEUED, Stage.due_at < limit,
+                   Job.state.in_(ACTIVE_JOB_STATES))).all()
     for stage_id, job_id, name, due_at in overdue:
         with rt.db.transaction() as session:
             won = rows_updated(session,
-                update(Stage).where(Stage.id == stage_id, Stage.state == "queued", Stage.due_at == due_at)
+                update(Stage).where(Stage.id == stage_id, Stage.state == StageState.QUEUED, Stage.due_at == due_at)
                 .values(due_at=now, dispatches=Stage.dispatches + 1))
             job = session.get(Job, job_id)
             if not won or job is None:
@@ -102,7 +102,7 @@ def _clean_failed(rt: Runtime, actor: str, report: SweepReport) -> None:
     grace = utcnow() - timedelta(seconds=FAILED_CLEANUP_GRACE_S)
     with rt.db.transaction() as session:
         job_ids = list(session.scalars(select(Job.id).where(
-            Job.state == "failed", Job.cleaned_at.is_(None), Job.finished_at < grace)))
+            Job.state == JobState.FAILED, Job.cleaned_at.is_(None), Job.finished_at < grace)))
     for job_id in job_ids:
         if cleanup.clean_failed_job(rt.db, rt.store, rt.basedbs, job_id, actor=actor):
             report.cleaned.append(job_id)
@@ -113,7 +113,7 @@ def _clean_succeeded(rt: Runtime, report: SweepReport) -> None:
     grace = utcnow() - timedelta(seconds=FAILED_CLEANUP_GRACE_S)
     with rt.db.transaction() as session:
         job_ids = list(session.scalars(select(Job.id).where(
-            Job.state == "succeeded", Job.cleaned_at.is_(None), Job.finished_at < grace)))
+            Job.state == JobState.SUCCEEDED, Job.cleaned_at.is_(None), Job.finished_at < grace)))
     for job_id in job_ids:
         if cleanup.delete_succeeded_inputs(rt.db, rt.store, job_id):
             report.cleaned.append(job_id)
@@ -125,9 +125,7 @@ def _discard(rt: Runtime, actor: str, report: SweepReport, failed_retention_s: f
     with rt.db.transaction() as session:
         jobs = list(session.scalars(select(Job).where(
             Job.discarded_at.is_(None),
-            (Job.state == "cancelled") | ((Job.state == "failed") & (Job.finished_at < expired)))))
+            (Job.state == JobState.CANCELLED) | ((Job.state == JobState.FAILED) & (Job.finished_at < expired)))))
     for job in jobs:
-        removed = cleanup.discard_outputs(rt.store, rt.basedbs, job)
-        with rt.db.transaction() as session:
-            cleanup.mark_cleaned(session, job.id, actor=actor, discarded=True, removed=removed)
+        cleanup.discard_job(rt.db, rt.store, rt.basedbs, job.id, actor=actor)
         report.discarded.append(job.id)

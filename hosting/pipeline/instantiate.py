@@ -13,6 +13,7 @@ from hosting.basedb.base import TABLES, Row
 from hosting.db.models import BaseRecord
 from hosting.formats.hhyp.reader import iter_table_rows
 from hosting.jobs.kinds import base_prefix
+from hosting.jobs.states import BaseState
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.errors import BaseIntegrityError
 from hosting.pipeline.markers import UNPACKED
@@ -44,7 +45,7 @@ def instantiate(ctx: StageContext) -> StageOutcome:
     def apply(session: Session) -> None:
         base = session.get(BaseRecord, base_id)
         assert base is not None
-        base.state, base.row_counts = "ready", counts
+        base.state, base.row_counts = BaseState.READY, counts
         base.time_grid, base.base_name = meta["time_grid"], meta["base_name"] or None
 
     result = {"rows": counts}

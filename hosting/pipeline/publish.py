@@ -17,8 +17,6 @@ from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.markers import PUBLISHED
 
-MARKER = PUBLISHED
-
 
 def publish(ctx: StageContext) -> StageOutcome:
     claim = ctx.claim
@@ -31,9 +29,9 @@ def publish(ctx: StageContext) -> StageOutcome:
     if not associated:
         return StageOutcome(result={"associate_net": False}, skipped=True, skip_reason="not_associated")
     prefix = base_prefix(base_id)
-    already = ctx.store.head(prefix + MARKER) is not None
+    already = ctx.store.head(prefix + PUBLISHED) is not None
     if already:
-        espaces = json.loads(ctx.store.get_bytes(prefix + MARKER))
+        espaces = json.loads(ctx.store.get_bytes(prefix + PUBLISHED))
     else:
         ctx.store.delete_prefix(prefix + "espaces/")
         ctx.checkpoint()
@@ -44,7 +42,7 @@ def publish(ctx: StageContext) -> StageOutcome:
             ctx.progress(courses_done, total)
 
         espaces = build_read_models(ctx.basedbs, base_id, ctx.store, checkpoint)
-        ctx.store.put_bytes(prefix + MARKER, json.dumps(espaces, sort_keys=True).encode())
+        ctx.store.put_bytes(prefix + PUBLISHED, json.dumps(espaces, sort_keys=True).encode())
 
     def apply(session: Session) -> None:
         row = session.get(Publication, base_id) or Publication(base_id=base_id)

@@ -1,18 +1,73 @@
-"""Which domain function runs which stage, and what a failed stage leaves to clean."""
+"""The stages: what each one runs, the marker that commits its output, and how to discard that output.
+
+What a stage produces is known here only: the runner runs it, the failure cleanup
+discards the failed stage's output, a retry restarts at the first stage whose
+output is not committed, and fsck checks a served base's outputs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from hosting.basedb.base import BaseDatabases
+from hosting.jobs.kinds import base_prefix
 from hosting.pipeline.assign import assign
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.instantiate import instantiate
+from hosting.pipeline.markers import PUBLISHED, UNPACKED
 from hosting.pipeline.publish import publish
 from hosting.pipeline.unpack import unpack
+from hosting.store.base import ObjectStore
 
-STAGE_FUNCTIONS: dict[str, Callable[[StageContext], StageOutcome]] = {
-    "unpack": unpack,
-    "instantiate": instantiate,
-    "publish": publish,
-    "assign": assign,
-}
+ESPACES_PREFIX = "espaces/"
+
+
+@dataclass(frozen=True)
+class PipelineStage:
+    """A stage with no output of its own outside the control DB (its effects commit with the stage row)."""
+
+    name: str
+    run: Callable[[StageContext], StageOutcome]
+
+    def committed(self, store: ObjectStore, basedbs: BaseDatabases, base_id: str) -> bool:
+        """Whether the stage's output is whole (a retry may start after it)."""
+        return False
+
+    def discard(self, store: ObjectStore, basedbs: BaseDatabases, base_id: str) -> dict[str, Any]:
+        """Remove what the stage made (whole or half-made); what was removed, for the audit row."""
+        return {}
+
+
+@dataclass(frozen=True)
+class ObjectsStage(PipelineStage):
+    """A stage whose output is objects under ``bases/<base-id>/<under>``, committed by ``marker`` written last."""
+
+    marker: str = ""
+    under: str = ""
+
+    def committed(self, store: ObjectStore, basedbs: BaseDatabases, base_id: str) -> bool:
+        return store.head(base_prefix(base_id) + self.marker) is not None
+
+    def discard(self, store: ObjectStore, basedbs: BaseDatabases, base_id: str) -> dict[str, Any]:
+        return {"objects": store.delete_prefix(base_prefix(base_id) + self.under)}
+
+
+@dataclass(frozen=True)
+class BaseDbStage(PipelineStage):
+    """A stage whose output is the base database, committed by its rename under its final name."""
+
+    def committed(self, store: ObjectStore, basedbs: BaseDatabases, base_id: str) -> bool:
+        return basedbs.exists(base_id)
+
+    def discard(self, store: ObjectStore, basedbs: BaseDatabases, base_id: str) -> dict[str, Any]:
+        return {"base_db": basedbs.drop(base_id)}
+
+
+STAGES: dict[str, PipelineStage] = {stage.name: stage for stage in (
+    ObjectsStage("unpack", unpack, marker=UNPACKED),
+    BaseDbStage("instantiate", instantiate),
+    ObjectsStage("publish", publish, marker=PUBLISHED, under=ESPACES_PREFIX),
+    PipelineStage("assign", assign),
+)}

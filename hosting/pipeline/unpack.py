@@ -21,15 +21,14 @@ from hosting.pipeline.errors import InputMissing
 from hosting.pipeline.markers import UNPACKED
 from hosting.store.parallel import ParallelPuts
 
-MARKER = UNPACKED
 CHECKPOINT_BYTES = 8 << 20  # a large entry is streamed with a checkpoint every 8 MiB
 
 
 def unpack(ctx: StageContext) -> StageOutcome:
     claim = ctx.claim
     prefix = base_prefix(claim.base_id or "")
-    if ctx.store.head(prefix + MARKER) is not None:
-        result = json.loads(ctx.store.get_bytes(prefix + MARKER))
+    if ctx.store.head(prefix + UNPACKED) is not None:
+        result = json.loads(ctx.store.get_bytes(prefix + UNPACKED))
         return StageOutcome(result=result, skipped=True, skip_reason="already_done")
     key = claim.params["hhyp_key"]
     if ctx.store.head(key) is None:
@@ -60,7 +59,7 @@ def unpack(ctx: StageContext) -> StageOutcome:
         "entries": summary.entries,
         "bytes": summary.bytes,
     }
-    ctx.store.put_bytes(prefix + MARKER, json.dumps(result, sort_keys=True).encode())
+    ctx.store.put_bytes(prefix + UNPACKED, json.dumps(result, sort_keys=True).encode())
     return StageOutcome(result=result)
 
 

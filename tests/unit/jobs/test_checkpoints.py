@@ -13,10 +13,10 @@ from config.settings import Settings
 from hosting.db.models import Job
 from hosting.jobs import lifecycle
 from hosting.jobs.enqueue import JobRequest, enqueue
+from hosting.jobs.heartbeat import Heartbeat
 from hosting.jobs.lifecycle import Claim
 from hosting.pipeline import unpack
 from hosting.pipeline.context import JobCancelled
-from tasks.runner import Heartbeat
 
 
 def test_the_heartbeat_notices_a_cancel_long_before_its_next_renewal(db, planning_id, tmp_path):

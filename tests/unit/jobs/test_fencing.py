@@ -10,7 +10,9 @@ from hosting.errors import TransientError
 from hosting.jobs import control, lifecycle
 from hosting.jobs.control import StaleJob, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue
+from hosting.jobs.heartbeat import heartbeat
 from hosting.jobs.lifecycle import Claim
+from hosting.jobs.states import Completed, Completion
 
 GRID = {"time_grid": {"first_monday": "2026-08-31"}}
 
@@ -45,7 +47,7 @@ def _fail_at_publish(db, job_id):
 
 def _succeed(db, job_id):
     _complete(db, job_id, "instantiate")
-    assert _complete(db, job_id, "publish") is None
+    assert _complete(db, job_id, "publish") == Completed(Completion.FINISHED)
 
 
 def test_every_swap_advances_the_generation_and_a_job_records_it_as_its_fence(db, planning_id):
@@ -84,7 +86,7 @@ def test_a_job_that_reaches_its_swap_after_a_newer_base_went_into_service_fails_
     with db.transaction() as session:
         assert retry(session, old, actor="op", output_present=lambda job, stage: True) == "publish"
     applied = []
-    assert _complete(db, old, "publish", apply=lambda session: applied.append(1)) == lifecycle.STALE
+    assert _complete(db, old, "publish", apply=lambda session: applied.append(1)) == Completed(Completion.STALE)
     assert applied == []  # nothing of the stale job reaches the control DB
     with db.transaction() as session:
         job = session.get(Job, old)
@@ -101,7 +103,7 @@ def test_a_finished_stage_shows_all_of_its_progress(db, planning_id):
     job_id = _enqueue(db, planning_id)
     claim = _claim(db, job_id, "instantiate")
     with db.transaction() as session:
-        lifecycle.heartbeat(session, claim, lease_s=30.0, done=2722, total=3206)
+        heartbeat(session, claim, lease_s=30.0, done=2722, total=3206)
     with db.transaction() as session:
         lifecycle.complete(session, claim, {})
     with db.transaction() as session:

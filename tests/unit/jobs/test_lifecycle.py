@@ -13,7 +13,9 @@ from hosting.errors import InvalidInput, TransientError
 from hosting.jobs import lifecycle
 from hosting.jobs.control import CleanupPending, retry, stages
 from hosting.jobs.enqueue import IdempotencyKeyReused, JobRequest, PlanningBusy, enqueue
+from hosting.jobs.heartbeat import heartbeat
 from hosting.jobs.lifecycle import Claim, ClaimRefused
+from hosting.jobs.states import ClaimRefusal, Completed, Completion
 from hosting.plannings import create_hosting
 
 GRID = {"time_grid": {"first_monday": "2026-08-31"}}
@@ -71,7 +73,7 @@ def test_only_one_of_two_deliveries_claims_a_stage(db, planning_id):
     first = _claim(db, job_id, "instantiate", owner="w1")
     second = _claim(db, job_id, "instantiate", owner="w2")
     assert isinstance(first, Claim)
-    assert second == ClaimRefused("running_elsewhere")
+    assert second == ClaimRefused(ClaimRefusal.RUNNING_ELSEWHERE)
 
 
 def test_an_expired_lease_can_be_taken_over_and_counts_the_lost_delivery(db, planning_id):
@@ -81,15 +83,15 @@ def test_an_expired_lease_can_be_taken_over_and_counts_the_lost_delivery(db, pla
     assert isinstance(first, Claim) and isinstance(second, Claim)
     assert second.lost_deliveries == 1
     with db.transaction() as session:  # the dead worker's late completion is refused
-        assert lifecycle.complete(session, first, {}) == lifecycle.LOST
+        assert lifecycle.complete(session, first, {}) == Completed(Completion.LOST)
 
 
 def test_completed_stage_is_not_run_again(db, planning_id):
     job_id, _ = _enqueue(db, planning_id)
     claim = _claim(db, job_id, "instantiate")
     with db.transaction() as session:
-        assert lifecycle.complete(session, claim, {}) == "publish"
-    assert _claim(db, job_id, "instantiate", owner="late") == ClaimRefused("already_done")
+        assert lifecycle.complete(session, claim, {}) == Completed(Completion.NEXT, "publish")
+    assert _claim(db, job_id, "instantiate", owner="late") == ClaimRefused(ClaimRefusal.ALREADY_DONE)
 
 
 def test_finishing_swaps_bases_atomically_and_retires_the_old_one(db, planning_id):
@@ -113,7 +115,7 @@ def test_finishing_swaps_bases_atomically_and_retires_the_old_one(db, planning_i
 def _run_to_end_from(db, job_id, stage):
     claim = _claim(db, job_id, stage)
     with db.transaction() as session:
-        assert lifecycle.complete(session, claim, {}) is None
+        assert lifecycle.complete(session, claim, {}) == Completed(Completion.FINISHED)
 
 
 def test_retries_stop_at_the_cap(db, planning_id):
@@ -174,7 +176,7 @@ def test_heartbeat_renews_the_lease_and_reports_cancel(db, planning_id):
     with db.transaction() as session:
         session.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
     with db.transaction() as session:
-        beat = lifecycle.heartbeat(session, claim, lease_s=60, done=3, total=10)
+        beat = heartbeat(session, claim, lease_s=60, done=3, total=10)
     assert (beat.lost, beat.cancel) == (False, True)
     with db.transaction() as session:
         stage = session.get(Stage, claim.stage_id)
@@ -190,7 +192,7 @@ def test_a_cancel_requested_during_a_stage_stops_the_job_at_its_end(db, planning
     applied = []
     with db.transaction() as session:
         outcome = lifecycle.complete(session, claim, {}, apply=lambda s: applied.append(1))
-    assert (outcome, applied) == (lifecycle.CANCELLED, [])
+    assert (outcome, applied) == (Completed(Completion.CANCELLED), [])
     with db.transaction() as session:
         assert session.get(Job, job_id).state == "cancelled"
         assert {s.name: s.state for s in stages(session, job_id)} == {"instantiate": "cancelled",
