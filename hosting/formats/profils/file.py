@@ -36,7 +36,6 @@ from hosting.formats.json.strict import (
 from hosting.formats.profils.faults import first_fault, too_large_for_slow_path
 
 FORMAT, VERSION = "HYPERPLANNING-PROFILS", 1
-STATUSES = ("user", "base_administrator", "superadministrator")
 RIGHTS: tuple[str, ...] = tuple(load_schema("profils")["$defs"]["right"]["enum"])
 _READ_BYTES = 1 << 20
 
