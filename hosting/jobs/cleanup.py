@@ -6,6 +6,7 @@ may all call them for the same job without harm.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,7 +16,6 @@ from hosting import audit
 from hosting.basedb.base import BaseDatabases
 from hosting.db.models import Job, Planning, Publication, Stage, utcnow
 from hosting.db.session import ControlDB
-from hosting.jobs.kinds import base_prefix
 from hosting.jobs.states import JobState, StageState
 from hosting.pipeline.registry import STAGES
 from hosting.store.base import ObjectStore
@@ -79,13 +79,13 @@ def discard_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, job_i
 
 
 def discard_outputs(store: ObjectStore, basedbs: BaseDatabases, job: Job) -> dict[str, Any]:
-    """Remove every object and base database the job made, and its uploaded inputs."""
-    done: dict[str, Any] = {}
+    """Remove what every stage made (last stage first, each by its own ``discard``), and the uploaded inputs."""
+    done: Counter[str] = Counter()
     if job.base_id:
-        done["objects"] = store.delete_prefix(base_prefix(job.base_id))
-        done["base_db"] = basedbs.drop(job.base_id)
+        for stage in reversed(STAGES.values()):
+            done.update({what: int(count) for what, count in stage.discard(store, basedbs, job.base_id).items()})
     done["inputs"] = delete_inputs(store, job.params)
-    return done
+    return dict(done)
 
 
 def refused_input(error_code: str | None) -> bool:
