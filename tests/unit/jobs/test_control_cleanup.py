@@ -47,7 +47,9 @@ def _fail_at_publish(rt: Runtime, job_id: str) -> str:
             lifecycle.complete(session, claim, {})
     claim = _run(rt, job_id, "publish")
     with rt.db.transaction() as session:
-        base_id = session.get(Job, job_id).base_id
+        job = session.get(Job, job_id)
+        assert job is not None and job.base_id is not None
+        base_id = job.base_id
         lifecycle.fail(session, claim, PermanentError("boom"))
     rt.store.put_bytes(base_prefix(base_id) + "base/rows.jsonl", b"{}")
     rt.store.put_bytes(base_prefix(base_id) + "espaces/teachers.jsonl", b"{}")
