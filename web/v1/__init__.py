@@ -7,10 +7,11 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from web.deps import SessionDep
-from web.v1 import login
+from web.v1 import events, job_actions, jobs, login, plannings
 
 router = APIRouter()
-router.include_router(login.router)
+for part in (login, plannings, jobs, events, job_actions):
+    router.include_router(part.router)
 
 
 class Health(BaseModel):

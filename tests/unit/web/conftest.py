@@ -42,3 +42,32 @@ def api(tmp_path, db):
                                          role=Role.OPERATOR, ttl=None, actor="test")[1]
     with found.http:
         yield found
+
+
+GRID = {"first_monday": "2026-08-31", "weeks": 44, "working_days": ["mon", "tue", "wed", "thu", "fri"],
+        "day_start": "08:00", "sequences_per_day": 10, "sequence_minutes": 60, "steps_per_sequence": 4}
+
+
+@pytest.fixture
+def uploads(api):
+    """Uploads as the API's jobs see them (``resolve``), until the HTTP uploads land: id -> (hosting, key)."""
+    from hosting.errors import NotFound
+    from web.v1.job_actions import upload_resolver
+
+    known: dict[str, tuple[str, str]] = {}
+
+    def resolve(session, hosting_number, upload_id):
+        if upload_id not in known or known[upload_id][0] != hosting_number:
+            raise NotFound(kind="Upload", ident=upload_id, where={"upload_id": upload_id})
+        return known[upload_id][1]
+
+    api.http.app.dependency_overrides[upload_resolver] = lambda: resolve
+    yield known
+    api.http.app.dependency_overrides.clear()
+
+
+def make_planning(api, who: str, name: str, label: str) -> str:
+    body = {"name": name, "controller_domain": f"ctl-{label}.example.org", "domain": f"www-{label}.example.org"}
+    answer = api.http.post("/v1/plannings", json=body, headers=api.as_(who))
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
