@@ -16,8 +16,8 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Header
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
-from starlette.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
 
 from hosting import scoped
 from hosting.runtime import Runtime
