@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     call_attempts: Count = Field(4, description="tenacity attempts of one call inside a stage.")
     call_wait_max_s: Seconds = 8.0
 
+    # The HTTP API (issue 19).
+    session_ttl_s: Seconds = Field(3600.0, description="A console session token's life (POST /v1/login).")
+    idempotency_ttl_s: Seconds = Field(86400.0, ge=86400.0, description=(
+        "How long an Idempotency-Key of the API is kept (its answer replayed); at least 24 h."))
+
     log_level: str = Field("INFO", description="One of " + ", ".join(LOG_LEVELS) + " (any case).")
     log_json: bool = True
 

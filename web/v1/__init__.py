@@ -7,8 +7,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from web.deps import SessionDep
+from web.v1 import login
 
 router = APIRouter()
+router.include_router(login.router)
 
 
 class Health(BaseModel):

@@ -1,7 +1,7 @@
 """uploads of the HTTP API: a claim check per file, per hosting, expiring unless a job uses it
 
 Revision ID: 0003_i19b
-Revises: 0002
+Revises: 0003_i19a
 Create Date: 2026-12-03 12:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_i19b"
-down_revision = "0002"
+down_revision = "0003_i19a"  # chained after i19a's on merging it
 branch_labels = None
 depends_on = None
 
