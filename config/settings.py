@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     unpack_put_workers: Count = Field(8, description="Small entries (photos, documents) stored at once by unpack.")
     limits: Limits = Field(default_factory=Limits, description=(
         "What a .HHYP or .profils may cost at most (FORMATS.md's defaults), one HPHOST_LIMITS__<NAME> each."))
+    # Uploads of the HTTP API (POST /v1/uploads, hosting/uploads.py).
+    upload_max_bytes: Count = Field(4 * 1024**3, description="Largest upload the API takes (413 UPLOAD_TOO_LARGE).")
+    upload_ttl_s: Seconds = Field(86400.0, description="An upload no job has used is deleted after this.")
+    upload_url_ttl_s: Seconds = Field(900.0, description="Life of a presigned PUT URL (S3 store only).")
 
     secret_key: SecretStr | None = Field(
         None, description="Seals one-time credentials; generated into home when unset."

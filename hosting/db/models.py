@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -316,3 +317,24 @@ class IdempotencyRecord(Base):
     response: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- Uploads of the HTTP API (issue 19, hosting/uploads.py) ----------------------------------------------
+
+
+class Upload(Base):
+    """A file a caller put in object storage for a later job (claim check); deleted at ``expires_at`` unless used."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    hosting_number: Mapped[str] = mapped_column(ForeignKey("hostings.number"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # hhyp | profils
+    store_key: Mapped[str] = mapped_column(String(300), unique=True)
+    # Counted and hashed by the server as the bytes went by; for a presigned PUT, declared until verified.
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_by_job: Mapped[str | None] = mapped_column(String(40), index=True)

@@ -61,8 +61,10 @@ class S3Store:
                  chunk_bytes: int = 16 * 1024 * 1024, concurrency: int = 4):
         self.client, self.bucket, self.prefix = client, bucket, prefix.strip("/")
         self.policy = policy or RetryPolicy()
+        # A stream (an HTTP upload) is read ahead by at most ``concurrency`` parts (s3transfer's default is 10).
         self.transfer = TransferConfig(multipart_threshold=chunk_bytes, multipart_chunksize=chunk_bytes,
-                                       max_concurrency=concurrency, use_threads=concurrency > 1)
+                                       max_concurrency=concurrency, use_threads=concurrency > 1,
+                                       max_in_memory_upload_chunks=concurrency)
         self.endpoint = _host_port(client.meta.endpoint_url)
         client.meta.events.register("needs-retry.s3", _note_retry_cause)
         client.meta.events.register("request-created.s3", self._log_retry)
@@ -156,6 +158,11 @@ class S3Store:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._call("put", key, lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data))
+
+    def presigned_put(self, key: str, expires_s: float) -> str:
+        """A URL that lets its holder PUT the object ``key`` (and nothing else) until it expires."""
+        return self._call("presign", key, lambda: self.client.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=int(expires_s)))
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (setup and tests)."""
