@@ -7,11 +7,10 @@ sends it once the broker is back: the answer is the job either way.
 
 from __future__ import annotations
 
-import importlib
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -26,7 +25,7 @@ from hosting.jobs import cleanup, control
 from hosting.jobs.enqueue import PlanningBusy
 from hosting.jobs.kinds import JOB_KINDS
 from hosting.jobs.states import ACTIVE_JOB_STATES, CancelOutcome
-from hosting.jobs.submit import JobOrder, Resolve, submit
+from hosting.jobs.submit import JobOrder, submit
 from hosting.pipeline.registry import STAGES
 from hosting.runtime import Runtime
 from hosting.sealing import Sealer, secret_key
@@ -70,26 +69,15 @@ class Credentials(BaseModel):
     credentials: dict[str, str] = Field(description="login -> generated password; shown once.")
 
 
-def _resolve_upload(session: Session, hosting_number: str, upload_id: str) -> str:
-    resolve: Resolve = importlib.import_module("hosting.uploads").resolve
-    return resolve(session, hosting_number, upload_id)
-
-
-def upload_resolver() -> Resolve:
-    """The uploads' ``resolve(session, hosting_number, upload_id) -> store key`` (hosting/uploads.py)."""
-    return _resolve_upload
-
-
 @router.post("/plannings/{planning_id}/jobs", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
              responses={409: {"description": "PLANNING_BUSY (Link to the active job), IDEMPOTENCY_KEY_IN_FLIGHT"},
                         422: {"description": "IDEMPOTENCY_KEY_MISMATCH, INVALID_INPUT, GRID_*"}})
 def enqueue_job(planning_id: str, body: JobCreate, request: Request, caller: WriterDep, rt: RuntimeDep,
-                resolve: Annotated[Resolve, Depends(upload_resolver)],
                 key: Annotated[str | None, _KEY] = None) -> JSONResponse:
     """Create a job on the planning and start it; ``202`` with the job and its ``Location``."""
     order = JobOrder(**body.model_dump())
     if key is None:
-        return _answer(_enqueue(rt, caller, planning_id, order, resolve))
+        return _answer(_enqueue(rt, caller, planning_id, order))
     with rt.db.transaction() as session:
         scope = scoped.planning(session, caller.hosting, planning_id).hosting_number
     fingerprint = idempotency.fingerprint("POST", request.url.path, body.model_dump(mode="json"))
@@ -97,7 +85,7 @@ def enqueue_job(planning_id: str, body: JobCreate, request: Request, caller: Wri
     if replay is not None:
         return _answer(replay.body, replayed=True)
     try:
-        answer = _enqueue(rt, caller, planning_id, order, resolve)
+        answer = _enqueue(rt, caller, planning_id, order)
     except BaseException:
         idempotency.release(rt.db, scope, key)
         raise
@@ -143,10 +131,10 @@ def job_credentials(job_id: str, caller: WriterDep, session: SessionDep, rt: Run
     return Credentials(job_id=job_id, credentials=revealed)
 
 
-def _enqueue(rt: Runtime, caller: Caller, planning_id: str, order: JobOrder, resolve: Resolve) -> dict[str, Any]:
+def _enqueue(rt: Runtime, caller: Caller, planning_id: str, order: JobOrder) -> dict[str, Any]:
     try:
         with rt.db.transaction() as session:
-            job, first = submit(session, caller.hosting, planning_id, order, actor=caller.actor, resolve=resolve)
+            job, first = submit(session, caller.hosting, planning_id, order, actor=caller.actor)
             answer = JobOut.read(session, job).model_dump(mode="json")
     except PlanningBusy as busy:
         active = busy.where.get("active_job", "")

@@ -48,22 +48,12 @@ GRID = {"first_monday": "2026-08-31", "weeks": 44, "working_days": ["mon", "tue"
         "day_start": "08:00", "sequences_per_day": 10, "sequence_minutes": 60, "steps_per_sequence": 4}
 
 
-@pytest.fixture
-def uploads(api):
-    """Uploads as the API's jobs see them (``resolve``), until the HTTP uploads land: id -> (hosting, key)."""
-    from hosting.errors import NotFound
-    from web.v1.job_actions import upload_resolver
+def upload(api, hosting_number: str, kind: str, data: bytes) -> str:
+    """An upload through the uploads' domain service (what POST /v1/uploads does); its id."""
+    from hosting.uploads import receive
 
-    known: dict[str, tuple[str, str]] = {}
-
-    def resolve(session, hosting_number, upload_id):
-        if upload_id not in known or known[upload_id][0] != hosting_number:
-            raise NotFound(kind="Upload", ident=upload_id, where={"upload_id": upload_id})
-        return known[upload_id][1]
-
-    api.http.app.dependency_overrides[upload_resolver] = lambda: resolve
-    yield known
-    api.http.app.dependency_overrides.clear()
+    chunks = [data, b""]
+    return receive(api.rt, hosting_number, kind, lambda: chunks.pop(0), actor="test").id
 
 
 def make_planning(api, who: str, name: str, label: str) -> str:

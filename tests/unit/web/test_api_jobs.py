@@ -147,3 +147,22 @@ def test_credentials_are_revealed_once_then_410(api):
     revealed = [e for e in trail if e["action"] == "credentials.revealed"]
     assert len(revealed) == 1 and "s3cret-Pass" not in str(trail)
     assert revealed[0]["actor"].startswith("token:") and revealed[0]["data"]["request_id"]
+
+
+def test_a_job_takes_its_uploads_once_and_only_its_hosting_s(api):
+    from tests.unit.web.conftest import HOSTING_B, upload
+
+    planning_id = make_planning(api, "A:writer", "P", "p")
+    mine, theirs = upload(api, HOSTING_A, "hhyp", b"PK..."), upload(api, HOSTING_B, "hhyp", b"PK...")
+    path = f"/v1/plannings/{planning_id}/jobs"
+    other = api.http.post(path, json={"kind": "load_base", "hhyp_upload": theirs}, headers=api.as_("A:writer"))
+    assert other.status_code == 404 and other.json()["code"] == "NOT_FOUND"
+    wrong_kind = api.http.post(path, json={"kind": "assign_profils", "profils_upload": mine},
+                               headers=api.as_("A:writer"))
+    assert wrong_kind.status_code == 422 and wrong_kind.json()["code"] == "UPLOAD_WRONG_KIND"
+    job = api.http.post(path, json={"kind": "load_base", "hhyp_upload": mine}, headers=api.as_("A:writer"))
+    assert job.status_code == 202, job.text
+    assert [s["name"] for s in job.json()["stages"]] == ["unpack", "instantiate", "publish"]
+    api.http.post(f"/v1/jobs/{job.json()['id']}/cancel", headers=api.as_("A:writer"))
+    again = api.http.post(path, json={"kind": "load_base", "hhyp_upload": mine}, headers=api.as_("A:writer"))
+    assert again.status_code == 409 and again.json()["code"] == "UPLOAD_USED"
