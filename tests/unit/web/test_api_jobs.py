@@ -166,3 +166,21 @@ def test_a_job_takes_its_uploads_once_and_only_its_hosting_s(api):
     api.http.post(f"/v1/jobs/{job.json()['id']}/cancel", headers=api.as_("A:writer"))
     again = api.http.post(path, json={"kind": "load_base", "hhyp_upload": mine}, headers=api.as_("A:writer"))
     assert again.status_code == 409 and again.json()["code"] == "UPLOAD_USED"
+
+
+def test_every_action_of_the_api_is_an_audit_row_with_actor_request_id_and_source(api):
+    from sqlalchemy import select
+
+    from hosting.db.models import AuditEvent
+
+    planning_id = make_planning(api, "A:writer", "P", "p")
+    api.http.patch(f"/v1/plannings/{planning_id}", json={"time_zone": "Europe/Berlin"}, headers=api.as_("A:writer"))
+    job = _create_base(api, planning_id, key="k1").json()
+    api.http.post(f"/v1/jobs/{job['id']}/cancel", headers=api.as_("A:writer"))
+    api.http.post(f"/v1/jobs/{job['id']}/credentials", headers=api.as_("A:writer"))
+    api.http.post("/v1/logout", headers=api.as_("A:writer"))
+    with api.rt.db.transaction() as session:
+        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.actor.like("token:%"))))
+    assert {row.action for row in rows} == {"planning.created", "planning.configured", "job.queued",
+                                           "job.cancelled", "job.discarded", "credentials.revealed", "token.revoked"}
+    assert all(row.data["request_id"] and row.data["source"] == "testclient" for row in rows)
