@@ -24,7 +24,7 @@ from hosting.runtime import Runtime
 from web.auth import Caller, CallerDep
 from web.deps import RuntimeDep
 from web.v1.jobs import POLL_S, read_job
-from web.v1.views import AuditOut, JobOut, audit_after
+from web.v1.views import AuditOut, JobId, JobOut, audit_after
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 RETRY_MS = 2000
@@ -46,7 +46,7 @@ def _changes(rt: Runtime, caller: Caller, job_id: str, after: int) -> tuple[JobO
 @router.get("/{job_id}/events", response_class=EventStream,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "Events job, audit (id: the audit row's) and end."}})
-async def job_events(job_id: str, caller: CallerDep, rt: RuntimeDep,
+async def job_events(job_id: JobId, caller: CallerDep, rt: RuntimeDep,
                      last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=32)
                      ) -> EventStream:
     """Follow a job: its audit rows and its changes, until it ends; resumable with ``Last-Event-ID``."""

@@ -33,7 +33,7 @@ from web.auth import Caller, WriterDep
 from web.deps import RuntimeDep, SessionDep
 from web.problems import Problem
 from web.v1.jobs import read_job
-from web.v1.views import JobOut
+from web.v1.views import ID_PATTERN, PLAIN_TEXT, JobId, JobOut, PlanningId
 
 router = APIRouter(tags=["jobs"])
 log = get_logger("hphost.web")
@@ -44,10 +44,10 @@ _KEY = Header(alias="Idempotency-Key", max_length=200, description="Same key and
 class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: str = Field(pattern="^(" + "|".join(JOB_KINDS) + ")$")
-    hhyp_upload: str | None = Field(None, max_length=64, description="An upload's id (POST /v1/uploads), kind hhyp.")
-    profils_upload: str | None = Field(None, max_length=64, description="An upload's id, kind profils.")
+    hhyp_upload: str | None = Field(None, pattern=ID_PATTERN, description="An upload id (kind hhyp).")
+    profils_upload: str | None = Field(None, pattern=ID_PATTERN, description="An upload's id, kind profils.")
     grid: dict[str, Any] | None = Field(None, description="The time grid (create_base).")
-    base_name: str | None = Field(None, max_length=64)
+    base_name: str | None = Field(None, max_length=64, pattern=PLAIN_TEXT)
     prune: bool = False
 
 
@@ -72,7 +72,7 @@ class Credentials(BaseModel):
 @router.post("/plannings/{planning_id}/jobs", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
              responses={409: {"description": "PLANNING_BUSY (Link to the active job), IDEMPOTENCY_KEY_IN_FLIGHT"},
                         422: {"description": "IDEMPOTENCY_KEY_MISMATCH, INVALID_INPUT, GRID_*"}})
-def enqueue_job(planning_id: str, body: JobCreate, request: Request, caller: WriterDep, rt: RuntimeDep,
+def enqueue_job(planning_id: PlanningId, body: JobCreate, request: Request, caller: WriterDep, rt: RuntimeDep,
                 key: Annotated[str | None, _KEY] = None) -> JSONResponse:
     """Create a job on the planning and start it; ``202`` with the job and its ``Location``."""
     order = JobOrder(**body.model_dump())
@@ -94,7 +94,7 @@ def enqueue_job(planning_id: str, body: JobCreate, request: Request, caller: Wri
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
-def cancel_job(job_id: str, caller: WriterDep, rt: RuntimeDep) -> JobOut:
+def cancel_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
     """Cancel: a queued or failed job at once, a running one at its stage's next checkpoint; outputs removed."""
     with rt.db.transaction() as session:
         scoped.job(session, caller.hosting, job_id)
@@ -105,7 +105,7 @@ def cancel_job(job_id: str, caller: WriterDep, rt: RuntimeDep) -> JobOut:
 
 
 @router.post("/jobs/{job_id}/retry", response_model=JobOut)
-def retry_job(job_id: str, caller: WriterDep, rt: RuntimeDep) -> JobOut:
+def retry_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
     """Retry a failed job from its first stage whose output is missing."""
     with rt.db.transaction() as session:
         scoped.job(session, caller.hosting, job_id)
@@ -119,7 +119,7 @@ def retry_job(job_id: str, caller: WriterDep, rt: RuntimeDep) -> JobOut:
 
 @router.post("/jobs/{job_id}/credentials", response_model=Credentials,
              responses={410: {"description": "CREDENTIALS_GONE: already revealed"}})
-def job_credentials(job_id: str, caller: WriterDep, session: SessionDep, rt: RuntimeDep) -> Credentials:
+def job_credentials(job_id: JobId, caller: WriterDep, session: SessionDep, rt: RuntimeDep) -> Credentials:
     """The generated passwords of the job's new Controller users, once; a second call is ``410 Gone``."""
     job = scoped.job(session, caller.hosting, job_id, lock=True)
     if job.state in ACTIVE_JOB_STATES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -23,7 +24,7 @@ from hosting.runtime import Runtime
 from web.auth import Caller, CallerDep
 from web.deps import RuntimeDep, SessionDep
 from web.problems import Problem
-from web.v1.views import AuditTrail, JobOut, JobPage, audit_after
+from web.v1.views import ID_PATTERN, AuditTrail, JobId, JobOut, JobPage, audit_after
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 POLL_S = 0.5  # how often a long-poll or an event stream looks at the control database
@@ -36,7 +37,7 @@ def read_job(rt: Runtime, caller: Caller, job_id: str) -> JobOut:
 
 
 @router.get("/{job_id}", response_model=JobOut)
-async def get_job(job_id: str, caller: CallerDep, rt: RuntimeDep,
+async def get_job(job_id: JobId, caller: CallerDep, rt: RuntimeDep,
                   wait: float = Query(0, ge=0, le=MAX_WAIT_S, description="Long-poll: wait up to this many "
                                       "seconds for a version other than `after`."),
                   after: str | None = Query(None, max_length=64, description="The version the caller has.")) -> JobOut:
@@ -53,9 +54,9 @@ async def get_job(job_id: str, caller: CallerDep, rt: RuntimeDep,
 def list_jobs(request: Request, caller: CallerDep, session: SessionDep,
               state: JobState | None = None,
               kind: str | None = Query(None, pattern="^(" + "|".join(JOB_KINDS) + ")$"),
-              planning_id: str | None = Query(None, max_length=40),
+              planning_id: str | None = Query(None, pattern=ID_PATTERN),
               created_since: datetime | None = None, created_until: datetime | None = None,
-              error_code: str | None = Query(None, max_length=64),
+              error_code: str | None = Query(None, pattern="^[A-Z0-9_]{1,64}$"),
               limit: int = Query(50, ge=1, le=200),
               cursor: str | None = Query(None, max_length=200, description="From a `next` link.")) -> JobPage:
     """The caller's jobs, newest first, filtered; ``next`` links the following page (stable under inserts)."""
@@ -84,7 +85,7 @@ def list_jobs(request: Request, caller: CallerDep, session: SessionDep,
 
 
 @router.get("/{job_id}/audit", response_model=AuditTrail)
-def job_audit(job_id: str, caller: CallerDep, session: SessionDep,
+def job_audit(job_id: JobId, caller: CallerDep, session: SessionDep,
               after: int = Query(0, ge=0, le=2**62, description="Only rows after this id.")) -> AuditTrail:
     """The job's audit rows, oldest first: every transition, retry, skip and operator action, with its actor."""
     scoped.job(session, caller.hosting, job_id)
@@ -99,7 +100,10 @@ def _encode(last: Job) -> str:
 def _decode(cursor: str) -> tuple[datetime, str]:
     try:
         fields = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(fields["c"]), str(fields["i"])
+        at, last_id = datetime.fromisoformat(fields["c"]), fields["i"]
+        if not isinstance(last_id, str) or re.fullmatch(ID_PATTERN, last_id) is None:
+            raise ValueError(last_id)
+        return at, last_id
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise Problem(422, "INVALID_CURSOR", "The cursor is not one this API gave; start again without it.",
                       where={"field": "query.cursor"}) from None

@@ -18,6 +18,7 @@ from hosting.errors import InvalidInput
 from hosting.plannings import PlanningSettings, configure_planning, create_planning, list_plannings
 from web.auth import Caller, CallerDep, WriterDep
 from web.deps import SessionDep
+from web.v1.views import PLAIN_TEXT, PlanningId
 
 router = APIRouter(prefix="/plannings", tags=["plannings"])
 
@@ -26,19 +27,19 @@ class PlanningChange(BaseModel):
     """The Configuration pane's fields; an absent field is left unchanged."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, max_length=200)
-    controller_domain: str | None = Field(None, max_length=253)
-    domain: str | None = Field(None, max_length=253, description="The users' domain.")
+    name: str | None = Field(None, max_length=200, pattern=PLAIN_TEXT)
+    controller_domain: str | None = Field(None, max_length=253, pattern=PLAIN_TEXT)
+    domain: str | None = Field(None, max_length=253, pattern=PLAIN_TEXT, description="The users' domain.")
     associate_net: bool | None = Field(None, description="Associer HYPERPLANNING.net.")
-    time_zone: str | None = Field(None, max_length=64)
-    publication_name: str | None = Field(None, max_length=200)
+    time_zone: str | None = Field(None, max_length=64, pattern=PLAIN_TEXT)
+    publication_name: str | None = Field(None, max_length=200, pattern=PLAIN_TEXT)
 
     def settings(self) -> PlanningSettings:
         return PlanningSettings(**self.model_dump(exclude={"hosting_number"}))
 
 
 class PlanningCreate(PlanningChange):
-    hosting_number: str | None = Field(None, max_length=12, description="The operator's token only; else yours.")
+    hosting_number: str | None = Field(None, pattern="^[0-9]{12}$", description="The operator's only; else yours.")
 
 
 class PlanningOut(BaseModel):
@@ -89,7 +90,7 @@ class InService(BaseModel):
 
 @router.get("", response_model=PlanningList)
 def list_(caller: CallerDep, session: SessionDep,
-          hosting_number: str | None = Query(None, max_length=12, description="The operator's filter."),
+          hosting_number: str | None = Query(None, pattern="^[0-9]{12}$", description="The operator's filter."),
           ) -> PlanningList:
     """The caller's plannings (the operator's: every hosting's, or ``hosting_number``'s), by name."""
     hosting = caller.hosting if caller.hosting is not None else hosting_number
@@ -107,19 +108,19 @@ def create(body: PlanningCreate, caller: WriterDep, session: SessionDep, respons
 
 
 @router.get("/{planning_id}", response_model=PlanningOut)
-def read(planning_id: str, caller: CallerDep, session: SessionDep) -> PlanningOut:
+def read(planning_id: PlanningId, caller: CallerDep, session: SessionDep) -> PlanningOut:
     return PlanningOut.of(scoped.planning(session, caller.hosting, planning_id))
 
 
 @router.patch("/{planning_id}", response_model=PlanningOut)
-def change(planning_id: str, body: PlanningChange, caller: WriterDep, session: SessionDep) -> PlanningOut:
+def change(planning_id: PlanningId, body: PlanningChange, caller: WriterDep, session: SessionDep) -> PlanningOut:
     """Change the Configuration pane's settings; the fields given only."""
     scoped.planning(session, caller.hosting, planning_id)
     return PlanningOut.of(configure_planning(session, planning_id, body.settings(), actor=caller.actor))
 
 
 @router.get("/{planning_id}/base", response_model=InService)
-def base_in_service(planning_id: str, caller: CallerDep, session: SessionDep) -> InService:
+def base_in_service(planning_id: PlanningId, caller: CallerDep, session: SessionDep) -> InService:
     """The base in service and its HYPERPLANNING.net publication."""
     scoped.planning(session, caller.hosting, planning_id)
     base, publication = scoped.in_service(session, planning_id)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,11 @@ from sqlalchemy.orm import Session
 from hosting.db.models import AuditEvent, Job, Stage
 from hosting.jobs.control import stages as stages_of
 from hosting.jobs.states import FINAL_JOB_STATES
+
+ID_PATTERN = "^[0-9a-f]{32}$"  # planning, job and upload ids are uuid4 hex
+JobId = Annotated[str, Path(pattern=ID_PATTERN, description="A job's id.")]
+PlanningId = Annotated[str, Path(pattern=ID_PATTERN, description="A planning's id.")]
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"  # no control character (PostgreSQL takes no NUL)
 
 
 class Fault(BaseModel):

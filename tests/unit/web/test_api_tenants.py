@@ -50,7 +50,7 @@ def _api_routes(api) -> set[tuple[str, str]]:
     found = set()
     for route in api.http.app.routes:
         if isinstance(route, APIRoute) and route.path.startswith("/v1/") and _PARAM.search(route.path):
-            found |= {(method, route.path) for method in route.methods}
+            found |= {(method, route.path) for method in route.methods or ()}
     return found
 
 
