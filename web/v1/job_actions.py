@@ -78,8 +78,7 @@ def enqueue_job(planning_id: PlanningId, body: JobCreate, request: Request, call
     order = JobOrder(**body.model_dump())
     if key is None:
         return _answer(_enqueue(rt, caller, planning_id, order))
-    with rt.db.transaction() as session:
-        scope = scoped.planning(session, caller.hosting, planning_id).hosting_number
+    scope = caller.hosting or _hosting_of(rt, planning_id)  # keys are per hosting
     fingerprint = idempotency.fingerprint("POST", request.url.path, body.model_dump(mode="json"))
     replay = idempotency.begin(rt.db, scope, key, fingerprint, ttl=_ttl(rt))
     if replay is not None:
@@ -143,6 +142,12 @@ def _enqueue(rt: Runtime, caller: Caller, planning_id: str, order: JobOrder) -> 
     if first is not None:
         _ring(rt, answer["id"], first)
     return answer
+
+
+def _hosting_of(rt: Runtime, planning_id: str) -> str:
+    """The operator's key belongs to the planning's hosting."""
+    with rt.db.transaction() as session:
+        return scoped.planning(session, None, planning_id).hosting_number
 
 
 def _ring(rt: Runtime, job_id: str, stage: str) -> None:

@@ -42,6 +42,8 @@ def test_the_same_idempotency_key_and_body_replay_the_first_answer(api):
     again = _create_base(api, planning_id, key="click-1")
     assert again.status_code == 202 and again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
+    by_operator = _create_base(api, planning_id, key="click-1", who="operator")  # keys are the hosting's
+    assert by_operator.status_code == 202 and by_operator.json()["id"] == first.json()["id"]
     assert again.headers["location"] == f"/v1/jobs/{first.json()['id']}"
     other = _create_base(api, planning_id, key="click-1", grid=GRID | {"weeks": 40})
     assert other.status_code == 422 and other.json()["code"] == "IDEMPOTENCY_KEY_MISMATCH"
