@@ -31,7 +31,7 @@ from hosting.runtime import Runtime
 from hosting.sealing import Sealer, secret_key
 from web.auth import Caller, WriterDep
 from web.deps import RuntimeDep, SessionDep
-from web.problems import Problem
+from web.problems import Problem, problem_doc
 from web.v1.jobs import read_job
 from web.v1.views import ID_PATTERN, PLAIN_TEXT, JobId, JobOut, PlanningId
 
@@ -70,8 +70,8 @@ class Credentials(BaseModel):
 
 
 @router.post("/plannings/{planning_id}/jobs", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
-             responses={409: {"description": "PLANNING_BUSY (Link to the active job), IDEMPOTENCY_KEY_IN_FLIGHT"},
-                        422: {"description": "IDEMPOTENCY_KEY_MISMATCH, INVALID_INPUT, GRID_*"}})
+             responses={409: problem_doc("PLANNING_BUSY (Link to the active job), IDEMPOTENCY_KEY_IN_FLIGHT"),
+                        422: problem_doc("IDEMPOTENCY_KEY_MISMATCH, INVALID_INPUT, GRID_*")})
 def enqueue_job(planning_id: PlanningId, body: JobCreate, request: Request, caller: WriterDep, rt: RuntimeDep,
                 key: Annotated[str | None, _KEY] = None) -> JSONResponse:
     """Create a job on the planning and start it; ``202`` with the job and its ``Location``."""
@@ -92,7 +92,7 @@ def enqueue_job(planning_id: PlanningId, body: JobCreate, request: Request, call
     return _answer(answer)
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut, responses={409: problem_doc("JOB_FINAL")})
 def cancel_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
     """Cancel: a queued or failed job at once, a running one at its stage's next checkpoint; outputs removed."""
     with rt.db.transaction() as session:
@@ -103,7 +103,8 @@ def cancel_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
     return read_job(rt, caller, job_id)
 
 
-@router.post("/jobs/{job_id}/retry", response_model=JobOut)
+@router.post("/jobs/{job_id}/retry", response_model=JobOut,
+             responses={409: problem_doc("JOB_FINAL, PLANNING_BUSY"), 422: problem_doc("STALE_JOB")})
 def retry_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
     """Retry a failed job from its first stage whose output is missing."""
     with rt.db.transaction() as session:
@@ -117,7 +118,7 @@ def retry_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
 
 
 @router.post("/jobs/{job_id}/credentials", response_model=Credentials,
-             responses={410: {"description": "CREDENTIALS_GONE: already revealed"}})
+             responses={409: problem_doc("JOB_ACTIVE"), 410: problem_doc("CREDENTIALS_GONE: already revealed")})
 def job_credentials(job_id: JobId, caller: WriterDep, session: SessionDep, rt: RuntimeDep) -> Credentials:
     """The generated passwords of the job's new Controller users, once; a second call is ``410 Gone``."""
     job = scoped.job(session, caller.hosting, job_id, lock=True)

@@ -19,11 +19,11 @@ from hosting.plannings import HOSTING_NUMBER
 from hosting.tokens import Role, TokenKind, issue, revoke
 from web.auth import CallerDep, source_of
 from web.deps import RuntimeDep
-from web.problems import Problem
+from web.problems import Problem, problem_doc
 
 router = APIRouter(tags=["login"])
 _REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "BAD_CREDENTIALS"}, 429: {"description": "LOGIN_LOCKED (Retry-After)"}}
+    401: problem_doc("BAD_CREDENTIALS"), 429: problem_doc("LOGIN_LOCKED (Retry-After)")}
 
 
 class LoginRequest(BaseModel):

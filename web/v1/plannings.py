@@ -18,6 +18,7 @@ from hosting.errors import InvalidInput
 from hosting.plannings import PlanningSettings, configure_planning, create_planning, list_plannings
 from web.auth import Caller, CallerDep, WriterDep
 from web.deps import SessionDep
+from web.problems import problem_doc
 from web.v1.views import PLAIN_TEXT, PlanningId
 
 router = APIRouter(prefix="/plannings", tags=["plannings"])
@@ -99,7 +100,8 @@ def list_(caller: CallerDep, session: SessionDep,
     return PlanningList(plannings=[PlanningOut.of(p) for p in list_plannings(session, hosting=hosting)])
 
 
-@router.post("", response_model=PlanningOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=PlanningOut, status_code=status.HTTP_201_CREATED,
+             responses={409: problem_doc("PLANNING_NAME_TAKEN, DOMAIN_TAKEN")})
 def create(body: PlanningCreate, caller: WriterDep, session: SessionDep, response: Response) -> PlanningOut:
     """Create a planning (name, Controller domain and users' domain are required)."""
     planning = create_planning(session, _hosting_for(caller, body.hosting_number), body.settings(), actor=caller.actor)
@@ -112,7 +114,8 @@ def read(planning_id: PlanningId, caller: CallerDep, session: SessionDep) -> Pla
     return PlanningOut.of(scoped.planning(session, caller.hosting, planning_id))
 
 
-@router.patch("/{planning_id}", response_model=PlanningOut)
+@router.patch("/{planning_id}", response_model=PlanningOut,
+              responses={409: problem_doc("PLANNING_NAME_TAKEN, DOMAIN_TAKEN")})
 def change(planning_id: PlanningId, body: PlanningChange, caller: WriterDep, session: SessionDep) -> PlanningOut:
     """Change the Configuration pane's settings; the fields given only."""
     scoped.planning(session, caller.hosting, planning_id)
