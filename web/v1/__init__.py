@@ -7,10 +7,11 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from web.deps import SessionDep
-from web.v1 import login
+from web.v1 import login, uploads
 
 router = APIRouter()
 router.include_router(login.router)
+router.include_router(uploads.router)
 
 
 class Health(BaseModel):
