@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hosting.errors import NotFound
 from hosting.tokens import Bearer, Role, Unauthenticated, authenticate
 from web.deps import RuntimeDep
 from web.problems import Problem
@@ -39,11 +38,6 @@ class Caller:
 
     def sees(self, hosting_number: str | None) -> bool:
         return self.hosting is None or (hosting_number is not None and hosting_number == self.hosting)
-
-    def require_sees(self, hosting_number: str | None, kind: str, ident: str, field: str) -> None:
-        """``NOT_FOUND`` (the same answer as for nothing at all) for another hosting's resource."""
-        if not self.sees(hosting_number):
-            raise NotFound(kind=kind, ident=ident, where={field: ident})
 
     @classmethod
     def of(cls, bearer: Bearer, source: str | None) -> Caller:

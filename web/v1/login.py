@@ -8,7 +8,7 @@ answer is the same whether the number exists or not.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field, SecretStr
@@ -19,10 +19,11 @@ from hosting.plannings import HOSTING_NUMBER
 from hosting.tokens import Role, TokenKind, issue, revoke
 from web.auth import CallerDep, source_of
 from web.deps import RuntimeDep
-from web.problems import Problem
+from web.problems import Problem, problem_doc
 
 router = APIRouter(tags=["login"])
-_REFUSALS = {401: {"description": "BAD_CREDENTIALS"}, 429: {"description": "LOGIN_LOCKED (Retry-After)"}}
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: problem_doc("BAD_CREDENTIALS"), 429: problem_doc("LOGIN_LOCKED (Retry-After)")}
 
 
 class LoginRequest(BaseModel):

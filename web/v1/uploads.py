@@ -20,6 +20,7 @@ from hosting.db.models import Upload
 from hosting.errors import NotFound
 from web.auth import Caller, CallerDep, WriterDep
 from web.deps import RuntimeDep
+from web.problems import problem_doc
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 
@@ -30,9 +31,9 @@ HostingQuery = Annotated[str | None, Query(pattern="^[0-9]{12}$", description=(
 _BINARY = {"requestBody": {"required": True, "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
 _REFUSALS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "NOT_FOUND (also another hosting's upload)"},
-    409: {"description": "UPLOAD_NOT_VERIFIED, UPLOAD_USED, UPLOAD_URL_UNSUPPORTED"},
-    413: {"description": "UPLOAD_TOO_LARGE"}, 422: {"description": "INVALID_INPUT, UPLOAD_MISMATCH"}}
+    404: problem_doc("NOT_FOUND (also another hosting's upload)"),
+    409: problem_doc("UPLOAD_NOT_VERIFIED, UPLOAD_USED, UPLOAD_URL_UNSUPPORTED"),
+    413: problem_doc("UPLOAD_TOO_LARGE"), 422: problem_doc("INVALID_INPUT, UPLOAD_MISMATCH, UPLOAD_WRONG_KIND")}
 
 
 class UploadOut(BaseModel):

@@ -42,3 +42,22 @@ def api(tmp_path, db):
                                          role=Role.OPERATOR, ttl=None, actor="test")[1]
     with found.http:
         yield found
+
+
+GRID = {"first_monday": "2026-08-31", "weeks": 44, "working_days": ["mon", "tue", "wed", "thu", "fri"],
+        "day_start": "08:00", "sequences_per_day": 10, "sequence_minutes": 60, "steps_per_sequence": 4}
+
+
+def upload(api, hosting_number: str, kind: str, data: bytes) -> str:
+    """An upload through the uploads' domain service (what POST /v1/uploads does); its id."""
+    from hosting.uploads import receive
+
+    chunks = [data, b""]
+    return receive(api.rt, hosting_number, kind, lambda: chunks.pop(0), actor="test").id
+
+
+def make_planning(api, who: str, name: str, label: str) -> str:
+    body = {"name": name, "controller_domain": f"ctl-{label}.example.org", "domain": f"www-{label}.example.org"}
+    answer = api.http.post("/v1/plannings", json=body, headers=api.as_(who))
+    assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
