@@ -93,34 +93,40 @@ def refuse_size(rt: Runtime, kind: str, size_bytes: int | None) -> None:
 class CountingReader:
     """A binary reader over pulled chunks that counts and hashes them, and refuses past ``limit`` bytes.
 
-    ``read(n)`` returns ``n`` bytes until the end (an S3 multipart part must be whole), holding at most one
-    pulled chunk besides what it returns.
+    ``read(n)`` returns ``n`` bytes until the end (an S3 multipart part must be whole).
     """
 
     def __init__(self, pull: Callable[[], bytes], *, limit: int, kind: str):
         self._pull, self._limit, self._kind = pull, limit, kind
-        self._pending = b""
+        self._pending = bytearray()
         self._ended = False
         self.size_bytes = 0
         self.sha256 = hashlib.sha256()
 
     def read(self, size: int = -1) -> bytes:
-        parts = [self._pending] if self._pending else []
-        held = len(self._pending)
-        while (size < 0 or held < size) and not self._ended:
-            chunk = self._pull()
-            if not chunk:
-                self._ended = True
-                break
-            self._count(chunk)
-            parts.append(chunk)
-            held += len(chunk)
-        data = b"".join(parts)
-        if size >= 0:
-            data, self._pending = data[:size], data[size:]
-        else:
-            self._pending = b""
+        while (size < 0 or len(self._pending) < size) and not self._ended:
+            self._pull_one()
+        size = len(self._pending) if size < 0 else min(size, len(self._pending))
+        data = bytes(memoryview(self._pending)[:size])
+        del self._pending[:size]
         return data
+
+    def readinto(self, buffer: Any) -> int:
+        """Copy the next bytes into ``buffer`` (an S3 part filled in place); 0 at the end."""
+        if not self._pending and not self._ended:
+            self._pull_one()
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = memoryview(self._pending)[:size]
+        del self._pending[:size]
+        return size
+
+    def _pull_one(self) -> None:
+        chunk = self._pull()
+        if not chunk:
+            self._ended = True
+            return
+        self._count(chunk)
+        self._pending += chunk
 
     def _count(self, chunk: bytes) -> None:
         self.size_bytes += len(chunk)

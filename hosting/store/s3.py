@@ -61,10 +61,8 @@ class S3Store:
                  chunk_bytes: int = 16 * 1024 * 1024, concurrency: int = 4):
         self.client, self.bucket, self.prefix = client, bucket, prefix.strip("/")
         self.policy = policy or RetryPolicy()
-        # A stream (an HTTP upload) is read ahead by at most ``concurrency`` parts (s3transfer's default is 10).
         self.transfer = TransferConfig(multipart_threshold=chunk_bytes, multipart_chunksize=chunk_bytes,
-                                       max_concurrency=concurrency, use_threads=concurrency > 1,
-                                       max_in_memory_upload_chunks=concurrency)
+                                       max_concurrency=concurrency, use_threads=concurrency > 1)
         self.endpoint = _host_port(client.meta.endpoint_url)
         client.meta.events.register("needs-retry.s3", _note_retry_cause)
         client.meta.events.register("request-created.s3", self._log_retry)
@@ -144,6 +142,11 @@ class S3Store:
         if size_bytes is not None and size_bytes < self.transfer.multipart_threshold:
                 # Small enough to hold: one PUT that botocore can replay (photos, tables of a school).
             self.put_bytes(key, stream.read())
+            return
+        if size_bytes is None:  # a stream from the network: two small parts in memory (hosting/store/multipart.py)
+            from hosting.store.multipart import put_unsized
+
+            put_unsized(self, key, stream)
             return
         # Multipart: botocore retries each part (parts are buffered); a consumed stream cannot be
         # replayed as a whole, so what still fails fails the stage, which is retried whole.
