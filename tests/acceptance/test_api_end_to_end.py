@@ -1,9 +1,9 @@
 """The HTTP API end to end: a real ``hphost serve`` and real workers, as the hosting console drives them.
 
-Console login (first with the invoice, then without), the school sample and its .profils uploaded (POST /v1/uploads),
-``load_base`` enqueued twice with one Idempotency-Key (one job), the SSE stream followed to ``succeeded``,
-the audit read, the credentials revealed once. On the embedded default and on PostgreSQL + Redis + moto S3.
-"""
+Console login (first with the invoice, then without), the school sample and its .profils uploaded
+(POST /v1/uploads), ``load_base`` enqueued twice with one Idempotency-Key (one job), the SSE stream followed
+to ``succeeded``, the audit read, the credentials revealed once; then another hosting's console locked out
+after 5 failures. On the embedded default and on PostgreSQL + Redis + moto S3."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import shutil
 
 import httpx2
 import pytest
+from sqlalchemy import select
 
+from hosting.db.models import AuditEvent
 from hosting.plannings import create_hosting
 from tests.support.api_server import ApiServer
 from tests.support.hphost_stack import HOSTING, SAMPLES, embedded_stack, server_stack
@@ -71,9 +73,28 @@ def test_the_console_loads_a_base_over_http(stack):
         session_token, session_id = _console_login(anonymous, password)
     with httpx2.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {session_token}"}) as http:
         job_id, revealed = _load_base(http, session_id)
+    with httpx2.Client(base_url=server.url, timeout=30) as anonymous:
+        _locked_out(built, anonymous)
     logs = server.log_path.read_text(errors="replace") + built.worker_logs()
     for secret in (password, INVOICE, session_token.split(".", 1)[1], *revealed.values()):
         assert secret not in logs
+
+
+def _locked_out(built, anonymous: httpx2.Client) -> None:
+    """Five failures, then the right password is refused too (429 LOGIN_LOCKED, Retry-After); all audited."""
+    other = "210987654321"
+    with built.client.rt.db.transaction() as session:
+        password = create_hosting(session, other, actor="test")
+    attempt = {"hosting_number": other, "invoice_number": INVOICE}
+    for _ in range(5):
+        assert anonymous.post("/v1/login", json=attempt | {"password": "nope"}).status_code == 401
+    right = anonymous.post("/v1/login", json=attempt | {"password": password})
+    assert right.status_code == 429 and right.json()["code"] == "LOGIN_LOCKED" and right.headers["retry-after"]
+    with built.client.rt.db.transaction() as session:
+        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.hosting_number == other,
+                                                             AuditEvent.action.like("security.%"))))
+    assert [r.action for r in rows] == ["security.login_refused"] * 5 + ["security.login_locked"]
+    assert {r.data["source"] for r in rows} == {"127.0.0.1"}
 
 
 def _console_login(anonymous: httpx2.Client, password: str) -> tuple[str, str]:
