@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     unpack_put_workers: Count = Field(8, description="Small entries (photos, documents) stored at once by unpack.")
     limits: Limits = Field(default_factory=Limits, description=(
         "What a .HHYP or .profils may cost at most (FORMATS.md's defaults), one HPHOST_LIMITS__<NAME> each."))
+    # Uploads of the HTTP API (POST /v1/uploads, hosting/uploads.py).
+    upload_max_bytes: Count = Field(4 * 1024**3, description="Largest upload the API takes (413 UPLOAD_TOO_LARGE).")
+    upload_ttl_s: Seconds = Field(86400.0, description="An upload no job has used is deleted after this.")
+    upload_url_ttl_s: Seconds = Field(900.0, description="Life of a presigned PUT URL (S3 store only).")
 
     secret_key: SecretStr | None = Field(
         None, description="Seals one-time credentials; generated into home when unset."
@@ -82,6 +86,11 @@ class Settings(BaseSettings):
     retry_backoff_max_s: Seconds = 60.0
     call_attempts: Count = Field(4, description="tenacity attempts of one call inside a stage.")
     call_wait_max_s: Seconds = 8.0
+
+    # The HTTP API (issue 19).
+    session_ttl_s: Seconds = Field(3600.0, description="A console session token's life (POST /v1/login).")
+    idempotency_ttl_s: Seconds = Field(86400.0, ge=86400.0, description=(
+        "How long an Idempotency-Key of the API is kept (its answer replayed); at least 24 h."))
 
     log_level: str = Field("INFO", description="One of " + ", ".join(LOG_LEVELS) + " (any case).")
     log_json: bool = True

@@ -19,7 +19,7 @@ import typer
 
 from config.settings import get_settings
 from console.output import EXIT_REFUSED
-from hosting.errors import HphostError, InvalidInput
+from hosting.errors import InvalidInput
 
 hhyp_app = typer.Typer(no_args_is_help=True, help="Check .HHYP files (a base bound to a hosting number).")
 profils_app = typer.Typer(no_args_is_help=True, help="Check and assign .profils files (users and authorisations).")
@@ -33,16 +33,10 @@ HostingOpt = Annotated[str | None, typer.Option(
 @hhyp_app.command("check")
 def hhyp_check(file: Path, hosting_number: HostingOpt = None, as_json: JsonOpt = False) -> None:
     """Read a .HHYP through every rule of its format, keeping nothing."""
-    from hosting.formats.hhyp.reader import HhypReader
+    from hosting.formats.dry_run import hhyp_summary
 
-    def check() -> dict[str, Any]:
-        started = time.perf_counter()
-        with HhypReader(file, expected_hosting_number=hosting_number, limits=get_settings().limits,
-                        tune_interpreter=True) as reader:  # this process runs nothing else
-            summary = reader.check().to_dict()
-            manifest = reader.manifest
-        return {**summary, "hosting_number": manifest.hosting_number, "base_name": manifest.base_name,
-                "tables": manifest.tables, "seconds": round(time.perf_counter() - started, 3)}
+    def check() -> dict[str, Any]:  # this process runs nothing else: the reader may tune the interpreter
+        return hhyp_summary(file, hosting_number=hosting_number, limits=get_settings().limits, tune_interpreter=True)
 
     _report(check, as_json, lambda s: f"valid: {s['entries']} entries, {s['bytes']:,} bytes, rows {s['rows']}")
 
@@ -50,12 +44,10 @@ def hhyp_check(file: Path, hosting_number: HostingOpt = None, as_json: JsonOpt =
 @profils_app.command("check")
 def profils_check(file: Path, as_json: JsonOpt = False) -> None:
     """Read a .profils through every rule of its format."""
-    from hosting.formats.profils.file import read_profils
+    from hosting.formats.dry_run import profils_summary
 
     def check() -> dict[str, Any]:
-        profils = read_profils(file, limits=get_settings().limits)
-        return {"profiles": len(profils.profiles), "users": len(profils.users),
-                "users_with_password_hash": sum(1 for user in profils.users if user.password_hash)}
+        return profils_summary(file, limits=get_settings().limits)
 
     _report(check, as_json, lambda s: f"valid: {s['profiles']} profiles, {s['users']} users")
 
@@ -101,27 +93,18 @@ def register(app: typer.Typer) -> None:
 
 
 def _report(action: Callable[[], dict[str, Any]], as_json: bool, human: Callable[[dict[str, Any]], str]) -> None:
-    try:
-        summary = action()
-    except HphostError as exc:
-        _refused(exc, as_json)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        _refused(InvalidInput(field="file", reason=reason, where={"path": str(exc.filename or "")}), as_json)
-    if as_json:
-        typer.echo(json.dumps({"ok": True, "code": None, "message": "valid", "where": None, "summary": summary},
-                              ensure_ascii=False, default=str))
-    else:
-        typer.echo(human(summary))
+    from hosting.formats.dry_run import outcome
 
-
-def _refused(exc: HphostError, as_json: bool) -> None:
+    answer, error = outcome(action)
     if as_json:
-        typer.echo(json.dumps({"ok": False, **exc.to_dict(), "summary": None}, ensure_ascii=False, default=str))
+        typer.echo(json.dumps(answer, ensure_ascii=False, default=str))
+    elif error is not None:
+        place = ", ".join(f"{key}={value}" for key, value in error.where.items())
+        typer.echo(f"refused {error.code}: {error.message}" + (f" ({place})" if place else ""), err=True)
     else:
-        place = ", ".join(f"{key}={value}" for key, value in exc.where.items())
-        typer.echo(f"refused {exc.code}: {exc.message}" + (f" ({place})" if place else ""), err=True)
-    raise typer.Exit(EXIT_REFUSED)
+        typer.echo(human(answer["summary"]))
+    if error is not None:
+        raise typer.Exit(EXIT_REFUSED)
 
 
 def _check_suffix(path: Path, suffix: str, what: str) -> None:

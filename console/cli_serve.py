@@ -22,9 +22,26 @@ def serve_command(
     from console.cli_run import wait_for_schema_of
 
     wait_for_schema_of("serve")
+    return_large_buffers_to_the_system()
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
                 log_config=None, access_log=False, timeout_graceful_shutdown=10)
+
+
+def return_large_buffers_to_the_system(threshold_bytes: int = 1024 * 1024) -> None:
+    """Pin glibc's mmap threshold: an upload's multi-MiB parts are then mapped and unmapped whole, instead of
+    fragmenting the heaps of the storing threads (measured: about 20 MiB of RSS per upload). Not glibc: no-op."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-3, threshold_bytes)  # M_MMAP_THRESHOLD (also turns glibc's dynamic threshold off)
+    except (OSError, AttributeError):
+        pass
 
 
 def register(app: typer.Typer) -> None:

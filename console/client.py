@@ -29,7 +29,7 @@ from hosting.db.models import AuditEvent, Job, Planning
 from hosting.errors import HphostError, InvalidInput, TransientError
 from hosting.jobs import cleanup
 from hosting.jobs.control import get_job, request_cancel, retry, stages
-from hosting.jobs.enqueue import JobRequest, enqueue
+from hosting.jobs.enqueue import JobRequest, enqueue, require_inputs
 from hosting.jobs.kinds import JOB_KINDS
 from hosting.jobs.states import CancelOutcome
 from hosting.pipeline.registry import STAGES
@@ -94,7 +94,7 @@ class Client:
         try:
             self._upload_inputs(hhyp, profils, profils_data, params, digests)
             params.update(_options(time_grid, base_name, prune))
-            _require_inputs(kind, params)
+            require_inputs(kind, params)
             request = JobRequest(kind=kind, planning=planning_id, params=params, idempotency_key=idempotency_key,
                                  requested_by=self.actor, input_sha256=digests, hosting=hosting)
             with self.rt.db.transaction() as session:
@@ -249,10 +249,6 @@ def _options(time_grid: dict[str, Any] | None, base_name: str | None, prune: boo
     return options
 
 
-def _require_inputs(kind: str, params: dict[str, Any]) -> None:
-    needed = {"create_base": "time_grid", "load_base": "hhyp_key", "assign_profils": "profils_key"}.get(kind)
-    if needed and needed not in params:
-        raise InvalidInput(field=needed, reason=f"required for {kind}", where={"field": needed})
 
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,8 @@ from hosting.db.models import AuditEvent, Job, Planning
 
 log = get_logger("hphost.audit")
 _PENDING = "hphost_audit_pending"
+# Bound by the web layer for the request being served: every audit row it writes names them.
+REQUEST_CONTEXT = ("request_id", "source")
 
 
 def record(
@@ -31,7 +34,12 @@ def record(
     hosting_number: str | None = None,
     **data: Any,
 ) -> AuditEvent:
-    """Add an audit row to ``session``'s transaction. ``data`` holds ids and codes only."""
+    """Add an audit row to ``session``'s transaction. ``data`` holds ids and codes only.
+
+    Within an HTTP request, the request id and the caller's address are added to ``data``.
+    """
+    bound = structlog.contextvars.get_contextvars()
+    data = {name: bound[name] for name in REQUEST_CONTEXT if bound.get(name) is not None} | data
     row = AuditEvent(
         actor=actor,
         action=action,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hosting import uploads
 from hosting.db.models import BaseRecord, Job, Planning, Stage
 from hosting.jobs.states import ACTIVE_JOB_STATES, BaseState, JobState, StageState
 from hosting.pipeline.registry import STAGES
@@ -43,12 +44,14 @@ def fsck(rt: Runtime, *, repair: bool = False) -> FsckReport:
         running = list(session.scalars(select(Stage).where(Stage.state == StageState.RUNNING)))
         queued_jobs = set(session.scalars(
             select(Stage.job_id).where(Stage.state.in_((StageState.QUEUED, StageState.RUNNING)))))
+        upload_keys, upload_problems = uploads.live_keys(session)
     live_bases = {b.id for b in bases.values() if _keeps_outputs(b, jobs.get(b.job_id))}
     # A succeeded job's uploads are deleted by its worker, or by the sweeper once its worker died.
     inputs = {key for job in jobs.values()
               if job.discarded_at is None and (job.state != JobState.SUCCEEDED or job.cleaned_at is None)
               for key in (job.params.get("hhyp_key"), job.params.get("profils_key")) if key}
-    _check_objects(rt, report, live_bases, inputs)
+    _check_objects(rt, report, live_bases, inputs | upload_keys)
+    report.problems.extend(upload_problems)
     report.orphan_base_dbs = sorted(set(rt.basedbs.list_ids()) - live_bases)
     _check_consistency(rt, report, jobs, bases, plannings, running, queued_jobs)
     if repair:

@@ -33,6 +33,14 @@ class Runtime:
     def basedbs(self) -> BaseDatabases:
         return open_basedbs(self.settings)
 
+    @cached_property
+    def token_key(self) -> bytes:
+        """The key of the API tokens' hashes (derived from the secret key)."""
+        from hosting.sealing import secret_key
+        from hosting.tokens import hmac_key
+
+        return hmac_key(secret_key(self.settings))
+
 
 class BrokerUnavailable(TransientError):
     """The broker at {broker} cannot be reached ({reason}); job {job_id} stays queued, sent again by a worker's sweeper once the broker is back (or cancel it: hphost jobs cancel {job_id})."""  # noqa: E501

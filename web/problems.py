@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hosting.errors import Conflict, HphostError, NotFound, TransientError
@@ -24,6 +25,29 @@ _STATUS_BY_CLASS: tuple[tuple[type[HphostError], int], ...] = ((NotFound, 404), 
 _CODE_OF_STATUS = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                    405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 409: "CONFLICT", 410: "GONE",
                    413: "TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "INVALID_INPUT", 429: "TOO_MANY_REQUESTS"}
+
+
+class ProblemDoc(BaseModel):
+    """An ``application/problem+json`` body, as OpenAPI documents it."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    where: dict[str, Any] | None
+    instance: str
+    request_id: str | None
+
+
+def problem_doc(description: str) -> dict[str, Any]:
+    """One OpenAPI response: a problem+json body (``responses={409: problem_doc("PLANNING_BUSY")}``)."""
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": ProblemDoc.model_json_schema()}}}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these refusal statuses, each a problem+json body."""
+    return {status: problem_doc(f"A refusal ({_CODE_OF_STATUS.get(status, 'INTERNAL')}).") for status in statuses}
 
 
 class Problem(Exception):

@@ -1,4 +1,5 @@
-"""Each request gets an id (``X-Request-ID``, the caller's when it is sane): on the response, in every log line.
+"""Each request gets an id (``X-Request-ID``, the caller's when it is sane): on the response, in every log line
+and audit row, with the caller's address (``source``).
 
 An exception no handler took ends here as ``500 INTERNAL`` (problem+json with the id); its traceback goes
 to the log only.
@@ -43,7 +44,9 @@ class RequestId:
                 message.setdefault("headers", []).append((HEADER, request_id.encode()))
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        client = scope.get("client")  # the proxy's X-Forwarded-For when uvicorn trusts it (--forwarded-allow-ips)
+        source = client[0] if client else None
+        with structlog.contextvars.bound_contextvars(request_id=request_id, source=source):
             try:
                 await self.app(scope, receive, send_with_id)
             except Exception as exc:

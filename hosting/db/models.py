@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -280,3 +281,60 @@ class SealedSecret(Base):
     subject: Mapped[str] = mapped_column(String(100))
     sealed: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- The HTTP API (issue 19): service tokens, console sessions, idempotency keys -------------------------
+
+
+class ApiToken(Base):
+    """A bearer token of the API: a service token or a console session; only a keyed hash of its secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # service | console
+    hosting_number: Mapped[str | None] = mapped_column(String(12), index=True)  # None: the operator's
+    role: Mapped[str] = mapped_column(String(16))  # reader | writer | operator
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """An ``Idempotency-Key`` of the API: in flight while ``status`` is None, then the answer to replay."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(40))  # the hosting number the request acts on
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# --- Uploads of the HTTP API (issue 19, hosting/uploads.py) ----------------------------------------------
+
+
+class Upload(Base):
+    """A file a caller put in object storage for a later job (claim check); deleted at ``expires_at`` unless used."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    hosting_number: Mapped[str] = mapped_column(ForeignKey("hostings.number"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # hhyp | profils
+    store_key: Mapped[str] = mapped_column(String(300), unique=True)
+    # Counted and hashed by the server as the bytes went by; for a presigned PUT, declared until verified.
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_by_job: Mapped[str | None] = mapped_column(String(40), index=True)

@@ -88,6 +88,13 @@ def enqueue(session: Session, request: JobRequest) -> tuple[Job, bool]:
     return job, True
 
 
+def require_inputs(kind: str, params: dict[str, Any]) -> None:
+    """A job's kind needs its input: a time grid to create a base, a .HHYP to load one, a .profils to assign."""
+    needed = {"create_base": "time_grid", "load_base": "hhyp_key", "assign_profils": "profils_key"}.get(kind)
+    if needed and needed not in params:
+        raise InvalidInput(field=needed, reason=f"required for {kind}", where={"field": needed})
+
+
 def _job_of_key(session: Session, hosting_number: str, key: str | None) -> Job | None:
     if not key:
         return None

@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from config.logging import get_logger
-from hosting import audit
+from hosting import audit, uploads
 from hosting.db.models import Job, Stage, utcnow
 from hosting.db.session import rows_updated
 from hosting.jobs import cleanup
@@ -33,9 +33,10 @@ class SweepReport:
     redispatched: list[tuple[str, str]] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
     discarded: list[str] = field(default_factory=list)
+    expired_uploads: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return any((self.requeued, self.redispatched, self.cleaned, self.discarded))
+        return any((self.requeued, self.redispatched, self.cleaned, self.discarded, self.expired_uploads))
 
 
 def sweep(rt: Runtime, dispatch: Dispatch, *, actor: str = "sweeper",
@@ -48,9 +49,11 @@ def sweep(rt: Runtime, dispatch: Dispatch, *, actor: str = "sweeper",
     _clean_failed(rt, actor, report)
     _clean_succeeded(rt, report)
     _discard(rt, actor, report, failed_retention_s)
+    report.expired_uploads = uploads.expire(rt, actor=actor)
     if report:
         log.info("sweep", requeued=len(report.requeued), redispatched=len(report.redispatched),
-                 cleaned=len(report.cleaned), discarded=len(report.discarded))
+                 cleaned=len(report.cleaned), discarded=len(report.discarded),
+                 expired_uploads=len(report.expired_uploads))
     return report
 
 

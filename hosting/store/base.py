@@ -22,7 +22,8 @@ class ObjectInfo:
 
 class ObjectStore(Protocol):
     def put_stream(self, key: str, stream: BinaryIO, size_bytes: int | None = None) -> None:
-        """Store what ``stream`` yields until EOF under ``key`` (streamed, bounded memory)."""
+        """Store what ``stream`` yields until EOF under ``key`` (streamed, bounded memory; a stream of unknown
+        ``size_bytes``, such as an HTTP upload, is held a few small parts at a time)."""
 
     def put_bytes(self, key: str, data: bytes) -> None: ...
 

@@ -143,6 +143,11 @@ class S3Store:
                 # Small enough to hold: one PUT that botocore can replay (photos, tables of a school).
             self.put_bytes(key, stream.read())
             return
+        if size_bytes is None:  # a stream from the network: two small parts in memory (hosting/store/multipart.py)
+            from hosting.store.multipart import put_unsized
+
+            put_unsized(self, key, stream)
+            return
         # Multipart: botocore retries each part (parts are buffered); a consumed stream cannot be
         # replayed as a whole, so what still fails fails the stage, which is retried whole.
         try:
@@ -156,6 +161,11 @@ class S3Store:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._call("put", key, lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data))
+
+    def presigned_put(self, key: str, expires_s: float) -> str:
+        """A URL that lets its holder PUT the object ``key`` (and nothing else) until it expires."""
+        return self._call("presign", key, lambda: self.client.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=int(expires_s)))
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (setup and tests)."""
