@@ -86,6 +86,11 @@ class Client:
         params = {"planning": planning} if planning else {}
         return self._json("POST", f"/uploads/{upload_id}/check", resend=True, params=params)
 
+    def plannings(self, *, hosting: str | None = None) -> builtins.list[dict[str, Any]]:
+        """The plannings the token sees, by name (the operator's: ``hosting``'s, or every hosting's)."""
+        params = {"hosting_number": hosting} if hosting else {}
+        return self._json("GET", "/plannings", resend=True, params=params)["plannings"]
+
     # --- jobs ------------------------------------------------------------------------------------
     def enqueue(self, planning_id: str, kind: str, *, hhyp: str | Path | None = None,
                 profils: str | Path | None = None, hhyp_upload: str | None = None,

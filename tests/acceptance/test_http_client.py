@@ -6,7 +6,11 @@ wait follows the events stream, or long-polls where a proxy refuses the stream.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 
 import httpx2
 import pytest
@@ -101,3 +105,24 @@ def test_wait_long_polls_where_the_stream_is_refused_and_refusals_keep_their_cod
     with Client(server.url, "hph_0000000000000000." + "A" * 43) as stranger, pytest.raises(ApiError) as refused:
         stranger.list()
     assert refused.value.code == "UNAUTHENTICATED"
+
+
+def test_the_cli_job_commands_go_to_the_remote_server(served, tmp_path):
+    server, token, planning = served
+    env = {**os.environ, "HPHOST_API_URL": server.url, "HPHOST_API_TOKEN": token,
+           "HPHOST_HOME": str(tmp_path / "no-installation-here")}
+
+    def hphost(*args: str) -> dict:
+        done = subprocess.run([sys.executable, "-m", "console", *args, "--json"], env=env, capture_output=True,
+                              text=True, check=False, timeout=120)
+        return json.loads(done.stdout)
+
+    loaded = hphost("profils", "assign", planning, str(SAMPLES / "small.profils"), "--wait")
+    assert loaded["ok"] and loaded["job"]["state"] == "succeeded", loaded
+    job_id = loaded["job"]["id"]
+    assert job_id in [job["id"] for job in hphost("jobs", "list", "--planning", planning)["jobs"]]
+    assert hphost("jobs", "show", job_id)["job"]["stages"]
+    assert any(row["action"] == "job.succeeded" for row in hphost("audit", job_id)["audit"])
+    missing = hphost("jobs", "show", "0" * 32)
+    assert (missing["ok"], missing["code"]) == (False, "NOT_FOUND")
+    assert not (tmp_path / "no-installation-here").exists()  # no local database was opened
