@@ -220,8 +220,10 @@ def profils_assign(
 def _console_action(kind: str, planning: str, wait: bool, as_json: bool, timeout_s: float | None,
                     **request: Any) -> None:
     """Enqueue one console action as the operator, then watch it or print its id, as asked."""
+    from console.remote import job_client
+
     with refusals(as_json):
-        client = Client(actor="operator")
+        client = job_client()
         job = client.enqueue(kind, planning, **request)
     finish_job_command(client, job, wait, as_json, timeout_s)
 

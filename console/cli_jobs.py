@@ -18,6 +18,7 @@ from sqlalchemy import select
 from config.celery import STAGE_QUEUE
 from console.client import Client, WaitTimeout
 from console.output import EXIT_REFUSED, emit, refusals
+from console.remote import RemoteJobs, job_client
 from console.views import JobView
 from hosting.db.models import Job
 from hosting.errors import InvalidInput
@@ -65,7 +66,8 @@ class QueueWatch:
                 f"queued, not taken for {waited_s:.0f} s); start one with: hphost worker")
 
 
-def watch(client: Client, job_id: str, *, timeout_s: float | None = None, live_view: bool = True) -> JobView:
+def watch(client: Client | RemoteJobs, job_id: str, *, timeout_s: float | None = None,
+          live_view: bool = True) -> JobView:
     """Follow the job until it ends: a live table (``live_view``), a line when no worker takes a stage.
 
     Past ``timeout_s``: ``WAIT_TIMEOUT`` (exit 3), naming the job, which goes on.
@@ -92,7 +94,7 @@ def watch(client: Client, job_id: str, *, timeout_s: float | None = None, live_v
     return view
 
 
-def finish_job_command(client: Client, view: JobView, wait: bool, as_json: bool,
+def finish_job_command(client: Client | RemoteJobs, view: JobView, wait: bool, as_json: bool,
                        timeout_s: float | None = None) -> None:
     if not as_json:  # at once: the id to follow or cancel the job with, whatever happens next
         typer.echo(f"job {view.id} {view.state} ({view.kind})", err=True)
@@ -118,7 +120,7 @@ def jobs_list(planning: Annotated[str | None, typer.Option(help="A planning id o
         if state is not None and state not in JOB_STATES:
             raise InvalidInput(field="state", reason="expected one of " + ", ".join(JOB_STATES),
                                where={"field": "state"})
-        views = Client(actor="operator").list(planning=planning, state=state, limit=limit, hosting=hosting)
+        views = job_client().list(planning=planning, state=state, limit=limit, hosting=hosting)
 
     def human() -> None:
         for v in views:
@@ -132,7 +134,7 @@ def jobs_list(planning: Annotated[str | None, typer.Option(help="A planning id o
 def jobs_show(job_id: str, as_json: JsonOpt = False) -> None:
     """A job with its stages."""
     with refusals(as_json):
-        client = Client(actor="operator")
+        client = job_client()
         view = client.get(full_job_id(client, job_id))
     emit({"ok": True, "job": view.as_dict()}, as_json, lambda: Console().print(job_table(view)))
 
@@ -142,7 +144,7 @@ def jobs_watch(job_id: str, timeout_s: Annotated[float | None, typer.Option(
         "--timeout", "--timeout-s", min=0, help="Give up after SECONDS (WAIT_TIMEOUT, exit 3).")] = None) -> None:
     """Follow a job live until it ends."""
     with refusals():
-        client = Client(actor="operator")
+        client = job_client()
         view = watch(client, full_job_id(client, job_id), timeout_s=timeout_s)
     typer.echo(f"job {view.id} {view.state}")
 
@@ -151,7 +153,7 @@ def jobs_watch(job_id: str, timeout_s: Annotated[float | None, typer.Option(
 def jobs_cancel(job_id: str, as_json: JsonOpt = False) -> None:
     """Stop a queued or running job and remove what it made; a failed job is discarded."""
     with refusals(as_json):
-        client = Client(actor="operator")
+        client = job_client()
         view = client.cancel(full_job_id(client, job_id))
     emit({"ok": True, "job": view.as_dict()}, as_json, lambda: typer.echo(f"job {view.id} {view.state}"))
 
@@ -161,7 +163,7 @@ def jobs_retry(job_id: str, wait: bool = typer.Option(False, "--wait/--no-wait")
                timeout_s: TimeoutOpt = None) -> None:
     """Re-run a failed job from its failed stage (earlier stages' outputs are reused)."""
     with refusals(as_json):
-        client = Client(actor="operator")
+        client = job_client()
         view = client.retry(full_job_id(client, job_id))
     finish_job_command(client, view, wait, as_json, timeout_s)
 
@@ -170,7 +172,7 @@ def jobs_retry(job_id: str, wait: bool = typer.Option(False, "--wait/--no-wait")
 def jobs_credentials(job_id: str, as_json: JsonOpt = False) -> None:
     """Generated passwords of the job's new users — shown once, then gone."""
     with refusals(as_json):
-        client = Client(actor="operator")
+        client = job_client()
         revealed = client.credentials(full_job_id(client, job_id))
     emit({"ok": True, "credentials": revealed}, as_json,
          lambda: typer.echo("\n".join(f"{login}\t{pw}" for login, pw in sorted(revealed.items()))
@@ -180,7 +182,7 @@ def jobs_credentials(job_id: str, as_json: JsonOpt = False) -> None:
 def audit_command(job_id: str, as_json: JsonOpt = False) -> None:
     """The audit trail of a job: every transition, retry, skip and decision."""
     with refusals(as_json):
-        client = Client(actor="operator")
+        client = job_client()
         rows = client.audit(full_job_id(client, job_id))
     payload = [{"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "stage": r.stage,
                 "data": r.data} for r in rows]
@@ -193,9 +195,9 @@ def audit_command(job_id: str, as_json: JsonOpt = False) -> None:
     emit({"ok": True, "audit": payload}, as_json, human)
 
 
-def full_job_id(client: Client, job_id: str) -> str:
-    """A job id, or the start of one as the tables print it (at least 8 characters, naming one job)."""
-    if len(job_id) >= 32 or len(job_id) < 8:
+def full_job_id(client: Client | RemoteJobs, job_id: str) -> str:
+    """A job id, or the start of one as the tables print it (at least 8 characters, naming one job; local only)."""
+    if len(job_id) >= 32 or len(job_id) < 8 or isinstance(client, RemoteJobs):
         return job_id  # a whole id, or too short to mean one: NOT_FOUND names it
     with client.rt.db.transaction() as session:
         found = list(session.scalars(select(Job.id).where(Job.id.startswith(job_id, autoescape=True)).limit(3)))

@@ -96,8 +96,9 @@ class CountingReader:
     ``read(n)`` returns ``n`` bytes until the end (an S3 multipart part must be whole).
     """
 
-    def __init__(self, pull: Callable[[], bytes], *, limit: int, kind: str):
+    def __init__(self, pull: Callable[[], bytes], *, limit: int, kind: str, expected_bytes: int | None = None):
         self._pull, self._limit, self._kind = pull, limit, kind
+        self.expected_bytes = expected_bytes  # announced (Content-Length): a small upload is stored in one PUT
         self._pending = bytearray()
         self._ended = False
         self.size_bytes = 0
@@ -160,7 +161,7 @@ def receive(rt: Runtime, hosting_number: str, kind: str, pull: Callable[[], byte
     with rt.db.transaction() as session:
         upload = begin(session, hosting_number, kind, ttl_s=rt.settings.upload_ttl_s, actor=actor)
         upload_id, key = upload.id, upload.store_key
-    reader = CountingReader(pull, limit=max_bytes(rt, kind), kind=kind)
+    reader = CountingReader(pull, limit=max_bytes(rt, kind), kind=kind, expected_bytes=size_bytes)
     try:
         rt.store.put_stream(key, cast(BinaryIO, reader))
     except BaseException:

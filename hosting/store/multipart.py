@@ -34,18 +34,25 @@ def fill(stream: BinaryIO, buffer: bytearray) -> int:
 
 
 def put_unsized(store: S3Store, key: str, stream: BinaryIO, part_bytes: int = PART_BYTES) -> None:
-    """Store ``stream`` under ``key``: one PUT when it fits in a part, else a multipart upload."""
-    first = bytearray(part_bytes)
+    """Store ``stream`` under ``key``: one PUT when it fits in a part, else a multipart upload.
+
+    A stream that announces its size (``expected_bytes``, an HTTP body's Content-Length) under the store's
+    multipart threshold is read into one buffer and sent in one PUT, as a plain copy would be.
+    """
+    expected = getattr(stream, "expected_bytes", None)
+    first_bytes = part_bytes
+    if isinstance(expected, int) and expected < store.transfer.multipart_threshold:
+        first_bytes = max(expected + 1, part_bytes)  # (+1: its end is seen)
+    first = bytearray(first_bytes)
     held = fill(stream, first)
-    if held < part_bytes:
+    if held < len(first):
         del first[held:]
-        store.put_bytes(key, bytes(first))
+        store._call("put", key, lambda: store.client.put_object(Bucket=store.bucket, Key=store._key(key), Body=first))
         return
-    buffers = [first, bytearray(part_bytes)]
     target = {"Bucket": store.bucket, "Key": store._key(key)}
     upload_id = store._call("put", key, lambda: store.client.create_multipart_upload(**target))["UploadId"]
     try:
-        parts = _send_parts(store, key, stream, buffers, held, {**target, "UploadId": upload_id})
+        parts = _send_parts(store, key, stream, [first, bytearray(part_bytes)], {**target, "UploadId": upload_id})
         store._call("put", key, lambda: store.client.complete_multipart_upload(
             **target, UploadId=upload_id, MultipartUpload={"Parts": parts}))
     except BaseException:
@@ -56,25 +63,28 @@ def put_unsized(store: S3Store, key: str, stream: BinaryIO, part_bytes: int = PA
         raise
 
 
-def _send_parts(store: S3Store, key: str, stream: BinaryIO, buffers: list[bytearray], held: int,
+def _send_parts(store: S3Store, key: str, stream: BinaryIO, buffers: list[bytearray],
                 upload: dict[str, Any]) -> list[dict[str, Any]]:
-    """Send part after part, each from its buffer while the other buffer is filled with the next one."""
-    part_bytes = len(buffers[0])
+    """Send part after part (the first buffer is full), each while the next is read into the other buffer."""
     parts: list[dict[str, Any]] = []
     sending: Future[dict[str, Any]] | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="s3-part") as sender:
-        number = 0
-        while held:
+        body, full, number = buffers[0], True, 0
+        while body:
             number += 1
-            body = buffers[(number - 1) % 2]
-            if held < part_bytes:
-                del body[held:]  # the last part, shorter
             if sending is not None:
                 parts.append(sending.result())  # the other buffer is free again
             sending = sender.submit(_send_part, store, key, upload, number, body)
-            held = fill(stream, buffers[number % 2]) if held == part_bytes else 0
-        if sending is not None:
-            parts.append(sending.result())
+            if not full:
+                break
+            body = buffers[1] if body is buffers[0] else buffers[0]
+            if len(body) != len(buffers[1]):
+                body = buffers[0] = bytearray(len(buffers[1]))  # a first part larger than the others
+            held = fill(stream, body)
+            full = held == len(body)
+            del body[held:]
+        assert sending is not None  # (the first buffer is full)
+        parts.append(sending.result())
     return parts
 
 

@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 class _Trickle(io.RawIOBase):
     """A stream that hands out at most 70,000 bytes a read, as an HTTP body does."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, expected_bytes: int | None = None):
         self._data = io.BytesIO(data)
+        self.expected_bytes = expected_bytes  # announced (as an HTTP upload's Content-Length)
 
     def readable(self) -> bool:
         return True
@@ -30,14 +31,15 @@ class _Trickle(io.RawIOBase):
         return len(data)
 
 
-@pytest.mark.parametrize("size", [0, 1000, 5 * 1024 * 1024, 12 * 1024 * 1024 + 17])
-def test_an_unsized_stream_is_stored_whole(moto_server, size):
+@pytest.mark.parametrize("announced", [False, True])
+@pytest.mark.parametrize("size", [0, 1000, 5 * 1024 * 1024, 12 * 1024 * 1024 + 17, 17 * 1024 * 1024 + 3])
+def test_an_unsized_stream_is_stored_whole(moto_server, size, announced):
     settings = Settings(home="var/test-s3", store_url=f"s3://hphost-{uuid.uuid4().hex[:12]}",
                         s3_endpoint_url=moto_server.url, s3_access_key_id="testing", s3_secret_access_key="testing")
     store = S3Store.from_settings(settings)
     store.ensure_bucket()
     data = os.urandom(size)
-    store.put_stream("incoming/x/base.HHYP", cast(BinaryIO, _Trickle(data)))
+    store.put_stream("incoming/x/base.HHYP", cast(BinaryIO, _Trickle(data, size if announced else None)))
     assert store.get_bytes("incoming/x/base.HHYP") == data
     uploads = store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", [])
     assert uploads == []
