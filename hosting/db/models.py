@@ -280,3 +280,26 @@ class SealedSecret(Base):
     subject: Mapped[str] = mapped_column(String(100))
     sealed: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- The operators' dashboard (issue 20): accounts, and the indexes of its pages ---------------------------
+
+class Operator(Base):
+    """An operator of the dashboard: a name, a role (viewer < operator < admin) and a password's hash only."""
+
+    __tablename__ = "operators"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+# The jobs page pages by (created_at, id), newest first, with or without a state / kind filter;
+# the overview counts queued and running stages by name.
+Index("ix_jobs_created_id", Job.created_at, Job.id)
+Index("ix_jobs_state_created_id", Job.state, Job.created_at, Job.id)
+Index("ix_jobs_kind_created_id", Job.kind, Job.created_at, Job.id)
+Index("ix_jobs_error_code_created", Job.error_code, Job.created_at)
+Index("ix_stages_state_name_due", Stage.state, Stage.name, Stage.due_at)

@@ -1,0 +1,152 @@
+"""The dashboard on SQLite: login, sessions, CSRF, roles, and every page rendering a failed job."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from config.settings import Settings
+from hosting.dashboard.operators import create_operator
+from hosting.db.models import AuditEvent, Job, Stage
+from hosting.errors import StorageError
+from hosting.jobs.enqueue import JobRequest, enqueue
+from hosting.jobs.lifecycle import Claim, claim, fail_job
+from hosting.plannings import PlanningSettings, create_hosting, create_planning
+from hosting.runtime import Runtime
+from web.app import create_app
+from web.dashboard.auth import COOKIE
+
+HOSTING = "123456789012"
+
+
+@pytest.fixture
+def rt(tmp_path, db):
+    return Runtime(Settings(home=tmp_path, database_url=str(db.engine.url)))
+
+
+@pytest.fixture
+def passwords(db):
+    with db.transaction() as session:
+        return {role: create_operator(session, role, role, actor="test") for role in ("viewer", "operator")}
+
+
+@pytest.fixture
+def failed_job(db):
+    with db.transaction() as session:
+        create_hosting(session, HOSTING, actor="test")
+        planning = create_planning(session, HOSTING, PlanningSettings(
+            name="EDT", domain="edt.example.edu", controller_domain="ctl.example.edu"), actor="test")
+        job, _ = enqueue(session, JobRequest(kind="create_base", planning=planning.id, params={
+            "time_grid": {"weeks": 1}, "secret_password": "hunter2"}))
+    with db.transaction() as session:
+        claimed = claim(session, job.id, "instantiate", owner="host:1:abc", lease_s=30, max_deliveries=3)
+        assert isinstance(claimed, Claim)
+    with db.transaction() as session:
+        refused = StorageError(operation="put", key="k", reason="denied", where={"key": "k"})
+        fail_job(session, job.id, refused, stage=session.get(Stage, claimed.stage_id), actor="host:1:abc")
+    return job.id
+
+
+def browser(rt) -> TestClient:
+    return TestClient(create_app(rt), raise_server_exceptions=False, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def log_in(client: TestClient, name: str, password: str):
+    token = csrf_of(client.get("/dashboard/login").text)
+    return client.post("/dashboard/login", data={"name": name, "password": password, "csrf": token,
+                                                 "next": "/dashboard/jobs"})
+
+
+def test_a_page_asks_to_log_in_and_a_login_opens_it(rt, passwords):
+    client = browser(rt)
+    answer = client.get("/dashboard/jobs")
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/dashboard/login?next=")
+    refused = log_in(client, "operator", "wrong")
+    assert refused.status_code == 401 and "LOGIN_REFUSED" in refused.text
+    answer = log_in(client, "operator", passwords["operator"])
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/jobs"
+    cookie = answer.headers["set-cookie"]
+    assert COOKIE in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert client.get("/dashboard/jobs").status_code == 200
+
+
+def test_a_login_without_the_csrf_token_is_refused(rt, passwords):
+    client = browser(rt)
+    client.get("/dashboard/login")
+    answer = client.post("/dashboard/login", data={"name": "operator", "password": passwords["operator"]})
+    assert answer.status_code == 403 and answer.json()["code"] == "CSRF_REFUSED"
+
+
+def test_a_forged_cookie_is_no_session(rt, passwords):
+    client = browser(rt)
+    client.cookies.set(COOKIE, "eyJvcCI6Im9wZXJhdG9yIn0.forged.sig", path="/dashboard")
+    assert client.get("/dashboard/").status_code == 303
+
+
+def test_pages_show_a_failed_job_its_group_and_a_redacted_spec(rt, passwords, failed_job):
+    client = browser(rt)
+    log_in(client, "viewer", passwords["viewer"])
+    dry_run = "/dashboard/failures/retry?code=STORAGE_ERROR&stage=instantiate"
+    for path in ("/dashboard/", "/dashboard/jobs", "/dashboard/failures", "/dashboard/workers",
+                 f"/dashboard/jobs/{failed_job}", "/dashboard/jobs?state=failed&q=EDT",
+                 f"/dashboard/jobs?q={failed_job[:8]}", dry_run):
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.text)
+    job_page = client.get(f"/dashboard/jobs/{failed_job}").text
+    assert "hunter2" not in job_page and "***" in job_page
+    assert "outcome-failed" in job_page  # the failed attempt's bar
+    assert "STORAGE_ERROR" in client.get("/dashboard/failures").text
+    assert failed_job[:12] in client.get(f"/dashboard/jobs?q={failed_job[:8]}").text
+    assert 'id="eligible">1<' in client.get(dry_run).text
+
+
+def test_a_viewer_sees_no_button_and_its_forged_posts_are_refused(rt, passwords, failed_job, db):
+    client = browser(rt)
+    log_in(client, "viewer", passwords["viewer"])
+    page = client.get(f"/dashboard/jobs/{failed_job}").text
+    assert "retry-job" not in page and "cancel-job" not in page
+    assert "retry this group" not in client.get("/dashboard/failures").text
+    token = csrf_of(page)
+    no_token = client.post(f"/dashboard/jobs/{failed_job}/cancel", data={"reason": "forged"})
+    assert no_token.status_code == 403 and no_token.json()["code"] == "CSRF_REFUSED"
+    with_token = client.post(f"/dashboard/jobs/{failed_job}/cancel", data={"reason": "forged", "csrf": token})
+    assert with_token.status_code == 403 and with_token.json()["code"] == "OPERATOR_ROLE"
+    with db.transaction() as session:
+        assert session.get(Job, failed_job).state == "failed"
+
+
+def test_an_operator_cancels_with_a_reason_audited_under_its_name(rt, passwords, failed_job, db):
+    client = browser(rt)
+    log_in(client, "operator", passwords["operator"])
+    token = csrf_of(client.get(f"/dashboard/jobs/{failed_job}").text)
+    no_reason = client.post(f"/dashboard/jobs/{failed_job}/cancel", data={"csrf": token})
+    assert no_reason.status_code == 422 and no_reason.json()["code"] == "INVALID_INPUT"
+    answer = client.post(f"/dashboard/jobs/{failed_job}/cancel", data={"csrf": token, "reason": "customer asked"})
+    assert answer.status_code == 303, answer.text
+    with db.transaction() as session:
+        assert session.get(Job, failed_job).state == "cancelled"
+        rows = session.query(AuditEvent).filter_by(job_id=failed_job, action="operator.cancel").all()
+        assert [(r.actor, r.data["reason"]) for r in rows] == [("operator:operator", "customer asked")]
+
+
+def test_logout_ends_the_session(rt, passwords):
+    client = browser(rt)
+    log_in(client, "operator", passwords["operator"])
+    token = csrf_of(client.get("/dashboard/").text)
+    assert client.post("/dashboard/logout", data={"csrf": token}).status_code == 303
+    assert client.get("/dashboard/").status_code == 303
+
+
+def test_static_files_ship_in_the_package_and_nothing_else_is_served(rt):
+    client = browser(rt)
+    assert client.get("/dashboard/static/dashboard.js").status_code == 200
+    assert client.get("/dashboard/static/dashboard.css").headers["content-type"].startswith("text/css")
+    assert client.get("/dashboard/static/..%2Fauth.py").status_code == 404
