@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from hosting.db.models import AuditEvent, Job, Stage, utcnow
@@ -82,12 +82,14 @@ def running(session: Session, now: datetime, limit: int = 200) -> list[RunningRo
 
 def failure_groups(session: Session, since: datetime | None = None, limit: int = 100) -> list[FailureGroup]:
     """Failed jobs grouped by error code x the stage that failed, most frequent first."""
-    stage_name = func.coalesce(Stage.name, NO_STAGE)
-    query = (select(func.coalesce(Job.error_code, "UNKNOWN"), stage_name, func.count(), func.min(Job.finished_at),
-                    func.max(Job.finished_at), func.max(Job.id))
+    # (literal SQL, not bound parameters: PostgreSQL must see the GROUP BY expressions as the SELECT's)
+    code = func.coalesce(Job.error_code, literal_column("'UNKNOWN'"))
+    stage_name = func.coalesce(Stage.name, literal_column(f"'{NO_STAGE}'"))
+    query = (select(code, stage_name, func.count(), func.min(Job.finished_at), func.max(Job.finished_at),
+                    func.max(Job.id))
              .outerjoin(Stage, (Stage.job_id == Job.id) & (Stage.state == StageState.FAILED))
              .where(Job.state == JobState.FAILED)
-             .group_by(func.coalesce(Job.error_code, "UNKNOWN"), stage_name)
+             .group_by(code, stage_name)
              .order_by(func.count().desc()).limit(limit))
     if since is not None:
         query = query.where(Job.finished_at >= since)
