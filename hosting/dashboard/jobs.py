@@ -89,8 +89,8 @@ def _filtered(query: Rows, f: JobFilter) -> Rows:
     return query
 
 
-def list_jobs(session: Session, f: JobFilter, cursor: str | None = None, limit: int = PAGE_SIZE) -> JobPage:
-    """One page of jobs, newest first; ``next_cursor`` continues after its last row (keyset, no OFFSET)."""
+def page_query(f: JobFilter, cursor: str | None = None, limit: int = PAGE_SIZE) -> Rows:
+    """The jobs page's query: one more row than a page, to know whether another follows."""
     query: Rows = (select(Job.id, Job.kind, Job.state, Job.hosting_number, Planning.name, Job.created_at,
                           Job.finished_at, Job.error_code)
                    .join(Planning, Planning.id == Job.planning_id))
@@ -98,8 +98,12 @@ def list_jobs(session: Session, f: JobFilter, cursor: str | None = None, limit: 
     if cursor:
         at, job_id = decode_cursor(cursor)
         query = query.where(tuple_(Job.created_at, Job.id) < tuple_(at, job_id))
-    query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
-    rows = [JobRow(*row) for row in session.execute(query)]
+    return query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+
+
+def list_jobs(session: Session, f: JobFilter, cursor: str | None = None, limit: int = PAGE_SIZE) -> JobPage:
+    """One page of jobs, newest first; ``next_cursor`` continues after its last row (keyset, no OFFSET)."""
+    rows = [JobRow(*row) for row in session.execute(page_query(f, cursor, limit))]
     more = len(rows) > limit
     rows = rows[:limit]
     return JobPage(rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
