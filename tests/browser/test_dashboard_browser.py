@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 
+import httpx2
 import pytest
 from playwright.sync_api import Page, expect
+from prometheus_client.parser import text_string_to_metric_families
 
 from tasks.dispatch import dispatch
 from tests.support.hphost_stack import SAMPLES
+from tests.unit.test_dashboard_web import METRICS
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
 GRID = {"first_monday": "2026-08-31", "weeks": 10, "working_days": ["mon", "tue", "wed", "thu", "fri"],
@@ -35,6 +38,16 @@ def shoot(page: Page, shots, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def check_metrics(base: str) -> None:
+    """/metrics after real jobs ran on PostgreSQL: every family, parsed by prometheus-client's parser."""
+    families = {f.name: f for f in text_string_to_metric_families(httpx2.get(base + "/metrics").text)}
+    assert METRICS <= set(families), set(families)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
+    assert samples[("hphost_stage_retries_total", (("code", "STORAGE_UNAVAILABLE"), ("stage", "unpack")))] >= 1
+    assert samples[("hphost_jobs_total", (("kind", "load_base"), ("outcome", "succeeded")))] == 1
+    assert samples[("hphost_stage_duration_seconds_count", (("outcome", "succeeded"), ("stage", "publish")))] == 2
 
 
 def test_an_operator_watches_live_and_retries_a_failure_group(stack, served, passwords, chromium, s3_fault_proxy,
@@ -76,6 +89,8 @@ def test_an_operator_watches_live_and_retries_a_failure_group(stack, served, pas
     shoot(page, shots, "job-timeline")
     page.goto(f"{served}/dashboard/")
     shoot(page, shots, "overview")
+
+    check_metrics(served)
 
     page.click("#logout")
     expect(page).to_have_url(re.compile(r".*/dashboard/login.*"))

@@ -150,3 +150,22 @@ def test_static_files_ship_in_the_package_and_nothing_else_is_served(rt):
     assert client.get("/dashboard/static/dashboard.js").status_code == 200
     assert client.get("/dashboard/static/dashboard.css").headers["content-type"].startswith("text/css")
     assert client.get("/dashboard/static/..%2Fauth.py").status_code == 404
+
+
+METRICS = {"hphost_jobs", "hphost_stage_duration_seconds", "hphost_queue_latency_seconds", "hphost_queue_depth",
+           "hphost_stage_deliveries", "hphost_stage_retries", "hphost_lease_expiries", "hphost_sweeper_recoveries",
+           "hphost_sweeper_redispatches"}
+
+
+def test_metrics_parse_and_count_the_failed_job(rt, failed_job):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    answer = browser(rt).get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+    assert METRICS <= set(families)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
+    assert samples[("hphost_jobs_total", (("kind", "create_base"), ("outcome", "failed")))] == 1
+    assert samples[("hphost_stage_deliveries_total", (("stage", "instantiate"),))] == 1
+    assert samples[("hphost_stage_duration_seconds_count", (("outcome", "failed"), ("stage", "instantiate")))] == 1
+    assert all("hosting" not in labels and "job" not in str(labels) for _, labels in samples)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.dashboard import actions, live, login, pages
+from web.dashboard import actions, live, login, metrics, pages
 
 router = APIRouter(include_in_schema=False)
-for part in (login, pages, actions, live):
+for part in (login, pages, actions, live, metrics):
     router.include_router(part.router)
