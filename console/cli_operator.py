@@ -1,4 +1,4 @@
-"""hphost operator create|list: the dashboard's operator accounts."""
+"""hphost operator create|list: the dashboard's operator accounts; hphost audit verify: the audit's hash chain."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 
 from console.client import Client
 from console.output import emit, refusals
+from hosting.audit_chain import record_verification, verify
 from hosting.dashboard.operators import Role, create_operator, list_operators
 
 operator_app = typer.Typer(no_args_is_help=True, help="Operator accounts of the dashboard (hphost serve).")
@@ -40,6 +41,21 @@ def operator_list(as_json: JsonOpt = False) -> None:
                     for o in list_operators(session)]
     emit({"ok": True, "operators": rows}, as_json,
          lambda: typer.echo("\n".join(f"{row['operator']}\t{row['role']}" for row in rows)))
+
+
+def audit_verify(as_json: bool) -> None:
+    """``hphost audit verify``: walk the audit's hash chain; exit 1 naming the first broken row."""
+    with refusals(as_json):
+        client = Client(actor="operator")
+        with client.rt.db.transaction() as session:
+            report = verify(session)
+        with client.rt.db.transaction() as session:
+            record_verification(session, report, actor="cli")
+    emit({"ok": report.ok, "chain": report.as_dict()}, as_json, lambda: typer.echo(
+        f"audit chain intact: {report.rows} rows ({report.before_chain} older than the chain)" if report.ok
+        else f"audit chain BROKEN at row {report.broken_id}: {report.reason}", err=not report.ok))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from config.celery import STAGE_QUEUE
+from hosting.audit_chain import last_verification
 from hosting.dashboard.overview import queues
 from hosting.db.models import AuditEvent, Job, Stage, utcnow
 from hosting.jobs.states import FINAL_JOB_STATES, StageState
@@ -96,6 +97,18 @@ def _audit_counts(session: Session) -> Iterator[Any]:
     yield retries
 
 
+def _chain(session: Session) -> Iterator[Any]:
+    last = last_verification(session)
+    verified = GaugeMetricFamily("hphost_audit_chain_verified_timestamp_seconds",
+                                 "When the audit's hash chain was last verified (Unix time).")
+    intact = GaugeMetricFamily("hphost_audit_chain_ok", "1 if the last verification found the chain intact.")
+    if last is not None:
+        verified.add_metric([], last.at.timestamp())
+        intact.add_metric([], 1.0 if last.data.get("ok") else 0.0)
+    yield verified
+    yield intact
+
+
 class ControlDBCollector(Collector):
     """Collects from a fresh transaction per scrape (``transaction``: ``ControlDB.transaction``)."""
 
@@ -105,6 +118,6 @@ class ControlDBCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         with self.transaction() as session:
-            parts = [_jobs, _durations, _queues, _audit_counts, *([self.extra] if self.extra else [])]
+            parts = [_jobs, _durations, _queues, _audit_counts, _chain, *([self.extra] if self.extra else [])]
             families = [family for part in parts for family in part(session)]
         yield from families

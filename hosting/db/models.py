@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -193,6 +194,7 @@ class Stage(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("chain_pos", name="uq_audit_events_chain_pos"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -203,6 +205,10 @@ class AuditEvent(Base):
     planning_id: Mapped[str | None] = mapped_column(String(40))
     hosting_number: Mapped[str | None] = mapped_column(String(12))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The hash chain (hosting/audit_chain.py): the row's place, the previous row's hash and its own.
+    chain_pos: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class LoginAttempt(Base):

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from prometheus_client.parser import text_string_to_metric_families
 
+from hosting.audit_chain import verify
 from tasks.dispatch import dispatch
 from tests.support.hphost_stack import SAMPLES
 from tests.unit.test_dashboard_web import METRICS
@@ -91,6 +92,9 @@ def test_an_operator_watches_live_and_retries_a_failure_group(stack, served, pas
     shoot(page, shots, "overview")
 
     check_metrics(served)
+    with stack.client.rt.db.transaction() as session:  # rows sealed by the workers' and the server's commits
+        report = verify(session)
+    assert report.ok and report.rows > 30, report
 
     page.click("#logout")
     expect(page).to_have_url(re.compile(r".*/dashboard/login.*"))

@@ -154,7 +154,7 @@ def test_static_files_ship_in_the_package_and_nothing_else_is_served(rt):
 
 METRICS = {"hphost_jobs", "hphost_stage_duration_seconds", "hphost_queue_latency_seconds", "hphost_queue_depth",
            "hphost_stage_deliveries", "hphost_stage_retries", "hphost_lease_expiries", "hphost_sweeper_recoveries",
-           "hphost_sweeper_redispatches"}
+           "hphost_sweeper_redispatches", "hphost_audit_chain_verified_timestamp_seconds", "hphost_audit_chain_ok"}
 
 
 def test_metrics_parse_and_count_the_failed_job(rt, failed_job):
@@ -169,3 +169,19 @@ def test_metrics_parse_and_count_the_failed_job(rt, failed_job):
     assert samples[("hphost_stage_deliveries_total", (("stage", "instantiate"),))] == 1
     assert samples[("hphost_stage_duration_seconds_count", (("outcome", "failed"), ("stage", "instantiate")))] == 1
     assert all("hosting" not in labels and "job" not in str(labels) for _, labels in samples)
+
+
+def test_an_edited_audit_row_is_named_on_the_dashboard(rt, passwords, failed_job, db):
+    from sqlalchemy import text
+
+    client = browser(rt)
+    log_in(client, "operator", passwords["operator"])
+    assert "Never verified" in client.get("/dashboard/").text
+    with db.engine.begin() as conn:
+        target = conn.execute(text("SELECT id FROM audit_events WHERE action = 'job.failed'")).scalar_one()
+        conn.execute(text("UPDATE audit_events SET actor = 'nobody' WHERE id = :id"), {"id": target})
+    token = csrf_of(client.get("/dashboard/").text)
+    assert client.post("/dashboard/audit/verify", data={"csrf": token}).status_code == 303
+    shown = client.get("/dashboard/").text
+    assert f"BROKEN at row {target}" in shown and "edited" in shown
+    assert "hphost_audit_chain_ok 0.0" in client.get("/metrics").text

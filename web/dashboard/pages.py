@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from hosting.audit_chain import last_verification
 from hosting.dashboard import overview as views
 from hosting.dashboard.actions import dry_run
 from hosting.dashboard.jobs import JobFilter, job_detail, list_jobs
@@ -33,7 +34,7 @@ def overview_page(request: Request, dash: DashDep, operator: OperatorDep, sessio
     window = window if window in WINDOWS else "1h"
     data = views.overview(session, WINDOWS[window])
     return page(request, dash, "overview.html", operator, view=data, window=window, windows=list(WINDOWS),
-                states=list(JobState))
+                states=list(JobState), chain=last_verification(session))
 
 
 def _when(value: str | None) -> datetime | None:

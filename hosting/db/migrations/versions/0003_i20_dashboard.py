@@ -1,4 +1,4 @@
-"""the operators' dashboard: operator accounts; indexes of the jobs page and the overview
+"""the operators' dashboard: operator accounts; indexes of the jobs page and the overview; the audit's hash chain
 
 Revision ID: 0003_i20
 Revises: 0002
@@ -34,9 +34,18 @@ def upgrade() -> None:
     )
     for name, (table, columns) in _INDEXES.items():
         op.create_index(name, table, columns)
+    with op.batch_alter_table("audit_events") as batch_op:
+        batch_op.add_column(sa.Column("chain_pos", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("prev_hash", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("row_hash", sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint("uq_audit_events_chain_pos", ["chain_pos"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_events") as batch_op:
+        batch_op.drop_constraint("uq_audit_events_chain_pos", type_="unique")
+        for column in ("row_hash", "prev_hash", "chain_pos"):
+            batch_op.drop_column(column)
     for name, (table, _columns) in _INDEXES.items():
         op.drop_index(name, table_name=table)
     op.drop_table("operators")
