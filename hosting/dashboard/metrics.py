@@ -67,12 +67,21 @@ def _queues(session: Session) -> Iterator[Any]:
     latency = GaugeMetricFamily("hphost_queue_latency_seconds", "Age of the oldest due queued stage.",
                                 labels=["queue"])
     depth = GaugeMetricFamily("hphost_queue_depth", "Queued stages that are due.", labels=["queue"])
-    for row in queues(session, utcnow()):
+    now = utcnow()
+    for row in queues(session, now):
         queue = STAGE_QUEUE.get(row.stage, row.stage)
         latency.add_metric([queue], row.latency_s)
         depth.add_metric([queue], row.depth)
+    stuck = GaugeMetricFamily("hphost_stuck_stages", "Running stages whose lease expired (not yet taken back).",
+                              labels=["stage"])
+    expired = (select(Stage.name, func.count()).where(Stage.state == StageState.RUNNING, Stage.lease_expires_at < now)
+               .group_by(Stage.name))
+    counts = dict(session.execute(expired).all())
+    for name in STAGE_QUEUE:
+        stuck.add_metric([name], counts.get(name, 0))
     yield latency
     yield depth
+    yield stuck
 
 
 def _audit_counts(session: Session) -> Iterator[Any]:

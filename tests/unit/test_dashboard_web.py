@@ -154,7 +154,8 @@ def test_static_files_ship_in_the_package_and_nothing_else_is_served(rt):
 
 METRICS = {"hphost_jobs", "hphost_stage_duration_seconds", "hphost_queue_latency_seconds", "hphost_queue_depth",
            "hphost_stage_deliveries", "hphost_stage_retries", "hphost_lease_expiries", "hphost_sweeper_recoveries",
-           "hphost_sweeper_redispatches", "hphost_audit_chain_verified_timestamp_seconds", "hphost_audit_chain_ok"}
+           "hphost_sweeper_redispatches", "hphost_audit_chain_verified_timestamp_seconds", "hphost_audit_chain_ok",
+           "hphost_stuck_stages"}
 
 
 def test_metrics_parse_and_count_the_failed_job(rt, failed_job):
