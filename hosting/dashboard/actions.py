@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hosting import audit
-from hosting.dashboard.overview import NO_STAGE
+from hosting.dashboard.overview import NO_STAGE, of_hosting
 from hosting.db.models import Job, Stage
 from hosting.errors import HphostError, InvalidInput
 from hosting.jobs import cleanup, control
@@ -68,12 +68,13 @@ class DryRun:
 
     code: str
     stage: str
+    hosting: str | None = None  # the group within one hosting, or across all
     eligible: list[str] = field(default_factory=list)
     refused: Counter[str] = field(default_factory=Counter)  # why-code -> jobs
 
 
-def _group_jobs(session: Session, code: str, stage: str) -> list[Job]:
-    query = select(Job).where(Job.state == JobState.FAILED, Job.error_code == code)
+def _group_jobs(session: Session, code: str, stage: str, hosting: str | None) -> list[Job]:
+    query = of_hosting(select(Job).where(Job.state == JobState.FAILED, Job.error_code == code), hosting)
     failed_stage = select(Stage.job_id).where(Stage.state == StageState.FAILED)
     if stage == NO_STAGE:
         query = query.where(Job.id.not_in(failed_stage))
@@ -96,11 +97,11 @@ def _why_not(session: Session, job: Job, taken: set[str]) -> str | None:
     return None
 
 
-def dry_run(session: Session, code: str, stage: str) -> DryRun:
+def dry_run(session: Session, code: str, stage: str, hosting: str | None = None) -> DryRun:
     """Which jobs of the group a retry would take, and why the others not (changes nothing)."""
-    result = DryRun(code, stage)
+    result = DryRun(code, stage, hosting)
     taken: set[str] = set()
-    for job in _group_jobs(session, code, stage):
+    for job in _group_jobs(session, code, stage, hosting):
         why = _why_not(session, job, taken)
         if why is None:
             result.eligible.append(job.id)
@@ -117,14 +118,16 @@ class BatchResult:
     refused: dict[str, str] = field(default_factory=dict)  # job id -> code (changed since the dry run)
 
 
-def retry_group(rt: Runtime, code: str, stage: str, *, actor: str, reason: str, ring: Ring) -> BatchResult:
+def retry_group(rt: Runtime, code: str, stage: str, *, actor: str, reason: str, ring: Ring,
+                hosting: str | None = None) -> BatchResult:
     """Retry the eligible jobs of a failure group as one batch (one audit row for it, one per job)."""
     reason = require_reason(reason)
     with rt.db.transaction() as session:
-        plan = dry_run(session, code, stage)
+        plan = dry_run(session, code, stage, hosting)
         batch = BatchResult(uuid.uuid4().hex)
         audit.record(session, "operator.bulk_retry", actor=actor, reason=reason, batch_id=batch.batch_id,
-                     code=code, stage=stage, eligible=len(plan.eligible), refused=dict(plan.refused))
+                     code=code, stage=stage, hosting_number=hosting, eligible=len(plan.eligible),
+                     refused=dict(plan.refused))
     for job_id in plan.eligible:
         try:
             retry_job(rt, job_id, actor=actor, reason=reason, ring=ring, batch_id=batch.batch_id)

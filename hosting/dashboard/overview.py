@@ -62,25 +62,37 @@ def _age(now: datetime, then: datetime | None) -> float:
     return (now - then).total_seconds() if then else 0.0
 
 
-def queues(session: Session, now: datetime) -> list[QueueRow]:
+def of_hosting(query: Any, hosting: str | None, *, stages: bool = False) -> Any:
+    """``query`` narrowed to one hosting's jobs (the operators' view of one customer), or as is."""
+    if hosting is None:
+        return query
+    if stages:
+        return query.where(Stage.job_id.in_(select(Job.id).where(Job.hosting_number == hosting)))
+    return query.where(Job.hosting_number == hosting)
+
+
+def queues(session: Session, now: datetime, hosting: str | None = None) -> list[QueueRow]:
     due = Stage.due_at <= now
     query = (select(Stage.name, func.count().filter(due), func.count().filter(~due),
                     func.min(Stage.due_at).filter(due)).where(Stage.state == StageState.QUEUED).group_by(Stage.name))
+    query = of_hosting(query, hosting, stages=True)
     found = {name: QueueRow(name, depth, scheduled, _age(now, oldest))
              for name, depth, scheduled, oldest in session.execute(query)}
     names = (*STAGE_ORDER, *sorted(set(found) - set(STAGE_ORDER)))
     return [found.get(name, QueueRow(name, 0, 0, 0.0)) for name in names]
 
 
-def running(session: Session, now: datetime, limit: int = 200) -> list[RunningRow]:
+def running(session: Session, now: datetime, limit: int = 200, hosting: str | None = None) -> list[RunningRow]:
     query = (select(Stage.job_id, Stage.name, Stage.lease_owner, Stage.started_at, Stage.lease_expires_at)
              .where(Stage.state == StageState.RUNNING).order_by(Stage.started_at).limit(limit))
+    query = of_hosting(query, hosting, stages=True)
     return [RunningRow(job_id, name, owner, _age(now, started),
                        (expires - now).total_seconds() if expires else None)
             for job_id, name, owner, started, expires in session.execute(query)]
 
 
-def failure_groups(session: Session, since: datetime | None = None, limit: int = 100) -> list[FailureGroup]:
+def failure_groups(session: Session, since: datetime | None = None, limit: int = 100,
+                   hosting: str | None = None) -> list[FailureGroup]:
     """Failed jobs grouped by error code x the stage that failed, most frequent first."""
     # (literal SQL, not bound parameters: PostgreSQL must see the GROUP BY expressions as the SELECT's)
     code = func.coalesce(Job.error_code, literal_column("'UNKNOWN'"))
@@ -93,20 +105,21 @@ def failure_groups(session: Session, since: datetime | None = None, limit: int =
              .order_by(func.count().desc()).limit(limit))
     if since is not None:
         query = query.where(Job.finished_at >= since)
-    return [FailureGroup(*row) for row in session.execute(query)]
+    return [FailureGroup(*row) for row in session.execute(of_hosting(query, hosting))]
 
 
-def overview(session: Session, window_s: float = 3600.0) -> Overview:
+def overview(session: Session, window_s: float = 3600.0, hosting: str | None = None) -> Overview:
     now = utcnow()
     since = now - timedelta(seconds=window_s)
     by_kind_state: dict[str, dict[str, int]] = {}
     counted = select(Job.kind, Job.state, func.count()).where(Job.created_at >= since).group_by(Job.kind, Job.state)
-    for kind, state, count in session.execute(counted):
+    for kind, state, count in session.execute(of_hosting(counted, hosting)):
         by_kind_state.setdefault(kind, {})[state] = count
     finished_q = (select(Job.state, func.count()).where(Job.finished_at >= since).group_by(Job.state))
-    finished = {state: count for state, count in session.execute(finished_q)}
-    return Overview(window_s, by_kind_state, queues(session, now), running(session, now), finished,
-                    sum(finished.values()) / (window_s / 60), failure_groups(session, since, limit=10))
+    finished = {state: count for state, count in session.execute(of_hosting(finished_q, hosting))}
+    return Overview(window_s, by_kind_state, queues(session, now, hosting), running(session, now, hosting=hosting),
+                    finished, sum(finished.values()) / (window_s / 60),
+                    failure_groups(session, since, limit=10, hosting=hosting))
 
 
 @dataclass

@@ -186,3 +186,16 @@ def test_an_edited_audit_row_is_named_on_the_dashboard(rt, passwords, failed_job
     shown = client.get("/dashboard/").text
     assert f"BROKEN at row {target}" in shown and "edited" in shown
     assert "hphost_audit_chain_ok 0.0" in client.get("/metrics").text
+
+
+def test_the_pages_of_one_hosting_show_its_jobs_only(rt, passwords, failed_job):
+    client = browser(rt)
+    log_in(client, "viewer", passwords["viewer"])
+    assert "STORAGE_ERROR" in client.get(f"/dashboard/failures?hosting={HOSTING}").text
+    other = client.get("/dashboard/failures?hosting=999999999999").text
+    assert "STORAGE_ERROR" not in other and "no failed job" in other
+    assert "create_base" not in client.get("/dashboard/?hosting=999999999999").text
+    assert "create_base" in client.get(f"/dashboard/?hosting={HOSTING}").text
+    dry = "/dashboard/failures/retry?code=STORAGE_ERROR&stage=instantiate&hosting="
+    assert 'id="eligible">0<' in client.get(dry + "999999999999").text
+    assert 'id="eligible">1<' in client.get(dry + HOSTING).text

@@ -50,11 +50,11 @@ async def retry(request: Request, dash: DashDep, operator: OperatorDep, rt: Runt
 @router.post("/failures/retry", response_class=HTMLResponse)
 async def retry_group(request: Request, dash: DashDep, operator: OperatorDep, rt: RuntimeDep, _csrf: CsrfDep,
                       code: Annotated[str, Form(max_length=64)], stage: Annotated[str, Form(max_length=32)],
-                      reason: Reason = "") -> HTMLResponse:
+                      reason: Reason = "", hosting: Annotated[str, Form(max_length=12)] = "") -> HTMLResponse:
     """The confirmed retry of a failure group: one batch id, audited with the operator and the reason."""
     actor = require(operator)
     result = await run_in_threadpool(actions.retry_group, rt, code, stage, actor=actor, reason=reason,
-                                     ring=_ring(rt))
+                                     ring=_ring(rt), hosting=hosting or None)
     return page(request, dash, "batch.html", operator, batch=result, code=code, stage=stage)
 
 

@@ -30,11 +30,11 @@ def root() -> RedirectResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, dash: DashDep, operator: OperatorDep, session: SessionDep,
-                  window: str = "1h") -> HTMLResponse:
+                  window: str = "1h", hosting: Text = None) -> HTMLResponse:
     window = window if window in WINDOWS else "1h"
-    data = views.overview(session, WINDOWS[window])
+    data = views.overview(session, WINDOWS[window], hosting or None)
     return page(request, dash, "overview.html", operator, view=data, window=window, windows=list(WINDOWS),
-                states=list(JobState), chain=last_verification(session))
+                states=list(JobState), chain=last_verification(session), hosting=hosting or None)
 
 
 def _when(value: str | None) -> datetime | None:
@@ -65,16 +65,18 @@ def job_page(request: Request, dash: DashDep, operator: OperatorDep, session: Se
 
 
 @router.get("/failures", response_class=HTMLResponse)
-def failures_page(request: Request, dash: DashDep, operator: OperatorDep, session: SessionDep) -> HTMLResponse:
-    return page(request, dash, "failures.html", operator, groups=views.failure_groups(session))
+def failures_page(request: Request, dash: DashDep, operator: OperatorDep, session: SessionDep,
+                  hosting: Text = None) -> HTMLResponse:
+    return page(request, dash, "failures.html", operator, groups=views.failure_groups(session, hosting=hosting or None),
+                hosting=hosting or None)
 
 
 @router.get("/failures/retry", response_class=HTMLResponse)
 def failures_dry_run(request: Request, dash: DashDep, operator: OperatorDep, session: SessionDep,
                      code: Annotated[str, Query(max_length=64)], stage: Annotated[str, Query(max_length=32)],
-                     ) -> HTMLResponse:
+                     hosting: Text = None) -> HTMLResponse:
     """The dry run of a group's retry: what a confirmation would do (changes nothing)."""
-    return page(request, dash, "dry_run.html", operator, plan=dry_run(session, code, stage))
+    return page(request, dash, "dry_run.html", operator, plan=dry_run(session, code, stage, hosting or None))
 
 
 @router.get("/workers", response_class=HTMLResponse)
