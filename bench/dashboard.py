@@ -45,6 +45,8 @@ PAGES = {
     "jobs, search a planning": "/dashboard/jobs?q=EDT+7",
     "failures": "/dashboard/failures",
     "workers": "/dashboard/workers",
+    "recovery (24 h)": "/dashboard/recovery",
+    "overview of one hosting": "/dashboard/?hosting=123456789012",
 }
 
 

@@ -95,7 +95,7 @@ def test_pages_show_a_failed_job_its_group_and_a_redacted_spec(rt, passwords, fa
     client = browser(rt)
     log_in(client, "viewer", passwords["viewer"])
     dry_run = "/dashboard/failures/retry?code=STORAGE_ERROR&stage=instantiate"
-    for path in ("/dashboard/", "/dashboard/jobs", "/dashboard/failures", "/dashboard/workers",
+    for path in ("/dashboard/", "/dashboard/jobs", "/dashboard/failures", "/dashboard/workers", "/dashboard/recovery",
                  f"/dashboard/jobs/{failed_job}", "/dashboard/jobs?state=failed&q=EDT",
                  f"/dashboard/jobs?q={failed_job[:8]}", dry_run):
         answer = client.get(path)

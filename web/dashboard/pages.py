@@ -12,6 +12,7 @@ from hosting.audit_chain import last_verification
 from hosting.dashboard import overview as views
 from hosting.dashboard.actions import dry_run
 from hosting.dashboard.jobs import JobFilter, job_detail, list_jobs
+from hosting.dashboard.recovery import recovery
 from hosting.jobs.kinds import JOB_KINDS
 from hosting.jobs.states import JobState
 from web.dashboard.auth import PREFIX, DashDep, OperatorDep
@@ -84,3 +85,12 @@ def workers_page(request: Request, dash: DashDep, operator: OperatorDep, session
                  rt: RuntimeDep) -> HTMLResponse:
     return page(request, dash, "workers.html", operator, workers=views.workers(session, rt.settings.lease_s),
                 running=views.running(session, views.utcnow()))
+
+
+@router.get("/recovery", response_class=HTMLResponse)
+def recovery_page(request: Request, dash: DashDep, operator: OperatorDep, session: SessionDep,
+                  window: str = "24h", hosting: Text = None) -> HTMLResponse:
+    window = window if window in WINDOWS else "24h"
+    lost, jobs = recovery(session, WINDOWS[window], hosting or None)
+    return page(request, dash, "recovery.html", operator, lost=lost, jobs=jobs, window=window,
+                windows=list(WINDOWS), hosting=hosting or None)

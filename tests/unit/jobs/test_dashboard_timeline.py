@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from config.settings import Settings
 from hosting import audit
+from hosting.dashboard.recovery import recoveries
 from hosting.dashboard.timeline import build_timeline
 from hosting.db.models import Job, Stage, utcnow
 from hosting.jobs import lifecycle
@@ -42,3 +43,7 @@ def test_a_lease_expiry_and_the_sweepers_recovery_are_on_the_timeline(db, planni
     assert [m.label for m in marks] == ["lease expired; the sweeper re-queued it"]
     assert all(0 <= b.left <= 100 and b.width > 0 for b in bars)
     assert timeline.lane("publish") == ([], [])
+    with rt.db.transaction() as session:
+        lost = {row.name: row for row in recoveries(session, utcnow() - timedelta(hours=1))}
+    assert lost["instantiate"].samples == 1 and lost["instantiate"].meets is True
+    assert lost["publish"].samples == 0 and lost["publish"].meets is None
