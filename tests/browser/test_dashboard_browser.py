@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from prometheus_client.parser import text_string_to_metric_families
 
 from hosting.audit_chain import verify
+from hosting.jobs import lifecycle
 from tasks.dispatch import dispatch
 from tests.support.hphost_stack import SAMPLES
 from tests.unit.test_dashboard_web import METRICS
@@ -118,3 +119,22 @@ def test_a_viewer_finds_no_action_and_its_forged_posts_are_refused(stack, served
     forged = page.request.post(f"{served}/dashboard/failures/retry",
                                form={"csrf": token or "", "reason": "forged", "code": "X", "stage": "unpack"})
     assert (forged.status, forged.json()["code"]) == (403, "OPERATOR_ROLE")
+
+
+def test_an_operator_cancels_a_running_job_and_sees_it_end_live(stack, served, passwords, chromium):
+    """A stage held by a worker that then died: the cancel is asked, and the sweeper finishes it on the lease."""
+    job = stack.client.enqueue("create_base", stack.new_planning(), time_grid=GRID, dispatch=False)
+    with stack.client.rt.db.transaction() as session:  # a worker claims it, then is never heard of again
+        claimed = lifecycle.claim(session, job.id, "instantiate", "gone:1:x", lease_s=6, max_deliveries=3)
+    assert isinstance(claimed, lifecycle.Claim)
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, served, "ops", passwords["ops"])
+    page.goto(f"{served}/dashboard/jobs/{job.id}")
+    expect(page.locator("#job-state")).to_have_text("running")
+    page.fill("form.action:has(#cancel-job) input[name=reason]", "wrong grid")
+    page.click("#cancel-job")
+    expect(page.locator("#live")).to_contain_text("cancel requested")
+    expect(page.locator("#job-state")).to_have_text("cancelled", timeout=60_000)
+    expect(page.locator("#timeline .track .bar.run.outcome-cancelled, #timeline .track .bar.run.outcome-lease-expired")
+           ).not_to_have_count(0)
+    expect(page.locator("#audit")).to_contain_text("operator.cancel")
