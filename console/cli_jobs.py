@@ -1,4 +1,4 @@
-"""hphost jobs list|show|watch|cancel|retry|credentials, and hphost audit JOB."""
+"""hphost jobs list|show|watch|cancel|retry|credentials, and hphost audit JOB|verify."""
 
 from __future__ import annotations
 
@@ -180,7 +180,12 @@ def jobs_credentials(job_id: str, as_json: JsonOpt = False) -> None:
 
 
 def audit_command(job_id: str, as_json: JsonOpt = False) -> None:
-    """The audit trail of a job: every transition, retry, skip and decision."""
+    """The audit trail of a job: every transition, retry, skip and decision. `hphost audit verify`: the hash chain."""
+    if job_id == "verify":
+        from console.cli_operator import audit_verify
+
+        audit_verify(as_json)
+        return
     with refusals(as_json):
         client = job_client()
         rows = client.audit(full_job_id(client, job_id))

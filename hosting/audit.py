@@ -86,3 +86,7 @@ def record_for_job(session: Session, job: Job, action: str, *, actor: str, stage
     hosting_number = session.scalar(select(Planning.hosting_number).where(Planning.id == job.planning_id))
     return record(session, action, actor=actor, job_id=job.id, stage=stage,
                   planning_id=job.planning_id, hosting_number=hosting_number, **data)
+
+
+# The hash chain seals this module's rows before each commit (registered by importing it).
+from hosting import audit_chain  # noqa: E402,F401

@@ -194,6 +194,7 @@ class Stage(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("chain_pos", name="uq_audit_events_chain_pos"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -204,6 +205,10 @@ class AuditEvent(Base):
     planning_id: Mapped[str | None] = mapped_column(String(40))
     hosting_number: Mapped[str | None] = mapped_column(String(12))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The hash chain (hosting/audit_chain.py): the row's place, the previous row's hash and its own.
+    chain_pos: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class LoginAttempt(Base):
@@ -338,3 +343,24 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_by_job: Mapped[str | None] = mapped_column(String(40), index=True)
+# --- The operators' dashboard (issue 20): accounts, and the indexes of its pages ---------------------------
+
+class Operator(Base):
+    """An operator of the dashboard: a name, a role (viewer < operator < admin) and a password's hash only."""
+
+    __tablename__ = "operators"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+# The jobs page pages by (created_at, id), newest first, with or without a state / kind filter;
+# the overview counts queued and running stages by name.
+Index("ix_jobs_created_id", Job.created_at, Job.id)
+Index("ix_jobs_state_created_id", Job.state, Job.created_at, Job.id)
+Index("ix_jobs_kind_created_id", Job.kind, Job.created_at, Job.id)
+Index("ix_jobs_error_code_created", Job.error_code, Job.created_at)
+Index("ix_stages_state_name_due", Stage.state, Stage.name, Stage.due_at)
