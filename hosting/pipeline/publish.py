@@ -31,7 +31,7 @@ def publish(ctx: StageContext) -> StageOutcome:
     prefix = base_prefix(base_id)
     already = ctx.store.head(prefix + PUBLISHED) is not None
     if already:
-        espaces = json.loads(ctx.store.get_bytes(prefix + PUBLISHED))
+        marker = json.loads(ctx.store.get_bytes(prefix + PUBLISHED))
     else:
         ctx.store.delete_prefix(prefix + "espaces/")
         ctx.checkpoint()
@@ -41,8 +41,9 @@ def publish(ctx: StageContext) -> StageOutcome:
             ctx.checkpoint()
             ctx.progress(courses_done, total)
 
-        espaces = build_read_models(ctx.basedbs, base_id, ctx.store, checkpoint)
-        ctx.store.put_bytes(prefix + PUBLISHED, json.dumps(espaces, sort_keys=True).encode())
+        marker = build_read_models(ctx.basedbs, base_id, ctx.store, checkpoint)
+        ctx.store.put_bytes(prefix + PUBLISHED, json.dumps(marker, sort_keys=True).encode())
+    espaces = marker["espaces"]
 
     def apply(session: Session) -> None:
         row = session.get(Publication, base_id) or Publication(base_id=base_id)
