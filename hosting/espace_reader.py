@@ -48,6 +48,17 @@ class Published:
         names: dict[str, Any] = _cached(self.store, espace_key(self.base_id, "names.json"))
         return names
 
+    @property
+    def members(self) -> dict[str, list[str]]:
+        """Each student's groups."""
+        members: dict[str, list[str]] = _cached(self.store, espace_key(self.base_id, "members.json"))
+        return members
+
+    def student_courses(self, student: str) -> list[dict[str, Any]]:
+        """A student's courses: those of each of their groups and of the groups' ancestors, once each."""
+        courses = {c["course"]: c for g in self.members.get(student, []) for c in self.group_courses(g)}
+        return [courses[k] for k in sorted(courses)]
+
     def owners(self, espace: str) -> list[str]:
         return sorted(self._index(espace))
 

@@ -4,6 +4,7 @@ Layout under ``bases/<base-id>/espaces/`` (an *indexed* layout, not one object p
 university has ~3,000 owners, and 3,000 PUTs cost far more than four objects and three indexes):
 
 - ``names.json``: the time grid and the names of subjects, teachers, rooms and groups (with parents);
+- ``members.json``: each student's groups;
 - ``secretariat.jsonl``: one line per course, placed or not, in course id order;
 - ``teachers.jsonl``, ``students.jsonl`` (per group, its own courses: a reader adds the ancestors'),
   ``guest.jsonl`` (per room): one line per owner, ``{"courses":[...],"owner":"..."}``, owners sorted;
@@ -80,6 +81,8 @@ def build_read_models(bases: BaseDatabases, base_id: str, store: ObjectStore,
     names = _names(bases, base_id)
     names_bytes = _ENCODER.encode({"grid": grid, **names})
     store.put_bytes(espace_key(base_id, "names.json"), names_bytes)
+    store.put_bytes(espace_key(base_id, "members.json"), _ENCODER.encode(
+        {row["id"]: row.get("groups") or [] for row in bases.rows(base_id, "students")}))
     espaces: dict[str, Any] = {}
     with tempfile.TemporaryFile() as out:
         spool = _Spool(out)

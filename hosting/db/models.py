@@ -280,3 +280,35 @@ class SealedSecret(Base):
     subject: Mapped[str] = mapped_column(String(100))
     sealed: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Espaces (issue 21): accounts of a planning's teachers and students, and their login attempts ---
+
+
+class EspaceAccount(Base):
+    """A teacher's or student's login to a planning's Espaces, kept across reloads by the row's id."""
+
+    __tablename__ = "espace_accounts"
+    __table_args__ = (UniqueConstraint("planning_id", "login"), UniqueConstraint("planning_id", "kind", "row_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "teacher" or "student"
+    row_id: Mapped[str] = mapped_column(String(64))
+    login: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    feed_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped to revoke the calendar-feed URL
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EspaceLoginAttempt(Base):
+    """An Espace login attempt, kept for the lockout window (per planning and login)."""
+
+    __tablename__ = "espace_login_attempts"
+    __table_args__ = (Index("ix_espace_login_attempts_who", "planning_id", "login"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    planning_id: Mapped[str] = mapped_column(String(40))
+    login: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
