@@ -37,7 +37,7 @@ def _persons(teachers=TEACHERS, students=STUDENTS) -> list[Person]:
 @pytest.fixture
 def world(tmp_path, db):
     rt = Runtime(Settings(home=tmp_path, database_url=str(db.engine.url)))
-    tables = [("subjects", [{"id": "S1", "code": "MATH", "name": "Maths"}]), ("teachers", TEACHERS),
+    tables: list[tuple[str, list[dict]]] = [("subjects", [{"id": "S1", "code": "MATH", "name": "Maths"}]), ("teachers", TEACHERS),
               ("rooms", [{"id": "R0", "name": "Salle A"}, {"id": "R1", "name": "Amphi"}]), ("groups", GROUPS),
               ("students", STUDENTS), ("courses", COURSES)]
     for base_id in ("b1", "b2"):
@@ -123,7 +123,8 @@ def test_isolation_between_plannings_and_espaces(world):
     client.cookies.set(f"hpe_{world['b']}_students", cookie.value)  # A's session presented to planning B
     other = client.get(f"/espaces/{world['b']}/students/week.json")
     assert other.status_code == 401 and other.json()["code"] == "ESPACE_LOGIN_REQUIRED"
-    assert _login(world, "students", *world["creds"]["E1"], planning=world["b"]).status_code == 401  # A's password
+    login, password = world["creds"]["E1"]
+    assert _login(world, "students", login, password, planning=world["b"]).status_code == 401  # A's password
     missing = client.get(f"/espaces/{world['c']}/")
     assert missing.status_code == 404 and missing.json()["code"] == "ESPACES_NOT_PUBLISHED"  # C publishes nothing
 
@@ -150,7 +151,9 @@ def test_ical_feed_has_the_paris_time_on_both_sides_of_dst_and_is_revocable(worl
     client = world["client"]
     _login(world, "teachers", *world["creds"]["T2"])
     page = client.get(f"/espaces/{world['a']}/teachers/feed").text
-    url = re.search(r"<code id=\"feed\">([^<]+)</code>", page).group(1)
+    found = re.search(r"<code id=\"feed\">([^<]+)</code>", page)
+    assert found is not None
+    url = found.group(1)
     answer = client.get(url)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(answer.content)
