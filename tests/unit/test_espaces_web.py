@@ -61,8 +61,8 @@ def world(tmp_path, db):
             planning.current_base_id = base_id
             sync_accounts(session, planning_id=planning.id, job_id="j1", hosting_number=NUMBER,
                           persons=_persons(), sealer=sealer)
-        _staff(session, a.id, "sec", ["courses.read", "students.read"])
-        _staff(session, a.id, "viewer", ["rooms.read"])
+        _staff(session, a.id, "sec", ["courses.read", "courses.edit"])
+        _staff(session, a.id, "viewer", ["courses.read", "students.read", "rooms.read"])
         ids = (a.id, b.id, c.id)
     with rt.db.transaction() as session:
         rows = list(csv.DictReader(io.StringIO(reveal_credentials(session, ids[0], sealer))))
