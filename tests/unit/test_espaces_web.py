@@ -37,9 +37,10 @@ def _persons(teachers=TEACHERS, students=STUDENTS) -> list[Person]:
 @pytest.fixture
 def world(tmp_path, db):
     rt = Runtime(Settings(home=tmp_path, database_url=str(db.engine.url)))
-    tables: list[tuple[str, list[dict]]] = [("subjects", [{"id": "S1", "code": "MATH", "name": "Maths"}]), ("teachers", TEACHERS),
-              ("rooms", [{"id": "R0", "name": "Salle A"}, {"id": "R1", "name": "Amphi"}]), ("groups", GROUPS),
-              ("students", STUDENTS), ("courses", COURSES)]
+    tables: list[tuple[str, list[dict]]] = [
+        ("subjects", [{"id": "S1", "code": "MATH", "name": "Maths"}]), ("teachers", TEACHERS),
+        ("rooms", [{"id": "R0", "name": "Salle A"}, {"id": "R1", "name": "Amphi"}]), ("groups", GROUPS),
+        ("students", STUDENTS), ("courses", COURSES)]
     for base_id in ("b1", "b2"):
         rt.basedbs.build(base_id, {"time_grid": GRID, "base_name": "t"}, tables)
         build_read_models(rt.basedbs, base_id, rt.store)
