@@ -169,3 +169,24 @@ def _write_owners(store: ObjectStore, base_id: str, espace: str, spool: _Spool, 
 
 def full_name(person: Row) -> str:
     return f"{person.get('first_name', '')} {person.get('last_name', '')}".strip()
+
+
+def missing_objects(store: ObjectStore, base_id: str, marker_name: str) -> list[str]:
+    """Keys a committed publication names and the store lacks (or holds at another size); for fsck."""
+    marker_key = base_prefix(base_id) + marker_name
+    if store.head(marker_key) is None:
+        return [marker_key]
+    marker = msgspec.json.decode(store.get_bytes(marker_key))
+    wanted: dict[str, int | None] = {espace_key(base_id, "members.json"): None}
+    if "names" in marker:
+        wanted[marker["names"]["key"]] = None
+    for info in marker.get("espaces", {}).values():
+        wanted[info["key"]] = info.get("bytes")
+        if "index" in info:
+            wanted[info["index"]] = None
+    missing = []
+    for key, size in sorted(wanted.items()):
+        found = store.head(key)
+        if found is None or (size is not None and found.size_bytes != size):
+            missing.append(key)
+    return missing

@@ -9,7 +9,7 @@ import pytest
 
 from hosting.basedb.sqlite import SqliteBases
 from hosting.espace_reader import Published, occurrences
-from hosting.espaces import build_read_models, espace_key
+from hosting.espaces import build_read_models, espace_key, missing_objects
 from hosting.store.local import LocalStore
 
 GRID = {"first_monday": "2026-08-31", "weeks": 10, "working_days": ["mon", "tue", "wed", "thu", "fri"],
@@ -90,3 +90,15 @@ def test_checkpoint_stops_the_build(base, tmp_path, monkeypatch):
     with pytest.raises(Stop):
         build_read_models(base, "b1", LocalStore(tmp_path / "objects"), checkpoint)
     assert seen == [2, 4]
+
+
+def test_fsck_names_what_a_committed_publication_lacks(base, tmp_path):
+    store = LocalStore(tmp_path / "objects")
+    marker = build_read_models(base, "b1", store)
+    assert missing_objects(store, "b1", "espaces/_published.json") == ["bases/b1/espaces/_published.json"]
+    store.put_bytes("bases/b1/espaces/_published.json", msgspec.json.encode(marker))
+    assert missing_objects(store, "b1", "espaces/_published.json") == []
+    store.delete(espace_key("b1", "guest.idx.json"))
+    store.put_bytes(espace_key("b1", "teachers.jsonl"), b"truncated")
+    assert missing_objects(store, "b1", "espaces/_published.json") == [
+        espace_key("b1", "guest.idx.json"), espace_key("b1", "teachers.jsonl")]
