@@ -55,20 +55,29 @@ class _Spool:
         default_factory=lambda: {espace: {} for espace in OWNER_ESPACES})
     digest: Any = field(default_factory=hashlib.sha256)
 
+    pending: list[bytes] = field(default_factory=list)
+
     def add(self, course: Row, line: bytes) -> None:
         index = len(self.offsets)
         self.offsets.append(self.size)
-        self.out.write(line)
+        self.pending.append(line)
         self.size += len(line)
-        self.digest.update(line)
         if course.get("placement"):
             for espace, column in OWNER_ESPACES.items():
-                owners = self.owners[espace]
-                for owner in set(course.get(column) or ()):
-                    if owner in owners:
-                        owners[owner].append(index)
-                    else:
+                owners, ids = self.owners[espace], course.get(column) or ()
+                for owner in ids if len(ids) < 2 else dict.fromkeys(ids):
+                    found = owners.get(owner)
+                    if found is None:
                         owners[owner] = array("I", (index,))
+                    else:
+                        found.append(index)
+
+    def flush(self) -> None:
+        """Write the lines added since the last flush (one write per checkpoint, not one per course)."""
+        data = b"".join(self.pending)
+        self.out.write(data)
+        self.digest.update(data)
+        self.pending.clear()
 
 
 def build_read_models(bases: BaseDatabases, base_id: str, store: ObjectStore,
@@ -90,7 +99,9 @@ def build_read_models(bases: BaseDatabases, base_id: str, store: ObjectStore,
         for count, course in enumerate(bases.rows(base_id, "courses"), 1):
             spool.add(course, _ENCODER.encode(_record(course, clocks)) + b"\n")
             if count % CHECKPOINT_EVERY == 0:
+                spool.flush()
                 checkpoint(count)
+        spool.flush()
         done = len(spool.offsets)
         checkpoint(done)
         size = spool.size
