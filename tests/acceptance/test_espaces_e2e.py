@@ -165,6 +165,10 @@ def _logins_weeks_feeds_and_a_reload(site, clients: ExitStack) -> None:
     assert {body for _, body in answers} <= {old_body, new_body}  # wholly old or wholly new, never a mix
     _check_feed(new_body, _expected(_institution(1), {"T00000"}, "teachers"))
     assert _credentials(stack, planning) == {}  # no new account: every row kept its own
+    shown = json.loads(subprocess.run([*HPHOST, "espaces", "show", planning, "--json"], env={**os.environ, **stack.env},
+                                      capture_output=True, text=True, timeout=120, check=True).stdout)
+    assert shown["accounts"] == len(creds) and shown["espaces"]["secretariat"]["records"] == shape.courses
+    assert shown["base_id"] is not None and shown["base_id"] != first_job
     again = _session(clients, base_url, planning, "teachers", *creds["T00000"])  # the same password after the reload
     assert _week_ids(again, "teachers", WEEK) == set(_expected(_institution(1), {"T00000"}, "teachers", WEEK))
 
@@ -199,3 +203,35 @@ def _check_feed(body: bytes, expected: dict[str, dict]) -> None:
     winter = (dt.date(2026, 10, 25), dt.date(2027, 3, 28))  # Europe/Paris: CET (+1) between these, CEST (+2) outside
     sides = {(winter[0] <= e.decoded("dtstart").date() < winter[1], e.decoded("dtstart").utcoffset()) for e in events}
     assert sides == {(False, dt.timedelta(hours=2)), (True, dt.timedelta(hours=1))}
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOT = Path(__file__).parents[2] / "docs" / "espaces-week.png"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium package is not installed")
+def test_a_browser_opens_a_timetable_page(site, tmp_path):
+    """Headless Chromium logs in through the form and renders a teacher's week (the screenshot of docs/espaces.md)."""
+    stack, base_url, home = site
+    planning = stack.new_planning()
+    _load(stack, planning, home, seed=0)
+    login, password = _credentials(stack, planning)["T00001"]
+    form = tmp_path / "login.html"  # the login form, submitted as a person would, then the redirect to the week
+    form.write_text(f"""<!doctype html><body onload="document.forms[0].submit()">
+<form method="post" action="{base_url}/espaces/{planning}/teachers/login">
+<input name="login" value="{login}"><input name="password" value="{password}"></form></body>""")
+    shot = tmp_path / "week.png"
+    # On a loaded machine headless Chromium may end its virtual time before the redirect is drawn and print
+    # nothing: a few attempts, each with a fresh profile, the DOM checked before the screenshot is kept.
+    for attempt in range(3):
+        browse = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  f"--user-data-dir={tmp_path / f'profile{attempt}'}", "--virtual-time-budget=10000",
+                  "--window-size=1100,900"]
+        dom = subprocess.run([*browse, "--dump-dom", form.as_uri()], capture_output=True, text=True, timeout=120)
+        if dom.stdout:
+            break
+    assert "<caption>Cours de la semaine" in dom.stdout and "Se déconnecter" in dom.stdout, dom.returncode
+    subprocess.run([*browse, f"--screenshot={shot}", form.as_uri()], capture_output=True, timeout=120, check=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    if os.environ.get("HPHOST_UPDATE_SCREENSHOTS"):
+        shutil.copyfile(shot, SCREENSHOT)

@@ -182,3 +182,13 @@ def test_accounts_are_keyed_by_row(world):
                       sealer=world["sealer"])
         after = {a.row_id: a.password_hash for a in session.query(EspaceAccount)}
     assert before == after
+
+
+def test_a_planning_not_associated_with_hyperplanning_net_serves_nothing(world):
+    from hosting.db.models import Planning
+
+    assert world["client"].get(f"/espaces/{world['a']}/").status_code == 200
+    with world["rt"].db.transaction() as session:
+        session.get(Planning, world["a"]).associate_net = False
+    answer = world["client"].get(f"/espaces/{world['a']}/")
+    assert answer.status_code == 404 and answer.json()["code"] == "ESPACES_NOT_PUBLISHED"
