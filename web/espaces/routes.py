@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from email.utils import format_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -149,14 +151,43 @@ def ical(planning: str, account_id: int, token: str, request: Request, rt: Runti
             raise Problem(404, "FEED_NOT_FOUND", "No calendar feed at this address (revoked, or never given).",
                           where={"planning": planning})
         kind, row_id, zone = account.kind, account.row_id, here.planning.time_zone
+        title = here.publication.publication_name
         stamp = here.publication.created_at
-    tag = '"' + hashlib.sha256(f"{here.base_id}|{kind}|{row_id}|{zone}".encode()).hexdigest()[:32] + '"'
+    tag = '"' + hashlib.sha256(f"{here.base_id}|{kind}|{row_id}|{zone}|{title}".encode()).hexdigest()[:32] + '"'
     headers = {"ETag": tag, "Last-Modified": format_datetime(stamp, usegmt=True),
                "Cache-Control": "private, max-age=60"}
     if tag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    published = here.published
-    courses = published.courses("teachers", row_id) if kind == "teacher" else published.student_courses(row_id)
-    body = feed(courses, published.names, planning_id=here.planning.id, time_zone=zone,
-                title=here.publication.publication_name, stamp=stamp)
+    body = _feeds.get(tag)
+    if body is None:  # a feed is the same bytes for as long as its base serves: polling clients cost one build
+        published = here.published
+        courses = published.courses("teachers", row_id) if kind == "teacher" else published.student_courses(row_id)
+        body = feed(courses, published.names, planning_id=here.planning.id, time_zone=zone,
+                    title=title, stamp=stamp)
+        _feeds.put(tag, body)
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+class _Feeds:
+    """The last feeds built, by ETag (base, owner, time zone, title), within a byte budget."""
+
+    def __init__(self, budget: int):
+        self.budget, self.used, self.bodies = budget, 0, OrderedDict[str, bytes]()
+        self.lock = threading.Lock()
+
+    def get(self, tag: str) -> bytes | None:
+        with self.lock:
+            body = self.bodies.get(tag)
+            if body is not None:
+                self.bodies.move_to_end(tag)
+            return body
+
+    def put(self, tag: str, body: bytes) -> None:
+        with self.lock:
+            if tag not in self.bodies:
+                self.bodies[tag], self.used = body, self.used + len(body)
+            while self.used > self.budget and len(self.bodies) > 1:
+                self.used -= len(self.bodies.popitem(last=False)[1])
+
+
+_feeds = _Feeds(64 << 20)
