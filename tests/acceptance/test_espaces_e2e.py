@@ -26,7 +26,7 @@ import pytest
 from hosting.timegrid import TimeGrid
 from hphost_samples.generator import SAMPLE_GRID, generate_sample, preset_shape
 from hphost_samples.institution import Institution
-from tests.support.hphost_stack import HOSTING, embedded_stack
+from tests.support.hphost_stack import HOSTING, embedded_stack, server_stack
 from tests.support.poll import wait_until
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
@@ -66,10 +66,16 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    home = tmp_path_factory.mktemp("espaces")
-    stack = embedded_stack(home)
+@pytest.fixture(scope="module", params=["embedded", "redis"])
+def site(request, tmp_path_factory):
+    """Workers and a server on the embedded default, and on PostgreSQL and S3 (moto) with Redis."""
+    home = tmp_path_factory.mktemp(f"espaces-{request.param}")
+    if request.param == "embedded":
+        stack = embedded_stack(home)
+    else:
+        stack = server_stack("redis", home, broker_url=request.getfixturevalue("redis_server").url,
+                             postgres_url=request.getfixturevalue("postgres_server").url,
+                             s3_endpoint=request.getfixturevalue("moto_server").url)
     stack.create_hosting(HOSTING)
     stack.start_workers(1, concurrency=2)
     port = _free_port()
@@ -213,6 +219,8 @@ SCREENSHOT = Path(__file__).parents[2] / "docs" / "espaces-week.png"
 def test_a_browser_opens_a_timetable_page(site, tmp_path):
     """Headless Chromium logs in through the form and renders a teacher's week (the screenshot of docs/espaces.md)."""
     stack, base_url, home = site
+    if stack.name != "embedded":
+        pytest.skip("one browser run is enough: the page does not depend on the stack")
     planning = stack.new_planning()
     _load(stack, planning, home, seed=0)
     login, password = _credentials(stack, planning)["T00001"]
