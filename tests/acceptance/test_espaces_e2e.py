@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from contextlib import ExitStack
 from pathlib import Path
@@ -95,6 +96,7 @@ def site(request, tmp_path_factory):
     server.terminate()
     server.wait(timeout=20)
     stack.close()
+    shutil.copyfile(home / "serve.log", Path(tempfile.gettempdir()) / f"espaces-serve-{request.param}.log")  # kept
     shutil.rmtree(home, ignore_errors=True)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from datetime import UTC
 from email.utils import format_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -152,7 +153,7 @@ def ical(planning: str, account_id: int, token: str, request: Request, rt: Runti
                           where={"planning": planning})
         kind, row_id, zone = account.kind, account.row_id, here.planning.time_zone
         title = here.publication.publication_name
-        stamp = here.publication.created_at
+        stamp = here.publication.created_at.astimezone(UTC)  # PostgreSQL's offset is the session's time zone
     tag = '"' + hashlib.sha256(f"{here.base_id}|{kind}|{row_id}|{zone}|{title}".encode()).hexdigest()[:32] + '"'
     headers = {"ETag": tag, "Last-Modified": format_datetime(stamp, usegmt=True),
                "Cache-Control": "private, max-age=60"}
