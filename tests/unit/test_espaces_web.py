@@ -119,6 +119,10 @@ def test_isolation_between_plannings_and_espaces(world):
     assert _login(world, "secretariat", "sec", "staff-pass-1").status_code == 303
     listed = client.get(f"/espaces/{world['a']}/secretariat/week.json?week=1&teacher=T2").json()
     assert [c["course"] for c in listed["courses"]] == ["C002", "C003"]
+    with world["rt"].db.transaction() as session:  # the profile loses its right: the session ends with it
+        profile = session.query(Profile).filter_by(planning_id=world["a"], name="sec").one()
+        profile.rights = ["courses.read"]
+    assert client.get(f"/espaces/{world['a']}/secretariat/week.json?week=1").status_code == 401
     cookie = next(c for c in client.cookies.jar if c.name.endswith("_students"))
     client.cookies.clear()
     client.cookies.set(f"hpe_{world['b']}_students", cookie.value)  # A's session presented to planning B

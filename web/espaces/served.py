@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hosting.db.models import BaseRecord, EspaceAccount, Planning, Publication
-from hosting.espace_logins import Principal, Sessions
+from hosting.db.models import BaseRecord, ControllerUser, EspaceAccount, Planning, Publication
+from hosting.espace_logins import Principal, Sessions, staff_may_open
 from hosting.espace_reader import Published, occurrences, week_monday
 from hosting.jobs.states import BaseState
 from hosting.runtime import Runtime
@@ -66,7 +66,15 @@ def principal(rt: Runtime, session: Session, here: Served, espace: str, cookies:
         account = session.get(EspaceAccount, who.account_id)
         if account is None or account.row_id != who.subject or account.planning_id != here.planning.id:
             return None
+    elif not _staff_still_may(session, here, who):  # rights taken away end the staff sessions at once
+        return None
     return who
+
+
+def _staff_still_may(session: Session, here: Served, who: Principal) -> bool:
+    user_id = session.scalar(select(ControllerUser.id).where(
+        ControllerUser.hosting_number == here.planning.hosting_number, ControllerUser.login == who.subject))
+    return user_id is not None and staff_may_open(session, here.planning.id, user_id, who.espace)
 
 
 def current_week(grid: dict[str, Any], today: dt.date | None = None) -> int:
