@@ -22,6 +22,7 @@ import hashlib
 import mmap
 import tempfile
 from array import array
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -40,6 +41,42 @@ CHECKPOINT_EVERY = 1_000  # courses read, or owners written, between two calls o
 _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
+class _Placement(msgspec.Struct):
+    day: str
+    start_step: int
+    weeks: list[int]
+
+
+class _Course(msgspec.Struct):
+    """The fields of a course row that the Espaces show (the others are skipped while decoding)."""
+
+    id: str
+    duration_steps: int = 0
+    subject: str | None = None
+    teachers: list[str] = []
+    rooms: list[str] = []
+    groups: list[str] = []
+    placement: _Placement | None = None
+
+
+class _Record(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A course as published: fields in sorted order, so the encoded bytes are deterministic."""
+
+    course: str
+    day: str | None = None
+    end: str | None = None
+    groups: list[str]
+    rooms: list[str]
+    start: str | None = None
+    subject: str | None
+    teachers: list[str]
+    weeks: list[int] | None = None
+
+
+_DECODE_COURSE = msgspec.json.Decoder(_Course).decode
+_ENCODE_RECORD = msgspec.json.Encoder().encode
+
+
 def espace_key(base_id: str, name: str) -> str:
     return f"{base_prefix(base_id)}espaces/{name}"
 
@@ -51,26 +88,27 @@ class _Spool:
     out: IO[bytes]
     size: int = 0
     offsets: array[int] = field(default_factory=lambda: array("Q"))
-    owners: dict[str, dict[str, array[int]]] = field(
-        default_factory=lambda: {espace: {} for espace in OWNER_ESPACES})
+    owners: dict[str, defaultdict[str, array[int]]] = field(
+        default_factory=lambda: {espace: defaultdict(lambda: array("I")) for espace in OWNER_ESPACES})
     digest: Any = field(default_factory=hashlib.sha256)
-
     pending: list[bytes] = field(default_factory=list)
 
-    def add(self, course: Row, line: bytes) -> None:
+    def add(self, course: _Course, line: bytes) -> None:
         index = len(self.offsets)
         self.offsets.append(self.size)
         self.pending.append(line)
         self.size += len(line)
-        if course.get("placement"):
-            for espace, column in OWNER_ESPACES.items():
-                owners, ids = self.owners[espace], course.get(column) or ()
-                for owner in ids if len(ids) < 2 else dict.fromkeys(ids):
-                    found = owners.get(owner)
-                    if found is None:
-                        owners[owner] = array("I", (index,))
-                    else:
-                        found.append(index)
+        if course.placement is not None:  # the hot loop of a publish: unrolled, a course's ids each counted once
+            teachers, groups, rooms = course.teachers, course.groups, course.rooms
+            owners = self.owners["teachers"]
+            for owner in teachers if len(teachers) < 2 else dict.fromkeys(teachers):
+                owners[owner].append(index)
+            owners = self.owners["students"]
+            for owner in groups if len(groups) < 2 else dict.fromkeys(groups):
+                owners[owner].append(index)
+            owners = self.owners["guest"]
+            for owner in rooms if len(rooms) < 2 else dict.fromkeys(rooms):
+                owners[owner].append(index)
 
     def flush(self) -> None:
         """Write the lines added since the last flush (one write per checkpoint, not one per course)."""
@@ -96,8 +134,9 @@ def build_read_models(bases: BaseDatabases, base_id: str, store: ObjectStore,
     with tempfile.TemporaryFile() as out:
         spool = _Spool(out)
         clocks = _clocks(grid)
-        for count, course in enumerate(bases.rows(base_id, "courses"), 1):
-            spool.add(course, _ENCODER.encode(_record(course, clocks)) + b"\n")
+        for count, raw in enumerate(bases.raw_rows(base_id, "courses"), 1):
+            course = _DECODE_COURSE(raw)
+            spool.add(course, _ENCODE_RECORD(_record(course, clocks)) + b"\n")
             if count % CHECKPOINT_EVERY == 0:
                 spool.flush()
                 checkpoint(count)
@@ -143,17 +182,16 @@ def _clocks(grid: dict[str, Any]) -> list[str]:
     return [clock_of(minutes_of(grid["day_start"]) + k * step) for k in range(2 * steps + 1)]  # room to spare
 
 
-def _record(course: Row, clocks: list[str]) -> dict[str, Any]:
+def _record(course: _Course, clocks: list[str]) -> _Record:
     """A course as the Espaces show it: ids (names are in ``names.json``) and its placement in clock time."""
-    record: dict[str, Any] = {"course": course["id"], "subject": course.get("subject"),
-                              "teachers": course.get("teachers") or [], "rooms": course.get("rooms") or [],
-                              "groups": course.get("groups") or []}
-    placement = course.get("placement")
-    if placement:
-        start = placement["start_step"]
-        record.update(day=placement["day"], start=clocks[start], end=clocks[start + course["duration_steps"]],
-                      weeks=placement["weeks"])
-    return record
+    placement = course.placement
+    if placement is None:
+        return _Record(course=course.id, subject=course.subject, teachers=course.teachers, rooms=course.rooms,
+                       groups=course.groups)
+    start = placement.start_step
+    return _Record(course=course.id, subject=course.subject, teachers=course.teachers, rooms=course.rooms,
+                   groups=course.groups, day=placement.day, start=clocks[start],
+                   end=clocks[start + course.duration_steps], weeks=placement.weeks)
 
 
 def _write_owners(store: ObjectStore, base_id: str, espace: str, spool: _Spool, lines: Any,

@@ -94,6 +94,18 @@ class SqliteBases:
             conn.close()
 
 
+    def raw_rows(self, base_id: str, table: str) -> Iterator[bytes]:
+        if table not in TABLES:
+            raise InvalidInput(field="table", reason="unknown table", where={"table": table})
+        conn = _connect(self._final(base_id))
+        conn.text_factory = bytes
+        try:
+            for (data,) in conn.execute(f'SELECT data FROM "{table}" ORDER BY id'):
+                yield data
+        finally:
+            conn.close()
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path)
 
