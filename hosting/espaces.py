@@ -59,6 +59,11 @@ class _Course(msgspec.Struct):
     placement: _Placement | None = None
 
 
+class _Member(msgspec.Struct):
+    id: str
+    groups: list[str] = []
+
+
 class _Record(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A course as published: fields in sorted order, so the encoded bytes are deterministic."""
 
@@ -128,8 +133,8 @@ def build_read_models(bases: BaseDatabases, base_id: str, store: ObjectStore,
     names = _names(bases, base_id)
     names_bytes = _ENCODER.encode({"grid": grid, **names})
     store.put_bytes(espace_key(base_id, "names.json"), names_bytes)
-    store.put_bytes(espace_key(base_id, "members.json"), _ENCODER.encode(
-        {row["id"]: row.get("groups") or [] for row in bases.rows(base_id, "students")}))
+    members = map(msgspec.json.Decoder(_Member).decode, bases.raw_rows(base_id, "students"))
+    store.put_bytes(espace_key(base_id, "members.json"), _ENCODER.encode({row.id: row.groups for row in members}))
     espaces: dict[str, Any] = {}
     with tempfile.TemporaryFile() as out:
         spool = _Spool(out)
