@@ -22,7 +22,7 @@ from hosting.sealing import Sealer, secret_key
 from tests.unit.pipeline.test_espaces_builder import COURSES, GRID, GROUPS
 from web.app import create_app
 
-NUMBER = "123456789012"
+NUMBER, OTHER = "123456789012", "210987654321"
 TEACHERS = [{"id": "T1", "first_name": "Ada", "last_name": "Lovelace"},
             {"id": "T2", "first_name": "Alan", "last_name": "Turing"}]
 STUDENTS = [{"id": "E1", "first_name": "Émile", "last_name": "Zola", "groups": ["TD1", "TP1"]},
@@ -41,7 +41,7 @@ def world(tmp_path, db):
         ("subjects", [{"id": "S1", "code": "MATH", "name": "Maths"}]), ("teachers", TEACHERS),
         ("rooms", [{"id": "R0", "name": "Salle A"}, {"id": "R1", "name": "Amphi"}]), ("groups", GROUPS),
         ("students", STUDENTS), ("courses", COURSES)]
-    for base_id in ("b1", "b2"):
+    for base_id in ("b1", "b2", "b3"):
         rt.basedbs.build(base_id, {"time_grid": GRID, "base_name": "t"}, tables)
         build_read_models(rt.basedbs, base_id, rt.store)
     sealer = Sealer(secret_key(rt.settings))
@@ -53,22 +53,25 @@ def world(tmp_path, db):
                                                               domain="edt-b.example.fr"), actor="test")
         c = create_planning(session, NUMBER, PlanningSettings(name="C", controller_domain="ctl.example.fr",
                                                               domain="edt-c.example.fr"), actor="test")
+        create_hosting(session, OTHER, actor="test")
+        d = create_planning(session, OTHER, PlanningSettings(name="D", controller_domain="ctl.other.fr",
+                                                             domain="edt-d.other.fr"), actor="test")
         session.flush()
-        for base_id, planning in (("b1", a), ("b2", b)):
+        for base_id, planning in (("b1", a), ("b2", b), ("b3", d)):
             session.add(BaseRecord(id=base_id, planning_id=planning.id, job_id="j1", state="in_service",
                                    source="hhyp"))
             session.add(Publication(base_id=base_id, planning_id=planning.id, domain=planning.domain,
                                     publication_name=f"Lycée {planning.name}", espaces=["teachers"]))
             planning.current_base_id = base_id
-            sync_accounts(session, planning_id=planning.id, job_id="j1", hosting_number=NUMBER,
+            sync_accounts(session, planning_id=planning.id, job_id="j1", hosting_number=planning.hosting_number,
                           persons=_persons(), sealer=sealer)
         _staff(session, a.id, "sec", ["courses.read", "courses.edit"])
         _staff(session, a.id, "viewer", ["courses.read", "students.read", "rooms.read"])
-        ids = (a.id, b.id, c.id)
+        ids = (a.id, b.id, c.id, d.id)
     with rt.db.transaction() as session:
         rows = list(csv.DictReader(io.StringIO(reveal_credentials(session, ids[0], sealer))))
     client = TestClient(create_app(rt), raise_server_exceptions=False, follow_redirects=False)
-    return {"rt": rt, "client": client, "a": ids[0], "b": ids[1], "c": ids[2], "sealer": sealer,
+    return {"rt": rt, "client": client, "a": ids[0], "b": ids[1], "c": ids[2], "d": ids[3], "sealer": sealer,
             "creds": {r["row_id"]: (r["login"], r["password"]) for r in rows}}
 
 
@@ -125,9 +128,11 @@ def test_isolation_between_plannings_and_espaces(world):
     assert client.get(f"/espaces/{world['a']}/secretariat/week.json?week=1").status_code == 401
     cookie = next(c for c in client.cookies.jar if c.name.endswith("_students"))
     client.cookies.clear()
-    client.cookies.set(f"hpe_{world['b']}_students", cookie.value)  # A's session presented to planning B
-    other = client.get(f"/espaces/{world['b']}/students/week.json")
-    assert other.status_code == 401 and other.json()["code"] == "ESPACE_LOGIN_REQUIRED"
+    for planning in (world["b"], world["d"]):  # A's session presented to B (same hosting) and D (another)
+        client.cookies.set(f"hpe_{planning}_students", cookie.value)
+        other = client.get(f"/espaces/{planning}/students/week.json")
+        assert other.status_code == 401 and other.json()["code"] == "ESPACE_LOGIN_REQUIRED"
+    assert _login(world, "secretariat", "sec", "staff-pass-1", planning=world["d"]).status_code == 401
     login, password = world["creds"]["E1"]
     assert _login(world, "students", login, password, planning=world["b"]).status_code == 401  # A's password
     missing = client.get(f"/espaces/{world['c']}/")
