@@ -153,10 +153,15 @@ class Sessions:
             return None
         return principal
 
-    def feed_token(self, account: EspaceAccount) -> str:
-        """The secret of an account's feed URL; bumping ``feed_version`` revokes it."""
-        message = f"{account.planning_id}|{account.id}|{account.kind}|{account.row_id}|{account.feed_version}"
+    def feed_token(self, *parts: object) -> str:
+        """The secret of a feed URL: a MAC of what the feed is (its planning, subscriber, owner and version)."""
+        message = "|".join(str(part) for part in parts)
         return hmac.new(self._feed_key, message.encode(), hashlib.sha256).hexdigest()[:40]
 
-    def feed_ok(self, account: EspaceAccount, token: str) -> bool:
-        return hmac.compare_digest(self.feed_token(account), token)
+    def feed_ok(self, token: str, *parts: object) -> bool:
+        return hmac.compare_digest(self.feed_token(*parts), token)
+
+
+def account_feed(account: EspaceAccount) -> tuple[object, ...]:
+    """What an account's feed secret covers; bumping ``feed_version`` revokes it."""
+    return ("account", account.planning_id, account.id, account.kind, account.row_id, account.feed_version)

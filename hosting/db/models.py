@@ -312,3 +312,13 @@ class EspaceLoginAttempt(Base):
     login: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class EspaceStaffFeeds(Base):
+    """A staff user's calendar-feed secrets in one planning: bumping ``version`` revokes all their feed URLs."""
+
+    __tablename__ = "espace_staff_feeds"
+
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("controller_users.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

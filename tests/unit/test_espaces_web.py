@@ -201,3 +201,17 @@ def test_a_planning_not_associated_with_hyperplanning_net_serves_nothing(world):
         session.get(Planning, world["a"]).associate_net = False
     answer = world["client"].get(f"/espaces/{world['a']}/")
     assert answer.status_code == 404 and answer.json()["code"] == "ESPACES_NOT_PUBLISHED"
+
+
+def test_a_secretariat_user_subscribes_to_a_room_and_revokes_it(world):
+    client = world["client"]
+    assert _login(world, "secretariat", "sec", "staff-pass-1").status_code == 303
+    assert client.get(f"/espaces/{world['a']}/secretariat/feed").json()["code"] == "FEED_OWNER_MISSING"
+    page = client.get(f"/espaces/{world['a']}/secretariat/feed?room=R1").text
+    found = re.search(r"<code id=\"feed\">([^<]+)</code>", page)
+    assert found is not None and "/ical/staff/" in found.group(1)
+    events = icalendar.Calendar.from_ical(client.get(found.group(1)).content).walk("VEVENT")
+    assert sorted({str(e["uid"]).split("-w")[0] for e in events}) == ["C001", "C003"] and len(events) == 6
+    assert {str(e["location"]) for e in events} == {"Amphi"}
+    client.post(f"/espaces/{world['a']}/secretariat/feed/revoke")
+    assert client.get(found.group(1)).status_code == 404

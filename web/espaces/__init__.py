@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from web.espaces.feeds import router as _feeds
 from web.espaces.host import UserDomains
 from web.espaces.routes import router as _routes
 
 router = APIRouter(include_in_schema=False)
 router.include_router(_routes)
+router.include_router(_feeds)
 
 
 def install(app: FastAPI) -> None:

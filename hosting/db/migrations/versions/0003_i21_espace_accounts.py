@@ -1,4 +1,4 @@
-"""espace accounts: teachers' and students' logins to the Espaces, and their login attempts
+"""espace accounts: teachers' and students' logins to the Espaces, their login attempts, staff feed secrets
 
 Revision ID: 0003_i21
 Revises: 0002
@@ -42,8 +42,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_espace_login_attempts_who", "espace_login_attempts", ["planning_id", "login"], unique=False)
     op.create_index(op.f("ix_espace_login_attempts_at"), "espace_login_attempts", ["at"], unique=False)
+    op.create_table(
+        "espace_staff_feeds",
+        sa.Column("planning_id", sa.String(length=40), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["planning_id"], ["plannings.id"]),
+        sa.ForeignKeyConstraint(["user_id"], ["controller_users.id"]),
+        sa.PrimaryKeyConstraint("planning_id", "user_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("espace_staff_feeds")
     op.drop_table("espace_login_attempts")
     op.drop_table("espace_accounts")
