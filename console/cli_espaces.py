@@ -1,4 +1,4 @@
-"""hphost espaces credentials|show: the Espace accounts' passwords (once) and what a planning publishes."""
+"""hphost espaces credentials|show|guest: accounts' passwords (once), what is published, the guest Espace."""
 
 from __future__ import annotations
 
@@ -79,6 +79,29 @@ def _show(client: Client, planning: str, hosting: str | None) -> dict[str, Any]:
     return {"planning_id": planning_id, "associate_net": associated, "base_id": base_id if publication else None,
             "urls": urls, "accounts": accounts,
             "espaces": {k: {"records": v.get("records", 0), "bytes": v.get("bytes", 0)} for k, v in espaces.items()}}
+
+
+@espaces_app.command("guest")
+def espaces_guest(planning: str, open_: Annotated[bool, typer.Option("--open/--close", help=(
+        "Open the guest Espace (rooms' occupation, no login) or close it."))] = True,
+        hosting: HostingOpt = None, as_json: JsonOpt = False) -> None:
+    """Open or close a planning's guest Espace: the rooms' occupation, without login."""
+    from hosting import audit
+    from hosting.db.models import EspaceSettings
+    from hosting.plannings import get_planning
+
+    with refusals(as_json):
+        client = Client(actor="operator")
+        with client.rt.db.transaction() as session:
+            found = get_planning(session, planning, hosting=hosting)
+            settings = session.get(EspaceSettings, found.id) or EspaceSettings(planning_id=found.id)
+            settings.guest_rooms = open_
+            session.add(settings)
+            audit.record(session, "espaces.guest_opened" if open_ else "espaces.guest_closed", actor="operator",
+                         planning_id=found.id, hosting_number=found.hosting_number)
+            planning_id = found.id
+    emit({"ok": True, "planning_id": planning_id, "guest_rooms": open_}, as_json,
+         lambda: typer.echo(f"planning {planning_id}: guest Espace {'open' if open_ else 'closed'}"))
 
 
 def register(app: typer.Typer) -> None:

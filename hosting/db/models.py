@@ -322,3 +322,12 @@ class EspaceStaffFeeds(Base):
     planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("controller_users.id"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EspaceSettings(Base):
+    """What a planning opens without login: the guest Espace (rooms' occupation) when ``guest_rooms``."""
+
+    __tablename__ = "espace_settings"
+
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), primary_key=True)
+    guest_rooms: Mapped[bool] = mapped_column(Boolean, default=False)

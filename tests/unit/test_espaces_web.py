@@ -215,3 +215,20 @@ def test_a_secretariat_user_subscribes_to_a_room_and_revokes_it(world):
     assert {str(e["location"]) for e in events} == {"Amphi"}
     client.post(f"/espaces/{world['a']}/secretariat/feed/revoke")
     assert client.get(found.group(1)).status_code == 404
+
+
+def test_the_guest_espace_shows_rooms_only_when_the_planning_opens_it(world):
+    from hosting.db.models import EspaceSettings
+
+    client = world["client"]
+    closed = client.get(f"/espaces/{world['a']}/guest/week.json?week=1&room=R1")
+    assert closed.status_code == 404 and closed.json()["code"] == "ESPACE_CLOSED"
+    assert "guest/" not in client.get(f"/espaces/{world['a']}/").text
+    with world["rt"].db.transaction() as session:
+        session.add(EspaceSettings(planning_id=world["a"], guest_rooms=True))
+    listed = client.get(f"/espaces/{world['a']}/guest/week.json?week=1&room=R1&teacher=T1").json()
+    assert [c["course"] for c in listed["courses"]] == ["C001", "C003"] and listed["title"] == "Amphi"
+    page = client.get(f"/espaces/{world['a']}/guest/?week=1")
+    assert page.status_code == 200 and '<option value="R1">Amphi</option>' in page.text
+    assert "guest/" in client.get(f"/espaces/{world['a']}/").text
+    assert client.get(f"/espaces/{world['a']}/guest/feed?room=R1").status_code == 401

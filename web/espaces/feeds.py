@@ -38,7 +38,7 @@ def _signed_in(rt: RuntimeDep, session: Session, planning: str, espace: str,
                request: Request) -> tuple[Served, Principal]:
     here = served(rt, session, planning)
     who = principal(rt, session, here, espace_name(espace), dict(request.cookies))
-    if who is None:
+    if who is None or who.kind == "guest":  # a feed belongs to someone who logged in
         raise Problem(401, "ESPACE_LOGIN_REQUIRED", "Log in to this Espace first.", where={"espace": espace})
     return here, who
 

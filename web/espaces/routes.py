@@ -13,10 +13,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from hosting.db.models import EspaceSettings
 from hosting.espace_logins import ACCOUNT_ESPACES, STAFF_ESPACES, espace_login, refusal
 from web.deps import RuntimeDep
 from web.espaces import pages
 from web.espaces.served import (
+    GUEST,
     cookie_name,
     courses_of,
     current_week,
@@ -29,7 +31,7 @@ from web.espaces.served import (
 from web.problems import Problem, status_of
 
 router = APIRouter(prefix="/espaces/{planning}")
-ESPACES = tuple(ACCOUNT_ESPACES) + tuple(STAFF_ESPACES)
+ESPACES = (*ACCOUNT_ESPACES, *STAFF_ESPACES, GUEST)
 WeekQuery = Annotated[int | None, Query(ge=1, le=53)]
 
 
@@ -44,7 +46,9 @@ def espace_name(espace: str) -> str:
 def landing(planning: str, request: Request, rt: RuntimeDep) -> HTMLResponse:
     with rt.db.transaction() as session:
         here = served(rt, session, planning)
-        return pages.render("landing.html", request, here=here, espaces=ESPACES)
+        settings = session.get(EspaceSettings, here.planning.id)
+        shown = [e for e in ESPACES if e != GUEST or (settings is not None and settings.guest_rooms)]
+        return pages.render("landing.html", request, here=here, espaces=shown)
 
 
 @router.get("/{espace}/", response_class=HTMLResponse)
@@ -76,11 +80,12 @@ def _week(planning: str, espace: str, request: Request, rt: RuntimeDep, week: in
         return None
     names = here.published.names
     week = min(week or current_week(names["grid"]), int(names["grid"]["weeks"]))
-    title, courses = courses_of(here, who, filters if who.kind == "staff" else {})
+    title, courses = courses_of(here, who, filters if who.kind in ("staff", "guest") else {})
     monday, sunday = week_dates(names["grid"], week)
     return {"planning": here.planning.id, "base_id": here.base_id, "espace": espace, "title": title, "week": week,
             "weeks": int(names["grid"]["weeks"]), "monday": monday, "sunday": sunday,
-            "courses": week_rows(courses, names, week), "here": here, "who": who, "filters": filters}
+            "courses": week_rows(courses, names, week), "here": here, "who": who, "filters": filters,
+            "rooms": sorted(names["rooms"].items(), key=lambda r: (r[1] or "", r[0])) if who.kind == GUEST else []}
 
 
 @router.post("/{espace}/login")

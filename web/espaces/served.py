@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hosting.db.models import BaseRecord, ControllerUser, EspaceAccount, Planning, Publication
+from hosting.db.models import BaseRecord, ControllerUser, EspaceAccount, EspaceSettings, Planning, Publication
 from hosting.espace_logins import Principal, Sessions, staff_may_open
 from hosting.espace_reader import Published, occurrences, week_monday
 from hosting.jobs.states import BaseState
@@ -21,6 +21,7 @@ from hosting.runtime import Runtime
 from hosting.sealing import secret_key
 from web.problems import Problem
 
+GUEST = "guest"
 MAX_LISTED = 1_000  # courses a secretariat page lists at most (with a filter it is one owner's)
 
 
@@ -57,7 +58,16 @@ def served(rt: Runtime, session: Session, planning_ref: str) -> Served:
 
 
 def principal(rt: Runtime, session: Session, here: Served, espace: str, cookies: dict[str, str]) -> Principal | None:
-    """The signed-in user of this planning's ``espace``, if the cookie holds a valid session."""
+    """The signed-in user of this planning's ``espace``, if the cookie holds a valid session.
+
+    The guest Espace needs no login when the planning opens it; else it is refused (``ESPACE_CLOSED``).
+    """
+    if espace == GUEST:
+        settings = session.get(EspaceSettings, here.planning.id)
+        if settings is None or not settings.guest_rooms:
+            raise Problem(404, "ESPACE_CLOSED", "This planning does not open its guest Espace.",
+                          where={"espace": espace})
+        return Principal(here.planning.id, here.planning.hosting_number, GUEST, "guest", "")
     token = cookies.get(cookie_name(here.planning.id, espace))
     who = sessions(rt).open(token, here.planning) if token else None
     if who is None or who.espace != espace:
@@ -92,6 +102,9 @@ def courses_of(here: Served, who: Principal, filters: dict[str, str]) -> tuple[s
     if who.kind == "student":
         groups = ", ".join(names["groups"].get(g, {}).get("name") or g for g in published.members.get(who.subject, []))
         return groups, published.student_courses(who.subject)
+    if who.kind == "guest":
+        room = filters.get("room", "")
+        return names["rooms"].get(room) or "Salles", published.courses("guest", room) if room else []
     if filters.get("teacher"):
         return names["teachers"].get(filters["teacher"], filters["teacher"]), published.courses("teachers",
                                                                                                 filters["teacher"])

@@ -1,4 +1,4 @@
-"""espace accounts: teachers' and students' logins to the Espaces, their login attempts, staff feed secrets
+"""espace accounts: logins of teachers and students, login attempts, staff feed secrets, the guest setting
 
 Revision ID: 0003_i21
 Revises: 0002
@@ -51,9 +51,17 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["controller_users.id"]),
         sa.PrimaryKeyConstraint("planning_id", "user_id"),
     )
+    op.create_table(
+        "espace_settings",
+        sa.Column("planning_id", sa.String(length=40), nullable=False),
+        sa.Column("guest_rooms", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["planning_id"], ["plannings.id"]),
+        sa.PrimaryKeyConstraint("planning_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("espace_settings")
     op.drop_table("espace_staff_feeds")
     op.drop_table("espace_login_attempts")
     op.drop_table("espace_accounts")
