@@ -180,6 +180,13 @@ def _logins_weeks_feeds_and_a_reload(site, clients: ExitStack) -> None:
     again = _session(clients, base_url, planning, "teachers", *creds["T00000"])  # the same password after the reload
     assert _week_ids(again, "teachers", WEEK) == set(_expected(_institution(1), {"T00000"}, "teachers", WEEK))
 
+    guest = clients.enter_context(httpx2.Client(base_url=f"{base_url}/espaces/{planning}/", timeout=30))
+    assert guest.get("guest/week.json", params={"room": "R0001"}).status_code == 404  # closed by default
+    subprocess.run([*HPHOST, "espaces", "guest", planning, "--open"], env={**os.environ, **stack.env},
+                   capture_output=True, timeout=120, check=True)
+    rooms = guest.get("guest/week.json", params={"room": "R0001", "week": WEEK}).json()["courses"]
+    assert {c["course"] for c in rooms} == set(_expected(_institution(1), {"R0001"}, "rooms", WEEK))
+
 
 def _poll(url: str) -> tuple[list[tuple[int, bytes]], threading.Event]:
     """A reader asking for ``url`` every 100 ms until told to stop: its answers."""
