@@ -22,7 +22,7 @@ def _register(args: list[str]) -> None:
     cli_formats.register(app)
     if any(tuple(args[:len(command)]) == command for command in _FORMATS_ONLY):
         return
-    from console import cli_admin, cli_demo, cli_jobs, cli_operator, cli_run, cli_serve, cli_tokens
+    from console import cli_admin, cli_demo, cli_espaces, cli_jobs, cli_operator, cli_run, cli_serve, cli_tokens
 
     cli_admin.register(app, cli_formats.profils_app)
     cli_jobs.register(app)
@@ -31,6 +31,7 @@ def _register(args: list[str]) -> None:
     cli_serve.register(app)
     cli_tokens.register(app)
     cli_operator.register(app)
+    cli_espaces.register(app)
 
 
 def main() -> None:

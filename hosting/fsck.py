@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import select
 
 from hosting import uploads
-from hosting.db.models import BaseRecord, Job, Planning, Stage
+from hosting.db.models import BaseRecord, Job, Planning, Publication, Stage
+from hosting.espaces import missing_objects
 from hosting.jobs.states import ACTIVE_JOB_STATES, BaseState, JobState, StageState
+from hosting.pipeline.markers import PUBLISHED
 from hosting.pipeline.registry import STAGES
 from hosting.runtime import Runtime
 
@@ -42,6 +44,7 @@ def fsck(rt: Runtime, *, repair: bool = False) -> FsckReport:
         bases = {base.id: base for base in session.scalars(select(BaseRecord))}
         plannings = list(session.scalars(select(Planning)))
         running = list(session.scalars(select(Stage).where(Stage.state == StageState.RUNNING)))
+        published = set(session.scalars(select(Publication.base_id)))
         queued_jobs = set(session.scalars(
             select(Stage.job_id).where(Stage.state.in_((StageState.QUEUED, StageState.RUNNING)))))
         upload_keys, upload_problems = uploads.live_keys(session)
@@ -54,6 +57,7 @@ def fsck(rt: Runtime, *, repair: bool = False) -> FsckReport:
     report.problems.extend(upload_problems)
     report.orphan_base_dbs = sorted(set(rt.basedbs.list_ids()) - live_bases)
     _check_consistency(rt, report, jobs, bases, plannings, running, queued_jobs)
+    _check_publications(rt, report, bases, published)
     if repair:
         for key in report.orphan_objects:
             rt.store.delete(key)
@@ -80,6 +84,15 @@ def _check_objects(rt: Runtime, report: FsckReport, live_bases: set[str], inputs
         if parts[0] == "incoming" and info.key in inputs:
             continue
         report.orphan_objects.append(info.key)
+
+
+def _check_publications(rt: Runtime, report: FsckReport, bases: dict[str, BaseRecord], published: set[str]) -> None:
+    """A served base's publication names whole objects (the marker and every object and index it lists)."""
+    for base in bases.values():
+        if base.state == BaseState.IN_SERVICE and base.id in published:
+            missing = missing_objects(rt.store, base.id, PUBLISHED)
+            if missing:
+                report.problems.append({"kind": "publication_objects_missing", "base_id": base.id, "keys": missing})
 
 
 def _check_consistency(rt: Runtime, report: FsckReport, jobs: dict[str, Job], bases: dict[str, BaseRecord],

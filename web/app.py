@@ -26,4 +26,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(v1.router, prefix="/v1")
     app.include_router(dashboard.router)
     app.include_router(espaces.router)
+    espaces.install(app)
     return app

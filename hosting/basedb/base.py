@@ -44,3 +44,6 @@ class BaseDatabases(Protocol):
 
     def rows(self, base_id: str, table: str) -> Iterator[Row]:
         """Rows of one table, in id order, as the dicts that were loaded."""
+
+    def raw_rows(self, base_id: str, table: str) -> Iterator[bytes]:
+        """Rows of one table, in id order, as JSON bytes (for a reader that decodes them into types of its own)."""

@@ -106,6 +106,16 @@ class PostgresBases:
             for (data,) in cursor:
                 yield data
 
+    def raw_rows(self, base_id: str, table: str) -> Iterator[bytes]:
+        if table not in TABLES:
+            raise InvalidInput(field="table", reason="unknown table", where={"table": table})
+        with self._connect() as conn, conn.cursor(name="raw_rows") as cursor:
+            cursor.itersize = 5_000
+            cursor.execute(sql.SQL("SELECT data::text FROM {}.{} ORDER BY id COLLATE \"C\"").format(
+                sql.Identifier(self._schema(base_id)), sql.Identifier(table)))
+            for (data,) in cursor:
+                yield data.encode()
+
 
 def _count(conn: psycopg.Connection[Any], schema: str, table: str) -> int:
     row = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(

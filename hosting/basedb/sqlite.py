@@ -11,6 +11,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from hosting.basedb.base import TABLES, Row
 from hosting.errors import InvalidInput
 
@@ -85,8 +87,21 @@ class SqliteBases:
             raise InvalidInput(field="table", reason="unknown table", where={"table": table})
         conn = _connect(self._final(base_id))
         try:
+            decode = msgspec.json.Decoder().decode  # the rows were written by json.dumps; msgspec reads them faster
             for (data,) in conn.execute(f'SELECT data FROM "{table}" ORDER BY id'):
-                yield json.loads(data)
+                yield decode(data)
+        finally:
+            conn.close()
+
+
+    def raw_rows(self, base_id: str, table: str) -> Iterator[bytes]:
+        if table not in TABLES:
+            raise InvalidInput(field="table", reason="unknown table", where={"table": table})
+        conn = _connect(self._final(base_id))
+        conn.text_factory = bytes
+        try:
+            for (data,) in conn.execute(f'SELECT data FROM "{table}" ORDER BY id'):
+                yield data
         finally:
             conn.close()
 

@@ -364,3 +364,52 @@ Index("ix_jobs_state_created_id", Job.state, Job.created_at, Job.id)
 Index("ix_jobs_kind_created_id", Job.kind, Job.created_at, Job.id)
 Index("ix_jobs_error_code_created", Job.error_code, Job.created_at)
 Index("ix_stages_state_name_due", Stage.state, Stage.name, Stage.due_at)
+# --- Espaces (issue 21): accounts of a planning's teachers and students, and their login attempts ---
+
+
+class EspaceAccount(Base):
+    """A teacher's or student's login to a planning's Espaces, kept across reloads by the row's id."""
+
+    __tablename__ = "espace_accounts"
+    __table_args__ = (UniqueConstraint("planning_id", "login"), UniqueConstraint("planning_id", "kind", "row_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "teacher" or "student"
+    row_id: Mapped[str] = mapped_column(String(64))
+    login: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    feed_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped to revoke the calendar-feed URL
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EspaceLoginAttempt(Base):
+    """An Espace login attempt, kept for the lockout window (per planning and login)."""
+
+    __tablename__ = "espace_login_attempts"
+    __table_args__ = (Index("ix_espace_login_attempts_who", "planning_id", "login"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    planning_id: Mapped[str] = mapped_column(String(40))
+    login: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class EspaceStaffFeeds(Base):
+    """A staff user's calendar-feed secrets in one planning: bumping ``version`` revokes all their feed URLs."""
+
+    __tablename__ = "espace_staff_feeds"
+
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("controller_users.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EspaceSettings(Base):
+    """What a planning opens without login: the guest Espace (rooms' occupation) when ``guest_rooms``."""
+
+    __tablename__ = "espace_settings"
+
+    planning_id: Mapped[str] = mapped_column(ForeignKey("plannings.id"), primary_key=True)
+    guest_rooms: Mapped[bool] = mapped_column(Boolean, default=False)

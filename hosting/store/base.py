@@ -32,6 +32,9 @@ class ObjectStore(Protocol):
     def open_read(self, key: str) -> BinaryIO:
         """A seekable, buffered binary reader of the object (S3: ranged GETs)."""
 
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start..end`` (inclusive) of an object (one ranged GET)."""
+
     def head(self, key: str) -> ObjectInfo | None:
         """The object's info, or None when it does not exist."""
 

@@ -60,6 +60,12 @@ class LocalStore:
         except FileNotFoundError:
             raise StorageError(operation="open", key=key, reason="no such object", where={"key": key}) from None
 
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start..end`` (inclusive) of an object, as ``S3Store.read_range``."""
+        with self.open_read(key) as handle:
+            handle.seek(start)
+            return handle.read(end - start + 1)
+
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)
         return ObjectInfo(key, path.stat().st_size) if path.is_file() else None

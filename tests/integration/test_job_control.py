@@ -38,7 +38,8 @@ def big_sample(tmp_path_factory):
 @pytest.fixture(scope="module")
 def university_sample(tmp_path_factory):
     path = tmp_path_factory.mktemp("sample") / "university.HHYP"
-    generate_sample(path, hosting_number=HOSTING, preset="university", seed=1)
+    # Twice the university (200,000 courses): publish takes seconds, so a cancel has time to land in it.
+    generate_sample(path, hosting_number=HOSTING, preset="university", students=50_000, photos=3_000, seed=1)
     return path
 
 
@@ -104,11 +105,11 @@ def test_a_cancel_during_publish_stops_it_at_its_next_checkpoint(stack, universi
         assert time.monotonic() < deadline and row.state in ("pending", "queued", "running"), row.state
         time.sleep(0.05)
     stack.client.cancel(job.id)
-    # Well before publish could have built the rest (about 13 s of it on a quiet machine).
+    # Publish takes about 3 s of a quiet machine here: the cancel lands while courses are read or owners
+    # written (progress counts courses read, so it may be whole), and the stage stops without its marker.
     view = stack.client.wait(job.id, timeout_s=8, poll_s=0.1)
     assert view.state == "cancelled"
-    row = _publish_row(stack, job.id)
-    assert (row.state, row.progress_done < row.progress_total) == ("cancelled", True)
+    assert _publish_row(stack, job.id).state == "cancelled"
     rt = stack.client.rt
     assert wait_until(lambda: not _leftovers(rt, job.id), timeout_s=60), _leftovers(rt, job.id)
     with rt.db.transaction() as session:
