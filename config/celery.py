@@ -12,7 +12,10 @@ from kombu import Exchange, Queue
 from config.settings import Settings
 
 # The one list of stage queues: each stage's queue, by stage name (workers consume some of them).
-STAGE_QUEUE = {"unpack": "unpack", "instantiate": "instantiate", "publish": "publish", "assign": "profils"}
+STAGE_QUEUE = {"unpack": "unpack", "instantiate": "instantiate", "publish": "publish", "assign": "profils",
+               # A base's life after its first day (docs/lifecycle.md): object-store work beside unpack, the
+               # grid change's copy beside instantiate, so the existing worker pools run them.
+               "export": "unpack", "backup": "unpack", "decrypt": "unpack", "derive": "instantiate"}
 STAGE_QUEUES = tuple(dict.fromkeys(STAGE_QUEUE.values()))
 CONTROL_QUEUE = "control"
 QUEUES = (*STAGE_QUEUES, CONTROL_QUEUE)

@@ -59,7 +59,7 @@ class PostgresBases:
                 conn.execute(sql.SQL("INSERT INTO {}._meta VALUES (%s, %s)").format(schema),
                              (key, json.dumps(value)))
             for table in TABLES:
-                conn.execute(sql.SQL("CREATE TABLE {}.{} (id text PRIMARY KEY, data jsonb NOT NULL)")
+                conn.execute(sql.SQL("CREATE TABLE {}.{} (n bigserial, id text PRIMARY KEY, data jsonb NOT NULL)")
                              .format(schema, sql.Identifier(table)))
             for table, rows in tables:
                 _copy(conn, building, table, rows)
@@ -101,7 +101,7 @@ class PostgresBases:
             raise InvalidInput(field="table", reason="unknown table", where={"table": table})
         with self._connect() as conn, conn.cursor(name="rows") as cursor:
             cursor.itersize = 5_000
-            cursor.execute(sql.SQL("SELECT data FROM {}.{} ORDER BY id COLLATE \"C\"").format(
+            cursor.execute(sql.SQL("SELECT data FROM {}.{} ORDER BY n").format(
                 sql.Identifier(self._schema(base_id)), sql.Identifier(table)))
             for (data,) in cursor:
                 yield data

@@ -85,7 +85,7 @@ class SqliteBases:
             raise InvalidInput(field="table", reason="unknown table", where={"table": table})
         conn = _connect(self._final(base_id))
         try:
-            for (data,) in conn.execute(f'SELECT data FROM "{table}" ORDER BY id'):
+            for (data,) in conn.execute(f'SELECT data FROM "{table}" ORDER BY rowid'):
                 yield json.loads(data)
         finally:
             conn.close()
