@@ -58,7 +58,7 @@ def bases(draw: st.DrawFn) -> dict[str, Any]:
             "base_name": draw(text).replace("/", "-").replace("\\", "-")}
 
 
-def _course(draw: st.DrawFn, k: int, subjects: list[str], teachers: list[str], rooms: list[str],
+def _course(draw: Any, k: int, subjects: list[str], teachers: list[str], rooms: list[str],
             groups: list[str], docs: list[str]) -> dict[str, Any]:
     duration = draw(st.integers(1, 4))
     row: dict[str, Any] = {"id": f"C{k:03d}", "subject": draw(st.sampled_from(subjects)),
