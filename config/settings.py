@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     backup_keep_weekly: int = Field(4, ge=0, description="...and the last of each of the last N weeks.")
     backup_keep_monthly: int = Field(12, ge=0, description="...and the last of each of the last N months.")
     backup_hour_utc: int = Field(1, ge=0, le=23, description="A night's backup is due from this hour (UTC).")
+    backup_tick_s: Seconds = Field(300.0, description="How often `hphost beat` rings the backup schedule.")
 
     lease_s: Seconds = Field(15.0, description="A running stage's lease; renewed by heartbeat.")
     heartbeat_s: Seconds = Field(5.0, description="How often a running stage renews its lease.")

@@ -93,5 +93,47 @@ def backups_verify(backup: str, as_json: JsonOpt = False) -> None:
          lambda: typer.echo(f"backup {found['id']} verified: {found['rows']}, {found['users']} users"))
 
 
+@backups_app.command("tick")
+def backups_tick(
+    now: Annotated[str | None, typer.Option(help="Act as if it were this time (ISO 8601, UTC if no offset).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One beat of the nightly schedule, here: plan, settle, claim and enqueue due runs, apply retention."""
+    import datetime as dt
+    import os
+    import socket
+
+    from hosting.backups.schedule import tick
+    from hosting.errors import InvalidInput
+
+    with refusals(as_json):
+        try:
+            when = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+        except ValueError:
+            raise InvalidInput(field="now", reason="not an ISO 8601 time", where={"field": "now"}) from None
+        when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+        client = Client(actor="operator")
+        done = tick(client.rt, now=when, owner=f"cli:{socket.gethostname()}:{os.getpid()}", ring=client._ring)
+    emit({"ok": True, **done}, as_json, lambda: typer.echo(
+        f"night {done['night']}: {done['planned']} planned, {done['enqueued']} enqueued, "
+        f"{len(done['deleted'])} deleted by retention"))
+
+
+def beat_command() -> None:
+    """Run Celery beat (in the foreground): it rings the nightly backup schedule every HPHOST_BACKUP_TICK_S.
+    Any number may run: each night's run is a row claimed under a lease."""
+    import os
+    import sys
+
+    from config.settings import get_settings
+
+    folder = get_settings().home / "beat"
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO",
+            "--schedule", str(folder / f"schedule-{os.getpid()}")]  # beat's own file: one per process
+    os.execve(argv[0], argv, dict(os.environ))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(backups_app, name="backups")
+    app.command("beat")(beat_command)

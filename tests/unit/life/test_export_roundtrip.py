@@ -23,8 +23,8 @@ from hosting.pipeline.unpack import unpack
 from hosting.store.local import LocalStore
 
 HOSTING = "123456789012"
-GRID: dict[str, Any] = {"first_monday": "2026-08-31", "weeks": 10, "working_days": ["mon", "tue", "wed"], "day_start": "08:00",
-        "sequences_per_day": 4, "sequence_minutes": 60, "steps_per_sequence": 2}
+GRID: dict[str, Any] = {"first_monday": "2026-08-31", "weeks": 10, "working_days": ["mon", "tue", "wed"],
+                        "day_start": "08:00", "sequences_per_day": 4, "sequence_minutes": 60, "steps_per_sequence": 2}
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12)
 
 
