@@ -1,0 +1,76 @@
+"""Backup and restore time of a base, as ratios to the load time of the same base in the same run.
+
+    .venv/bin/python bench/backup.py [--preset university] [--students N] [--workers 1]
+
+On the embedded stack (SQLite control DB and bases, local object store, filesystem broker) with real
+``hphost worker`` processes: generates the sample (and its .profils), then times, from each job's
+creation to its end as the control DB records them, ``load_base`` (with its .profils), ``backup_base``
+(export, AES-GCM encryption, read back and checked) and ``restore_base`` (decrypt, unpack, instantiate,
+publish, assign). Goals (issue 22): backup ≤ 0.5× the load, restore ≤ 1.1×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+def _seconds(stack, job_id: str) -> float:
+    from hosting.db.models import Job
+
+    with stack.client.rt.db.transaction() as session:
+        job = session.get(Job, job_id)
+        return (job.finished_at - job.created_at).total_seconds()
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="university")
+    parser.add_argument("--students", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    from hphost_samples.generator import generate_sample
+    from tests.support.hphost_stack import HOSTING, embedded_stack
+
+    work = Path(tempfile.mkdtemp(prefix="hphost-bench-backup-"))
+    sample, profils = work / "base.HHYP", work / "users.profils"
+    generate_sample(sample, hosting_number=HOSTING, preset=args.preset, students=args.students, seed=1,
+                    profils_path=profils)
+    hhyp_mb = round(sample.stat().st_size / 1e6, 1)
+    stack = embedded_stack(work / "home")
+    stack.env["HPHOST_LIMITS__MAX_ENTRIES"] = "200000"
+    stack.env["HPHOST_LEASE_S"], stack.env["HPHOST_HEARTBEAT_S"] = "30", "5"
+    try:
+        stack.create_hosting(HOSTING)
+        stack.start_workers(args.workers, concurrency=2)
+        planning = stack.new_planning()
+        times = {}
+        for name, enqueue in (
+            ("load", lambda: stack.client.enqueue("load_base", planning, hhyp=sample, profils=profils)),
+            ("backup", lambda: stack.client.backup(planning)),
+            ("restore", lambda: stack.client.restore(planning, times["backup_id"])),
+        ):
+            view = stack.client.wait(enqueue().id, timeout_s=3600)
+            if view.state != "succeeded":
+                raise SystemExit(f"{name} {view.state}: {view.error}")
+            times[name] = _seconds(stack, view.id)
+            times[f"{name}_id"] = view.id
+        backup_bytes = sum(b["bytes"] for b in stack.client.backups(planning))
+    finally:
+        stack.close()
+        shutil.rmtree(work, ignore_errors=True)
+    result = {"preset": args.preset, "students": args.students, "hhyp_mb": hhyp_mb, "load_s": round(times["load"], 2), "backup_s": round(times["backup"], 2),
+              "restore_s": round(times["restore"], 2), "backup_mb": round(backup_bytes / 1e6, 1),
+              "backup_ratio": round(times["backup"] / times["load"], 3),
+              "restore_ratio": round(times["restore"] / times["load"], 3)}
+    print(json.dumps(result))
+    print(f"load {times['load']:.1f} s, backup {times['backup']:.1f} s ({result['backup_ratio']:.2f}x the load, "
+          f"goal ≤ 0.5x), restore {times['restore']:.1f} s ({result['restore_ratio']:.2f}x, goal ≤ 1.1x)")
+
+if __name__ == "__main__":
+    main()
