@@ -21,12 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+
 def _seconds(stack, job_id: str) -> float:
     from hosting.db.models import Job
 
     with stack.client.rt.db.transaction() as session:
         job = session.get(Job, job_id)
         return (job.finished_at - job.created_at).total_seconds()
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -64,13 +66,15 @@ def main() -> None:
     finally:
         stack.close()
         shutil.rmtree(work, ignore_errors=True)
-    result = {"preset": args.preset, "students": args.students, "hhyp_mb": hhyp_mb, "load_s": round(times["load"], 2), "backup_s": round(times["backup"], 2),
+    result = {"preset": args.preset, "students": args.students, "hhyp_mb": hhyp_mb,
+              "load_s": round(times["load"], 2), "backup_s": round(times["backup"], 2),
               "restore_s": round(times["restore"], 2), "backup_mb": round(backup_bytes / 1e6, 1),
               "backup_ratio": round(times["backup"] / times["load"], 3),
               "restore_ratio": round(times["restore"] / times["load"], 3)}
     print(json.dumps(result))
     print(f"load {times['load']:.1f} s, backup {times['backup']:.1f} s ({result['backup_ratio']:.2f}x the load, "
           f"goal ≤ 0.5x), restore {times['restore']:.1f} s ({result['restore_ratio']:.2f}x, goal ≤ 1.1x)")
+
 
 if __name__ == "__main__":
     main()
