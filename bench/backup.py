@@ -17,16 +17,21 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.support.hphost_stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _seconds(stack, job_id: str) -> float:
+def _seconds(stack: Stack, job_id: str) -> float:
     from hosting.db.models import Job
 
     with stack.client.rt.db.transaction() as session:
         job = session.get(Job, job_id)
+        assert job is not None and job.finished_at is not None
         return (job.finished_at - job.created_at).total_seconds()
 
 
@@ -51,17 +56,18 @@ def main() -> None:
         stack.create_hosting(HOSTING)
         stack.start_workers(args.workers, concurrency=2)
         planning = stack.new_planning()
-        times = {}
+        times: dict[str, float] = {}
+        ids: dict[str, str] = {}
         for name, enqueue in (
             ("load", lambda: stack.client.enqueue("load_base", planning, hhyp=sample, profils=profils)),
             ("backup", lambda: stack.client.backup(planning)),
-            ("restore", lambda: stack.client.restore(planning, times["backup_id"])),
+            ("restore", lambda: stack.client.restore(planning, ids["backup"])),
         ):
             view = stack.client.wait(enqueue().id, timeout_s=3600)
             if view.state != "succeeded":
                 raise SystemExit(f"{name} {view.state}: {view.error}")
             times[name] = _seconds(stack, view.id)
-            times[f"{name}_id"] = view.id
+            ids[name] = view.id
         backup_bytes = sum(b["bytes"] for b in stack.client.backups(planning))
     finally:
         stack.close()
