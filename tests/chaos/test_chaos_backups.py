@@ -61,7 +61,8 @@ def test_sigkill_during_backups_and_restores(redis_server, postgres_server, moto
         assert [s for s in backups.recovered() if s > 30] == []
         assert any(stage == "backup" for kill in backups.kills for _job, stage in kill.victims), backups.kills
 
-        served, stop = [], threading.Event()
+        served: list[str] = []
+        stop = threading.Event()
         thread = threading.Thread(target=_watch, args=(stack, plannings, served, stop))
         thread.start()
         restores = Trial(stack, *sample, seed=17, faults=("kill", "kill_child"), ordered=True, kill_stage="unpack")
