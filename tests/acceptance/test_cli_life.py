@@ -76,6 +76,14 @@ def test_export_backup_rotate_restore_and_grid_from_the_command_line(env, tmp_pa
     wrong = {**env, "HPHOST_BACKUP_KEYS": f"k1={OTHER}"}
     refused = json.loads(hphost(wrong, "backups", "verify", backup[:12], "--json", code=2).stdout)
     assert refused["code"] == "BACKUP_KEY_WRONG" and OTHER not in json.dumps(refused)
+    served = json.loads(hphost(env, "planning", "show", "EDT", "--json").stdout)["planning"]["current_base_id"]
+    worker = Worker(wrong, tmp_path / "worker-wrong.log")
+    try:  # a restore whose worker holds the wrong key fails with the code; the base in service stays
+        failed = json.loads(hphost(wrong, "backups", "restore", "EDT", backup[:12], "--json", code=2).stdout)["job"]
+        assert failed["error"]["code"] == "BACKUP_KEY_WRONG"
+    finally:
+        worker.stop()
+    assert json.loads(hphost(env, "planning", "show", "EDT", "--json").stdout)["planning"]["current_base_id"] == served
     rotated = {**env, "HPHOST_BACKUP_KEYS": f"k2={NEW},k1={OLD}"}  # the new key first: new backups use it
     hphost(rotated, "backups", "verify", backup[:12])
     worker = Worker(rotated, tmp_path / "worker2.log")
