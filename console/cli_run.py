@@ -46,7 +46,7 @@ def worker_command(
     if concurrency < 1:
         typer.echo("error USAGE: --concurrency must be at least 1 (prefork children)", err=True)
         raise typer.Exit(2)
-    _wait_for_schema("worker")
+    wait_for_schema_of("worker")
     from console.worker_pool import worker_argv, worker_env
 
     # A new interpreter (same pid, for supervisors): billiard reads the signal settings when imported.
@@ -62,7 +62,7 @@ def sweeper_command(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    _wait_for_schema("sweeper")
+    wait_for_schema_of("sweeper")
     get_logger("hphost.sweeper").info("sweeper_started", standalone=True)
     try:
         run_sweeper(threading.Event(), interval_s or settings.sweep_interval_s)
@@ -86,7 +86,7 @@ def fsck_command(
         raise typer.Exit(1)
 
 
-def _wait_for_schema(part: str) -> None:
+def wait_for_schema_of(part: str) -> None:
     """A worker or sweeper starts on a current schema: it migrates SQLite, and waits for `hphost setup`."""
     from hosting.db.migrate import wait_for_schema
     from hosting.db.session import ControlDB

@@ -13,15 +13,12 @@ __all__ = ["TABLES", "BaseDatabases", "open_basedbs"]
 
 
 def open_basedbs(settings: Settings) -> BaseDatabases:
+    """SQLite files in a folder (``sqlite:///dir``) or schemas of one PostgreSQL database (checked by the settings)."""
     url: str = settings.basedb_url
     if url.startswith("sqlite:///"):
         from hosting.basedb.sqlite import SqliteBases
 
         return SqliteBases(url.removeprefix("sqlite:///"))
-    if url.startswith(("postgresql://", "postgresql+psycopg://")):
-        from hosting.basedb.postgres import PostgresBases
+    from hosting.basedb.postgres import PostgresBases
 
-        return PostgresBases(url)
-    from hosting.errors import InvalidInput
-
-    raise InvalidInput(field="HPHOST_BASEDB_URL", reason="expected sqlite:///dir or postgresql://...")
+    return PostgresBases(url)

@@ -6,6 +6,7 @@ may all call them for the same job without harm.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,7 +16,7 @@ from hosting import audit
 from hosting.basedb.base import BaseDatabases
 from hosting.db.models import Job, Planning, Publication, Stage, utcnow
 from hosting.db.session import ControlDB
-from hosting.jobs.kinds import BACKUPS_ROOT, EXPORTS_ROOT, KIND_STAGES, RESTORES_ROOT, base_prefix, job_prefix
+from hosting.jobs.kinds import RESTORES_ROOT, job_prefix
 from hosting.jobs.states import JobState, StageState
 from hosting.pipeline.registry import STAGES
 from hosting.store.base import ObjectStore
@@ -82,15 +83,14 @@ def discard_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, job_i
 
 
 def discard_outputs(store: ObjectStore, basedbs: BaseDatabases, job: Job) -> dict[str, Any]:
-    """Remove every object and base database the job made, and its uploaded inputs."""
-    done: dict[str, Any] = {}
-    for root in (EXPORTS_ROOT, BACKUPS_ROOT, RESTORES_ROOT) if job.kind in KIND_STAGES else ():
-        done[root] = store.delete_prefix(job_prefix(root, job.id))
-    if job.base_id:
-        done["objects"] = store.delete_prefix(base_prefix(job.base_id))
-        done["base_db"] = basedbs.drop(job.base_id)
+    """Remove what every stage made (last stage first, each by its own ``discard``), and the uploaded inputs.
+    A job that makes no base owns the outputs under its own id (an export, a backup: ``ObjectsStage``)."""
+    done: Counter[str] = Counter()
+    for stage in reversed(STAGES.values()):
+        discarded = stage.discard(store, basedbs, job.base_id or job.id)
+        done.update({what: int(count) for what, count in discarded.items()})
     done["inputs"] = delete_inputs(store, job.params)
-    return done
+    return dict(done)
 
 
 def refused_input(error_code: str | None) -> bool:

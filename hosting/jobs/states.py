@@ -42,37 +42,32 @@ FINAL_JOB_STATES = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 OPEN_STAGE_STATES = (StageState.PENDING, StageState.QUEUED, StageState.RUNNING)
 DONE_STAGE_STATES = (StageState.SUCCEEDED, StageState.SKIPPED)
 
-# (from, to): the function that makes the transition.
-JOB_TRANSITIONS = {
-    (JobState.QUEUED, JobState.RUNNING): "lifecycle.claim",
-    (JobState.RUNNING, JobState.SUCCEEDED): "lifecycle.finish_job",
-    (JobState.RUNNING, JobState.FAILED): "lifecycle.fail_job (STALE_JOB too)",
-    (JobState.QUEUED, JobState.CANCELLED): "control.finalize_cancel",
-    (JobState.RUNNING, JobState.CANCELLED): "control.finalize_cancel",
-    (JobState.FAILED, JobState.CANCELLED): "control.finalize_cancel",
-    (JobState.FAILED, JobState.QUEUED): "control.retry",
+J, S, B = JobState, StageState, BaseState
+
+# Who makes each transition (from, to): the function, and the transitions it makes.
+JOB_TRANSITIONS: dict[str, tuple[tuple[JobState, JobState], ...]] = {
+    "lifecycle.claim": ((J.QUEUED, J.RUNNING),),
+    "lifecycle.finish_job": ((J.RUNNING, J.SUCCEEDED),),
+    "lifecycle.fail_job (STALE_JOB too)": ((J.RUNNING, J.FAILED),),
+    "control.finalize_cancel": ((J.QUEUED, J.CANCELLED), (J.RUNNING, J.CANCELLED), (J.FAILED, J.CANCELLED)),
+    "control.retry": ((J.FAILED, J.QUEUED),),
 }
-STAGE_TRANSITIONS = {
-    (StageState.PENDING, StageState.QUEUED): "lifecycle.complete (the previous stage's)",
-    (StageState.QUEUED, StageState.RUNNING): "lifecycle.claim",
-    (StageState.RUNNING, StageState.RUNNING): "lifecycle.claim (lease expired)",
-    (StageState.RUNNING, StageState.QUEUED): "lifecycle.schedule_retry, sweeper (lease expired)",
-    (StageState.RUNNING, StageState.SUCCEEDED): "lifecycle.complete",
-    (StageState.RUNNING, StageState.SKIPPED): "lifecycle.complete",
-    (StageState.RUNNING, StageState.FAILED): "lifecycle.fail_job",
-    (StageState.PENDING, StageState.CANCELLED): "control.finalize_cancel",
-    (StageState.QUEUED, StageState.CANCELLED): "control.finalize_cancel",
-    (StageState.RUNNING, StageState.CANCELLED): "control.finalize_cancel",
-    (StageState.FAILED, StageState.QUEUED): "control.retry (the stage it restarts from)",
-    (StageState.SUCCEEDED, StageState.PENDING): "control.retry (the stages after it)",
+STAGE_TRANSITIONS: dict[str, tuple[tuple[StageState, StageState], ...]] = {
+    "lifecycle.complete (of the previous stage)": ((S.PENDING, S.QUEUED),),
+    "lifecycle.claim (again once the lease expired)": ((S.QUEUED, S.RUNNING), (S.RUNNING, S.RUNNING)),
+    "lifecycle.schedule_retry, sweeper (lease expired)": ((S.RUNNING, S.QUEUED),),
+    "lifecycle.complete": ((S.RUNNING, S.SUCCEEDED), (S.RUNNING, S.SKIPPED)),
+    "lifecycle.fail_job": ((S.RUNNING, S.FAILED),),
+    "control.finalize_cancel": ((S.PENDING, S.CANCELLED), (S.QUEUED, S.CANCELLED), (S.RUNNING, S.CANCELLED)),
+    "control.retry (the stage it restarts from; the stages after it)": ((S.FAILED, S.QUEUED),
+                                                                       (S.SUCCEEDED, S.PENDING)),
 }
-BASE_TRANSITIONS = {
-    (BaseState.LOADING, BaseState.READY): "pipeline.instantiate",
-    (BaseState.READY, BaseState.IN_SERVICE): "lifecycle.finish_job",
-    (BaseState.IN_SERVICE, BaseState.RETIRED): "lifecycle.finish_job (the planning's previous base)",
-    (BaseState.LOADING, BaseState.FAILED): "lifecycle.fail_job, control.finalize_cancel",
-    (BaseState.READY, BaseState.FAILED): "lifecycle.fail_job, control.finalize_cancel",
-    (BaseState.FAILED, BaseState.LOADING): "control.retry",
+BASE_TRANSITIONS: dict[str, tuple[tuple[BaseState, BaseState], ...]] = {
+    "pipeline.instantiate": ((B.LOADING, B.READY),),
+    "lifecycle.finish_job (the new base; the planning's previous one)": ((B.READY, B.IN_SERVICE),
+                                                                         (B.IN_SERVICE, B.RETIRED)),
+    "lifecycle.fail_job, control.finalize_cancel": ((B.LOADING, B.FAILED), (B.READY, B.FAILED)),
+    "control.retry": ((B.FAILED, B.LOADING),),
 }
 
 

@@ -13,16 +13,14 @@ __all__ = ["ObjectInfo", "ObjectStore", "open_store"]
 
 
 def open_store(settings: Settings) -> ObjectStore:
-    """The store named by ``settings.store_url`` (``file:///dir`` or ``s3://bucket[/prefix]``)."""
-    url: str = settings.store_url
-    if url.startswith("file://"):
-        from hosting.store.local import LocalStore
+    """The store named by ``settings.store_url``: ``s3://bucket[/prefix]``, else ``file:///dir``.
 
-        return LocalStore(url.removeprefix("file://"))
-    if url.startswith("s3://"):
+    The settings have refused any other scheme (``INVALID_SETTING``); adapters are imported on use.
+    """
+    if settings.store_url.startswith("s3://"):
         from hosting.store.s3 import S3Store
 
         return S3Store.from_settings(settings)
-    from hosting.errors import InvalidInput
+    from hosting.store.local import LocalStore
 
-    raise InvalidInput(field="HPHOST_STORE_URL", reason="expected file:///dir or s3://bucket")
+    return LocalStore(settings.store_url.removeprefix("file://"))

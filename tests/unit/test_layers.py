@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
-PACKAGES = ("console", "tasks", "workers", "hosting", "config")
+PACKAGES = ("console", "web", "tasks", "workers", "hosting", "config")
 
 
 def _lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
@@ -28,7 +28,7 @@ def _copy_of_the_sources(into: Path) -> Path:
 def test_the_sources_keep_their_layers() -> None:
     done = _lint_imports(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 kept, 0 broken" in done.stdout
+    assert "2 kept, 0 broken" in done.stdout
 
 
 def test_a_hosting_module_that_imports_tasks_breaks_the_contract(tmp_path: Path) -> None:
@@ -46,3 +46,11 @@ def test_config_imports_nothing_of_ours(tmp_path: Path) -> None:
     done = _lint_imports(project)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "config.upward -> hosting.errors" in done.stdout
+
+
+def test_a_stage_that_imports_the_orchestration_breaks_the_contract(tmp_path: Path) -> None:
+    project = _copy_of_the_sources(tmp_path)
+    (project / "hosting" / "pipeline" / "upward.py").write_text("from hosting.jobs import delivery  # noqa: F401\n")
+    done = _lint_imports(project)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "hosting.pipeline.upward -> hosting.jobs.delivery" in done.stdout

@@ -429,15 +429,6 @@ def test_the_reader_accepts_a_path(tmp_path) -> None:
         assert reader.check().entries == 9
 
 
-def test_a_path_must_be_named_hhyp(tmp_path) -> None:
-    from hosting.formats.errors import FormatError
-
-    path = tmp_path / "base.zip"
-    path.write_bytes(hhyp_bytes())
-    with pytest.raises(FormatError) as caught:
-        HhypReader(path)
-    assert caught.value.code == "HHYP_FILE_NAME"
-    assert caught.value.where == {"path": str(path)}
 
 
 def test_central_entries_are_checked_in_order_of_the_archive() -> None:
