@@ -31,13 +31,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _seconds(stack: Stack, job_id: str) -> float:
-    from hosting.db.models import Job
+def _seconds(stack: Stack, job_id: str) -> tuple[float, dict[str, float]]:
+    """The job's seconds from creation to end, and each stage's from its (last) start to its end."""
+    from sqlalchemy import select
+
+    from hosting.db.models import Job, Stage
 
     with stack.client.rt.db.transaction() as session:
         job = session.get(Job, job_id)
         assert job is not None and job.finished_at is not None
-        return (job.finished_at - job.created_at).total_seconds()
+        stages = {s.name: round((s.finished_at - s.started_at).total_seconds(), 2) for s in session.scalars(
+            select(Stage).where(Stage.job_id == job_id)) if s.started_at and s.finished_at}
+        return (job.finished_at - job.created_at).total_seconds(), stages
 
 
 def _wait(stack: Stack, job_id: str) -> JobView:
@@ -64,6 +69,7 @@ def _run(stack: Stack, planning: str, sample: Path, profils: Path) -> dict[str, 
     """Load, back up, restore (the restored base is the load of an export), export; times and checks."""
     times: dict[str, float] = {}
     ids: dict[str, str] = {}
+    stages: dict[str, dict[str, float]] = {}
     for name, enqueue in (
         ("load", lambda: stack.client.enqueue("load_base", planning, hhyp=sample, profils=profils)),
         ("backup", lambda: stack.client.backup(planning)),
@@ -73,7 +79,7 @@ def _run(stack: Stack, planning: str, sample: Path, profils: Path) -> dict[str, 
         view = _wait(stack, enqueue().id)
         if view.state != "succeeded":
             raise SystemExit(f"{name} {view.state}: {view.error}")
-        times[name], ids[name] = _seconds(stack, view.id), view.id
+        (times[name], stages[name]), ids[name] = _seconds(stack, view.id), view.id
     exported = sample.with_name("export.HHYP")
     stack.client.download_export(ids["export"], exported)
     loaded, restored = _content(stack, ids["load"]), _content(stack, ids["restore"])
@@ -83,7 +89,7 @@ def _run(stack: Stack, planning: str, sample: Path, profils: Path) -> dict[str, 
             "backup_ratio": round(times["backup"] / times["load"], 3),
             "restore_ratio": round(times["restore"] / times["load"], 3),
             "export_byte_for_byte": exported.read_bytes() == sample.read_bytes(),
-            "restored_rows_and_annexes_identical": loaded == restored}
+            "restored_rows_and_annexes_identical": loaded == restored, "stages_s": stages}
 
 
 def main() -> None:
