@@ -12,9 +12,13 @@ from kombu import Exchange, Queue
 from config.settings import Settings
 
 # The one list of stage queues: each stage's queue, by stage name (workers consume some of them).
-STAGE_QUEUE = {"unpack": "unpack", "instantiate": "instantiate", "publish": "publish", "assign": "profils"}
+STAGE_QUEUE = {"unpack": "unpack", "instantiate": "instantiate", "publish": "publish", "assign": "profils",
+               # A base's life after its first day (docs/lifecycle.md): object-store work beside unpack, the
+               # grid change's copy beside instantiate, so the existing worker pools run them.
+               "export": "unpack", "backup": "unpack", "decrypt": "unpack", "derive": "instantiate"}
 STAGE_QUEUES = tuple(dict.fromkeys(STAGE_QUEUE.values()))
 CONTROL_QUEUE = "control"
+BACKUP_TICK_TASK, BACKUP_TICK_QUEUE = "hphost.backups.tick", "profils"
 QUEUES = (*STAGE_QUEUES, CONTROL_QUEUE)
 BROKER_CONNECT_TIMEOUT_S = 5.0
 
@@ -55,6 +59,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_soft_shutdown_timeout": settings.worker_soft_shutdown_s,
         "worker_enable_soft_shutdown_on_idle": False,
         "broker_transport_options": _transport_options(settings),
+        # `hphost beat` rings the backup schedule (hosting/backups/schedule.py); the profils queue, whose
+        # stages are short, carries the tick, so every installation's workers already take it.
+        "beat_schedule": {"backups-tick": {"task": BACKUP_TICK_TASK, "schedule": settings.backup_tick_s,
+                                           "options": {"queue": BACKUP_TICK_QUEUE}}},
     }
     return conf
 

@@ -32,6 +32,7 @@ URL_SCHEMES = {
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 GENERATE_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+GENERATE_BACKUP_KEY = "python -c 'import os, base64; print(\"k1=\" + base64.b64encode(os.urandom(32)).decode())'"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
 
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -66,6 +67,15 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="Seals one-time credentials; generated into home when unset."
     )
+
+    backup_keys: SecretStr | None = Field(None, description=(
+        "AES-256 keys of backups, 'id=base64key' comma-separated; generated into home when unset (SQLite only)."))
+    backup_key_id: str | None = Field(None, description="Key id new backups are encrypted with; default the first.")
+    backup_keep_daily: int = Field(7, ge=0, description="Nightly backups kept: the last N nights.")
+    backup_keep_weekly: int = Field(4, ge=0, description="...and the last of each of the last N weeks.")
+    backup_keep_monthly: int = Field(12, ge=0, description="...and the last of each of the last N months.")
+    backup_hour_utc: int = Field(1, ge=0, le=23, description="A night's backup is due from this hour (UTC).")
+    backup_tick_s: Seconds = Field(300.0, description="How often `hphost beat` rings the backup schedule.")
 
     lease_s: Seconds = Field(15.0, description="A running stage's lease; renewed by heartbeat.")
     heartbeat_s: Seconds = Field(5.0, description="How often a running stage renews its lease.")
@@ -145,6 +155,10 @@ class Settings(BaseSettings):
             raise _refused("HPHOST_SECRET_KEY", "required with a server control database: every machine that "
                            "shares it must seal and open credentials with the same key. Generate one with: "
                            + GENERATE_KEY)
+        if self.backup_keys is None and not self.database_url.startswith("sqlite"):
+            raise _refused("HPHOST_BACKUP_KEYS", "required with a server control database: backups are encrypted "
+                           "and every machine must read them with the same keys. Generate one with: "
+                           + GENERATE_BACKUP_KEY)
         return self
 
     @property

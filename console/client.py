@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from config.logging import get_logger
 from config.settings import Settings, get_settings
+from console.client_life import LifeClient
 from console.views import JobView
 from hosting import audit as audit_trail
 from hosting.controller import reveal_credentials
@@ -47,7 +48,7 @@ class WaitTimeout(TransientError):
     code = "WAIT_TIMEOUT"
 
 
-class Client:
+class Client(LifeClient):
     def __init__(self, settings: Settings | None = None, *, actor: str = "client", migrate: bool | None = None):
         """``migrate``: None migrates the embedded SQLite database and refuses an outdated server one
         (``SCHEMA_OUTDATED``: ``hphost setup`` migrates it)."""
@@ -221,7 +222,7 @@ class Client:
             raise BrokerUnavailable.of(self.rt.settings, job_id, exc) from None
 
     def _output_present(self, job: Job, stage: str) -> bool:
-        return STAGES[stage].committed(self.rt.store, self.rt.basedbs, job.base_id or "")
+        return STAGES[stage].committed(self.rt.store, self.rt.basedbs, job.base_id or job.id)
 
 
 class _Hashing:
@@ -247,8 +248,6 @@ def _options(time_grid: dict[str, Any] | None, base_name: str | None, prune: boo
     if prune:
         options["prune"] = True
     return options
-
-
 
 
 

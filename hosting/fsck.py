@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from hosting import uploads
-from hosting.db.models import BaseRecord, Job, Planning, Publication, Stage
+from hosting.db.models import Backup, BaseRecord, Job, Planning, Publication, Stage
 from hosting.espaces import missing_objects
+from hosting.jobs.kinds import BACKUPS_ROOT, EXPORTS_ROOT, RESTORES_ROOT
 from hosting.jobs.states import ACTIVE_JOB_STATES, BaseState, JobState, StageState
 from hosting.pipeline.markers import PUBLISHED
 from hosting.pipeline.registry import STAGES
@@ -48,12 +49,13 @@ def fsck(rt: Runtime, *, repair: bool = False) -> FsckReport:
         queued_jobs = set(session.scalars(
             select(Stage.job_id).where(Stage.state.in_((StageState.QUEUED, StageState.RUNNING)))))
         upload_keys, upload_problems = uploads.live_keys(session)
+        verified = set(session.scalars(select(Backup.id).where(Backup.state == "verified")))
     live_bases = {b.id for b in bases.values() if _keeps_outputs(b, jobs.get(b.job_id))}
     # A succeeded job's uploads are deleted by its worker, or by the sweeper once its worker died.
     inputs = {key for job in jobs.values()
               if job.discarded_at is None and (job.state != JobState.SUCCEEDED or job.cleaned_at is None)
               for key in (job.params.get("hhyp_key"), job.params.get("profils_key")) if key}
-    _check_objects(rt, report, live_bases, inputs | upload_keys)
+    _check_objects(rt, report, live_bases, inputs | upload_keys, _job_outputs(jobs, verified))
     report.problems.extend(upload_problems)
     report.orphan_base_dbs = sorted(set(rt.basedbs.list_ids()) - live_bases)
     _check_consistency(rt, report, jobs, bases, plannings, running, queued_jobs)
@@ -76,10 +78,29 @@ def _keeps_outputs(base: BaseRecord, job: Job | None) -> bool:
     return job.discarded_at is None and job.state in (*ACTIVE_JOB_STATES, JobState.FAILED)
 
 
-def _check_objects(rt: Runtime, report: FsckReport, live_bases: set[str], inputs: set[str]) -> None:
+def _job_outputs(jobs: dict[str, Job], verified: set[str]) -> set[tuple[str, str]]:
+    """``(root, job id)`` of the outputs kept: exports until discarded, verified backups and those a live
+    backup job is making, a restore's clear copy until the restore is cleaned (docs/lifecycle.md)."""
+    kept = {(BACKUPS_ROOT, ident) for ident in verified}
+    for job in jobs.values():
+        if job.discarded_at is not None:
+            continue
+        if job.kind == "export_base":
+            kept.add((EXPORTS_ROOT, job.id))
+        elif job.kind == "backup_base" and job.state != JobState.SUCCEEDED:
+            kept.add((BACKUPS_ROOT, job.id))
+        elif job.kind == "restore_base" and (job.state != JobState.SUCCEEDED or job.cleaned_at is None):
+            kept.add((RESTORES_ROOT, job.id))
+    return kept
+
+
+def _check_objects(rt: Runtime, report: FsckReport, live_bases: set[str], inputs: set[str],
+                   job_outputs: set[tuple[str, str]]) -> None:
     for info in rt.store.list(""):
         parts = info.key.split("/")
         if parts[0] == "bases" and len(parts) > 2 and parts[1] in live_bases:
+            continue
+        if len(parts) > 2 and (parts[0], parts[1]) in job_outputs:
             continue
         if parts[0] == "incoming" and info.key in inputs:
             continue
@@ -106,7 +127,7 @@ def _check_consistency(rt: Runtime, report: FsckReport, jobs: dict[str, Job], ba
             continue
         if not rt.basedbs.exists(base.id):
             report.problems.append({"kind": "base_db_missing", "base_id": base.id})
-        if base.source == "hhyp" and not STAGES["unpack"].committed(rt.store, rt.basedbs, base.id):
+        if base.source in ("hhyp", "backup", "grid") and not STAGES["unpack"].committed(rt.store, rt.basedbs, base.id):
             report.problems.append({"kind": "base_objects_missing", "base_id": base.id})
     for job in jobs.values():
         if job.state in ACTIVE_JOB_STATES and job.id not in queued_jobs:

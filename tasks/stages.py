@@ -49,3 +49,23 @@ def publish(self: Task, job_id: str, stage: str = "publish") -> str:
 @stage_task("assign")
 def assign(self: Task, job_id: str, stage: str = "assign") -> str:
     return run_stage(self, job_id, "assign")
+
+
+@stage_task("export")
+def export(self: Task, job_id: str, stage: str = "export") -> str:
+    return run_stage(self, job_id, "export")
+
+
+@stage_task("backup")
+def backup(self: Task, job_id: str, stage: str = "backup") -> str:
+    return run_stage(self, job_id, "backup")
+
+
+@stage_task("decrypt")
+def decrypt(self: Task, job_id: str, stage: str = "decrypt") -> str:
+    return run_stage(self, job_id, "decrypt")
+
+
+@stage_task("derive")
+def derive(self: Task, job_id: str, stage: str = "derive") -> str:
+    return run_stage(self, job_id, "derive")

@@ -16,7 +16,7 @@ def make_app() -> Celery:
     configure_logging(settings.log_level, settings.log_json)
     app = Celery("hphost", set_as_current=True)
     app.config_from_object(celery_config(settings))
-    app.conf.imports = ("tasks.stages",)
+    app.conf.imports = ("tasks.stages", "tasks.backups")
     return app
 
 

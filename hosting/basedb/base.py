@@ -43,7 +43,7 @@ class BaseDatabases(Protocol):
     def meta(self, base_id: str) -> dict[str, Any]: ...
 
     def rows(self, base_id: str, table: str) -> Iterator[Row]:
-        """Rows of one table, in id order, as the dicts that were loaded."""
+        """Rows of one table in the order they were loaded (an export keeps the file's order), as loaded."""
 
     def raw_rows(self, base_id: str, table: str) -> Iterator[bytes]:
         """Rows of one table, in id order, as JSON bytes (for a reader that decodes them into types of its own)."""

@@ -59,7 +59,7 @@ class PostgresBases:
                 conn.execute(sql.SQL("INSERT INTO {}._meta VALUES (%s, %s)").format(schema),
                              (key, json.dumps(value)))
             for table in TABLES:
-                conn.execute(sql.SQL("CREATE TABLE {}.{} (id text PRIMARY KEY, data jsonb NOT NULL)")
+                conn.execute(sql.SQL("CREATE TABLE {}.{} (n bigserial, id text PRIMARY KEY, data jsonb NOT NULL)")
                              .format(schema, sql.Identifier(table)))
             for table, rows in tables:
                 _copy(conn, building, table, rows)
@@ -99,10 +99,13 @@ class PostgresBases:
     def rows(self, base_id: str, table: str) -> Iterator[Row]:
         if table not in TABLES:
             raise InvalidInput(field="table", reason="unknown table", where={"table": table})
+        schema = self._schema(base_id)
         with self._connect() as conn, conn.cursor(name="rows") as cursor:
+            # Load order (the ``n`` column); a base built before it existed, in id order.
+            order = sql.SQL("n") if _has_load_order(conn, schema, table) else sql.SQL('id COLLATE "C"')
             cursor.itersize = 5_000
-            cursor.execute(sql.SQL("SELECT data FROM {}.{} ORDER BY id COLLATE \"C\"").format(
-                sql.Identifier(self._schema(base_id)), sql.Identifier(table)))
+            cursor.execute(sql.SQL("SELECT data FROM {}.{} ORDER BY {}").format(
+                sql.Identifier(schema), sql.Identifier(table), order))
             for (data,) in cursor:
                 yield data
 
@@ -122,6 +125,11 @@ def _count(conn: psycopg.Connection[Any], schema: str, table: str) -> int:
         sql.Identifier(schema), sql.Identifier(table))).fetchone()
     assert row is not None  # count(*) without GROUP BY returns exactly one row
     return row[0]
+
+
+def _has_load_order(conn: psycopg.Connection[Any], schema: str, table: str) -> bool:
+    return conn.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
+                        " AND column_name = 'n'", (schema, table)).fetchone() is not None
 
 
 def _schema_exists(conn: psycopg.Connection[Any], name: str) -> bool:

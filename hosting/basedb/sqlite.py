@@ -87,12 +87,12 @@ class SqliteBases:
             raise InvalidInput(field="table", reason="unknown table", where={"table": table})
         conn = _connect(self._final(base_id))
         try:
-            decode = msgspec.json.Decoder().decode  # the rows were written by json.dumps; msgspec reads them faster
-            for (data,) in conn.execute(f'SELECT data FROM "{table}" ORDER BY id'):
+            decode = msgspec.json.Decoder().decode  # msgspec reads the stored JSON faster than json.loads
+            # The load's order (rowid), not the ids': an export gives the rows back as the file had them.
+            for (data,) in conn.execute(f'SELECT data FROM "{table}" ORDER BY rowid'):
                 yield decode(data)
         finally:
             conn.close()
-
 
     def raw_rows(self, base_id: str, table: str) -> Iterator[bytes]:
         if table not in TABLES:

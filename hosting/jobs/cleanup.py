@@ -16,6 +16,7 @@ from hosting import audit
 from hosting.basedb.base import BaseDatabases
 from hosting.db.models import Job, Planning, Publication, Stage, utcnow
 from hosting.db.session import ControlDB
+from hosting.jobs.kinds import RESTORES_ROOT, job_prefix
 from hosting.jobs.states import JobState, StageState
 from hosting.pipeline.registry import STAGES
 from hosting.store.base import ObjectStore
@@ -23,12 +24,13 @@ from hosting.store.base import ObjectStore
 REFUSED_INPUT_PREFIXES = ("HHYP_", "PROFILS_")
 
 
-def clean_failed_stage(store: ObjectStore, basedbs: BaseDatabases, base_id: str | None,
+def clean_failed_stage(store: ObjectStore, basedbs: BaseDatabases, owner_id: str,
                        stage: str | None) -> dict[str, Any]:
-    """Remove what the failed stage half-made; earlier stages' committed outputs stay for a retry."""
-    if not base_id or stage is None:
+    """Remove what the failed stage half-made; earlier stages' committed outputs stay for a retry.
+    ``owner_id``: the job's base id, or its own id when it makes no base (see ``ObjectsStage``)."""
+    if stage is None:
         return {}
-    return STAGES[stage].discard(store, basedbs, base_id)
+    return STAGES[stage].discard(store, basedbs, owner_id)
 
 
 def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, job_id: str, *,
@@ -44,7 +46,7 @@ def clean_failed_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, 
         if job is None or job.state != JobState.FAILED or job.cleaned_at is not None:
             return False
         stage = session.scalar(select(Stage.name).where(Stage.job_id == job_id, Stage.state == StageState.FAILED))
-        removed = clean_failed_stage(store, basedbs, job.base_id, stage)
+        removed = clean_failed_stage(store, basedbs, job.base_id or job.id, stage)
         if refused_input(job.error_code):  # never kept: it may hold a clear password, and a retry cannot pass
             removed["inputs"] = delete_inputs(store, job.params)
         mark_cleaned(session, job_id, actor=actor, discarded=False, removed=removed)
@@ -61,8 +63,10 @@ def delete_succeeded_inputs(db: ControlDB, store: ObjectStore, job_id: str) -> b
         job = session.get(Job, job_id)
         if job is None or job.state != JobState.SUCCEEDED or job.cleaned_at is not None:
             return False
-        params = dict(job.params)
+        params, kind = dict(job.params), job.kind
     delete_inputs(store, params)
+    if kind == "restore_base":  # the decrypted backup: the base and the Controller hold it now
+        store.delete_prefix(job_prefix(RESTORES_ROOT, job_id))
     with db.transaction() as session:
         session.execute(update(Job).where(Job.id == job_id, Job.cleaned_at.is_(None)).values(cleaned_at=utcnow()))
     return True
@@ -79,11 +83,12 @@ def discard_job(db: ControlDB, store: ObjectStore, basedbs: BaseDatabases, job_i
 
 
 def discard_outputs(store: ObjectStore, basedbs: BaseDatabases, job: Job) -> dict[str, Any]:
-    """Remove what every stage made (last stage first, each by its own ``discard``), and the uploaded inputs."""
+    """Remove what every stage made (last stage first, each by its own ``discard``), and the uploaded inputs.
+    A job that makes no base owns the outputs under its own id (an export, a backup: ``ObjectsStage``)."""
     done: Counter[str] = Counter()
-    if job.base_id:
-        for stage in reversed(STAGES.values()):
-            done.update({what: int(count) for what, count in stage.discard(store, basedbs, job.base_id).items()})
+    for stage in reversed(STAGES.values()):
+        discarded = stage.discard(store, basedbs, job.base_id or job.id)
+        done.update({what: int(count) for what, count in discarded.items()})
     done["inputs"] = delete_inputs(store, job.params)
     return dict(done)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from hosting import audit
 from hosting.db.models import BaseRecord, Job, Stage, utcnow
 from hosting.errors import Conflict, InvalidInput
-from hosting.jobs.kinds import BASE_KINDS, JOB_KINDS, stages_of
+from hosting.jobs.kinds import BASE_KINDS, BASE_SOURCE, JOB_KINDS, stages_of
 from hosting.jobs.states import ACTIVE_JOB_STATES, BaseState, JobState, StageState
 from hosting.plannings import get_planning
 
@@ -120,7 +120,7 @@ def _new_job(session: Session, request: JobRequest, planning_id: str) -> Job:
     )
     session.add(job)
     if job.base_id:
-        source = "hhyp" if request.kind == "load_base" else "empty"
+        source = BASE_SOURCE[request.kind]
         session.add(BaseRecord(id=job.base_id, planning_id=planning_id, job_id=job_id,
                                state=BaseState.LOADING, source=source))
     now = utcnow()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hosting.controller import assign_profils
 from hosting.formats.profils.file import read_profils
+from hosting.jobs.kinds import input_key
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.errors import InputMissing
 from hosting.sealing import Sealer, secret_key
@@ -17,7 +18,7 @@ from hosting.sealing import Sealer, secret_key
 
 def assign(ctx: StageContext) -> StageOutcome:
     claim = ctx.claim
-    key = claim.params["profils_key"]
+    key = input_key(claim.kind, claim.job_id, claim.params, "profils_key")
     if ctx.store.head(key) is None:
         raise InputMissing(key=key, where={"key": key})
     with ctx.store.open_read(key) as source:

@@ -33,6 +33,8 @@ def instantiate(ctx: StageContext) -> StageOutcome:
     else:
         unpacked = json.loads(ctx.store.get_bytes(base_prefix(base_id) + UNPACKED))
         meta = {"time_grid": unpacked["time_grid"], "base_name": unpacked["base_name"]}
+        if unpacked.get("in_failure"):  # a grid change's placements kept aside (hosting/regrid.py)
+            meta["in_failure"] = unpacked["in_failure"]
         expected = {table: unpacked["tables"].get(table, 0) for table in TABLES}
         tables = _unpacked_tables(ctx, base_prefix(base_id), set(unpacked["tables"]), sum(expected.values()))
     already = ctx.basedbs.exists(base_id)

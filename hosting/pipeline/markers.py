@@ -2,3 +2,4 @@
 
 UNPACKED = "_unpacked.json"
 PUBLISHED = "espaces/_published.json"
+DONE = "_done.json"  # an export, a backup (verified), a decrypted backup: whole

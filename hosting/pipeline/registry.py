@@ -12,12 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from hosting.basedb.base import BaseDatabases
-from hosting.jobs.kinds import base_prefix
+from hosting.jobs.kinds import BACKUPS_ROOT, EXPORTS_ROOT, RESTORES_ROOT
 from hosting.pipeline.assign import assign
+from hosting.pipeline.backup import backup
 from hosting.pipeline.context import StageContext, StageOutcome
+from hosting.pipeline.derive import derive
+from hosting.pipeline.export import export
 from hosting.pipeline.instantiate import instantiate
-from hosting.pipeline.markers import PUBLISHED, UNPACKED
+from hosting.pipeline.markers import DONE, PUBLISHED, UNPACKED
 from hosting.pipeline.publish import publish
+from hosting.pipeline.restore import decrypt
 from hosting.pipeline.unpack import unpack
 from hosting.store.base import ObjectStore
 
@@ -42,16 +46,19 @@ class PipelineStage:
 
 @dataclass(frozen=True)
 class ObjectsStage(PipelineStage):
-    """A stage whose output is objects under ``bases/<base-id>/<under>``, committed by ``marker`` written last."""
+    """A stage whose output is objects under ``<root>/<id>/<under>``, committed by ``marker`` written last.
+
+    ``id`` is the base id (the job id of a base job, the job's own id for the others: ``owner_id``)."""
 
     marker: str = ""
     under: str = ""
+    root: str = "bases"
 
     def committed(self, store: ObjectStore, basedbs: BaseDatabases, base_id: str) -> bool:
-        return store.head(base_prefix(base_id) + self.marker) is not None
+        return store.head(f"{self.root}/{base_id}/{self.marker}") is not None
 
     def discard(self, store: ObjectStore, basedbs: BaseDatabases, base_id: str) -> dict[str, Any]:
-        return {"objects": store.delete_prefix(base_prefix(base_id) + self.under)}
+        return {"objects": store.delete_prefix(f"{self.root}/{base_id}/{self.under}")}
 
 
 @dataclass(frozen=True)
@@ -70,4 +77,8 @@ STAGES: dict[str, PipelineStage] = {stage.name: stage for stage in (
     BaseDbStage("instantiate", instantiate),
     ObjectsStage("publish", publish, marker=PUBLISHED, under=ESPACES_PREFIX),
     PipelineStage("assign", assign),
+    ObjectsStage("export", export, marker=DONE, root=EXPORTS_ROOT),
+    ObjectsStage("backup", backup, marker=DONE, root=BACKUPS_ROOT),
+    ObjectsStage("decrypt", decrypt, marker=DONE, root=RESTORES_ROOT),
+    ObjectsStage("derive", derive, marker=UNPACKED),
 )}

@@ -14,8 +14,9 @@ import json
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from hosting.exporting import LAYOUT, Layout
 from hosting.formats.hhyp.reader import HhypReader
-from hosting.jobs.kinds import base_prefix
+from hosting.jobs.kinds import base_prefix, input_key
 from hosting.pipeline.context import StageContext, StageOutcome
 from hosting.pipeline.errors import InputMissing
 from hosting.pipeline.markers import UNPACKED
@@ -30,7 +31,7 @@ def unpack(ctx: StageContext) -> StageOutcome:
     if ctx.store.head(prefix + UNPACKED) is not None:
         result = json.loads(ctx.store.get_bytes(prefix + UNPACKED))
         return StageOutcome(result=result, skipped=True, skip_reason="already_done")
-    key = claim.params["hhyp_key"]
+    key = input_key(claim.kind, claim.job_id, claim.params, "hhyp_key")
     if ctx.store.head(key) is None:
         raise InputMissing(key=key, where={"key": key})
     ctx.store.delete_prefix(prefix)  # leftovers of an interrupted delivery
@@ -50,8 +51,11 @@ def unpack(ctx: StageContext) -> StageOutcome:
         summary = reader.stream(put)
         puts.wait()
         manifest_bytes = reader.manifest_bytes()  # as the customer's file holds it
+        layout = Layout(manifest.generated_at.isoformat(), manifest.generator, tuple(manifest.entries.paths),
+                        frozenset(reader.stored_entries()))
     ctx.progress(total, total)
     ctx.store.put_bytes(prefix + "manifest.json", manifest_bytes)
+    ctx.store.put_bytes(prefix + LAYOUT, layout.to_json())
     result = {
         "base_name": manifest.base_name,
         "time_grid": manifest.time_grid.to_dict(),

@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 pytestmark = pytest.mark.timeout(300)
 
 HPHOST = [sys.executable, "-m", "console"]
+BACKUP_KEYS = "k1=" + "A" * 43 + "="  # 32 zero bytes: a key of the right size for settings checks
 
 
 def hphost(env: dict[str, str], *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
@@ -80,7 +81,8 @@ def test_a_server_control_database_without_secret_key_is_refused(env):
 def test_an_unreachable_postgresql_is_unavailable_naming_host_and_port(env):
     port = free_port()  # nothing listens there
     url = f"postgresql://hp:pw-secret@127.0.0.1:{port}/hp"
-    done = hphost({**env, "HPHOST_DATABASE_URL": url, "HPHOST_SECRET_KEY": Fernet.generate_key().decode()},
+    done = hphost({**env, "HPHOST_DATABASE_URL": url, "HPHOST_SECRET_KEY": Fernet.generate_key().decode(),
+              "HPHOST_BACKUP_KEYS": BACKUP_KEYS},
                   "jobs", "list", "--json")
     assert done.returncode == 3, done.stdout + done.stderr
     refusal = json.loads(done.stdout)
@@ -89,7 +91,8 @@ def test_an_unreachable_postgresql_is_unavailable_naming_host_and_port(env):
 
 
 def test_a_command_refuses_an_unmigrated_database_and_leaves_it_empty(env, empty_database):
-    server = {**env, "HPHOST_DATABASE_URL": empty_database, "HPHOST_SECRET_KEY": Fernet.generate_key().decode()}
+    server = {**env, "HPHOST_DATABASE_URL": empty_database, "HPHOST_SECRET_KEY": Fernet.generate_key().decode(),
+              "HPHOST_BACKUP_KEYS": BACKUP_KEYS}
     for command in (["jobs", "list", "--json"], ["hosting", "create", "123456789012", "--json"]):
         done = hphost(server, *command)
         assert done.returncode == 2, done.stdout + done.stderr
@@ -138,7 +141,8 @@ def test_a_fresh_embedded_worker_migrates_and_sweeps_without_failing(env, tmp_pa
 
 
 def test_a_worker_waits_for_setup_with_one_line(env, empty_database, tmp_path):
-    server = {**env, "HPHOST_DATABASE_URL": empty_database, "HPHOST_SECRET_KEY": Fernet.generate_key().decode()}
+    server = {**env, "HPHOST_DATABASE_URL": empty_database, "HPHOST_SECRET_KEY": Fernet.generate_key().decode(),
+              "HPHOST_BACKUP_KEYS": BACKUP_KEYS}
     log = tmp_path / "worker.log"
     proc = _start_worker(server, log)
     try:

@@ -23,9 +23,10 @@ import threading
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -35,6 +36,7 @@ from hosting.fsck import fsck
 from tests.support.hphost_stack import Stack
 from tests.support.poll import wait_until
 
+T = TypeVar("T")
 HOSTING = "123456789012"
 GRID = {"first_monday": "2026-08-31", "weeks": 30, "working_days": ["mon", "tue", "wed", "thu", "fri"],
         "day_start": "08:00", "sequences_per_day": 8, "sequence_minutes": 60, "steps_per_sequence": 2}
@@ -130,6 +132,22 @@ class Trial:
         watcher.join(10)
         self._heal()
         return self._check(job_ids, views, baseline, time.monotonic() - started)
+
+    def faults_during(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (other jobs than loads: backups, restores) while this trial's faults are injected;
+        the kills made are in ``kills``, their recovery times once ``recovered()`` is called."""
+        self._stop.clear()
+        chaos = threading.Thread(target=self._inject, daemon=True)
+        chaos.start()
+        try:
+            return work()
+        finally:
+            self._stop.set()
+            chaos.join(60)
+
+    def recovered(self) -> list[float]:
+        self._recovery_times()
+        return [t for kill in self.kills for t in kill.recovered_after_s.values()]
 
     def _serve(self, plannings: list[str]) -> dict[str, str]:
         """Put a first base in service on each planning (before any fault): planning -> base."""
@@ -263,7 +281,7 @@ class Trial:
         succeeded = [j for j, v in views.items() if v.state == "succeeded"]
         failed = Counter(v.error["code"] if v.error else "NO_REASON" for v in views.values() if v.state == "failed")
         duplicates = self._duplicates(job_ids)
-        mismatches = [m for j in succeeded for m in self._matches_archive(j)]
+        mismatches = [m for j in succeeded for m in self.matches_archive(j)]
         for planning, old in baseline.items():
             with rt.db.transaction() as session:
                 planning_row = session.get(Planning, planning)
@@ -292,7 +310,7 @@ class Trial:
         found += [f"controller user {login} x{n}" for login, n in users if n > 1]
         return found
 
-    def _matches_archive(self, job_id: str) -> list[str]:
+    def matches_archive(self, job_id: str) -> list[str]:
         rt = self.stack.client.rt
         problems = []
         with zipfile.ZipFile(self.hhyp) as archive:

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +140,7 @@ def server_stack(name: str, home: Path, *, broker_url: str, postgres_url: str, s
         "HPHOST_S3_ACCESS_KEY_ID": "testing",
         "HPHOST_S3_SECRET_ACCESS_KEY": "testing",
         "HPHOST_SECRET_KEY": Fernet.generate_key().decode(),  # required with a server control DB
+        "HPHOST_BACKUP_KEYS": "k1=" + base64.b64encode(os.urandom(32)).decode(),  # required too
         **FAST,
     }
     stack = Stack(name, home, env)

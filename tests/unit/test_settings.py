@@ -104,6 +104,11 @@ def test_a_server_control_database_needs_the_secret_key(fresh_settings, monkeypa
     assert "pw-secret" not in str(refused.value)
     fresh_settings.cache_clear()
     monkeypatch.setenv("HPHOST_SECRET_KEY", KEY)
+    with pytest.raises(SettingError, match="backups are encrypted") as refused:
+        fresh_settings()  # the backups' keys are required too
+    assert refused.value.where == {"setting": "HPHOST_BACKUP_KEYS"}
+    fresh_settings.cache_clear()
+    monkeypatch.setenv("HPHOST_BACKUP_KEYS", "k1=" + "A" * 43 + "=")
     assert fresh_settings().secret_key.get_secret_value() == KEY
 
 

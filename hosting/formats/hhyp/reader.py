@@ -102,6 +102,10 @@ class HhypReader:
         """Read and verify everything, keeping nothing."""
         return self.stream(_discard)
 
+    def stored_entries(self) -> list[str]:
+        """Entries kept uncompressed (ZIP method 0): an export writes them so again."""
+        return [self._directory.name(index) for index in self._files if self._directory.entry(index).method == 0]
+
     def manifest_bytes(self) -> bytes:
         """``manifest.json`` as the archive holds it: read again, and refused unless it is what was checked."""
         manifest = self.manifest

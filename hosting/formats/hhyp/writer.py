@@ -21,6 +21,17 @@ from hosting.timegrid import TimeGrid
 _BLOCK_BYTES = 1 << 20
 _COPY_BYTES = 1 << 20
 _FILE_MODE = 0o100644 << 16
+# FORMATS.md's field order: every row is written in it (unknown fields after, as given), so the
+# bytes of a table depend on its rows only, not on how a store (PostgreSQL's jsonb) ordered keys.
+FIELD_ORDER = {
+    "subjects": ("id", "code", "name"),
+    "teachers": ("id", "last_name", "first_name", "email", "photo"),
+    "rooms": ("id", "name", "capacity"),
+    "groups": ("id", "name", "kind", "parent"),
+    "students": ("id", "number", "last_name", "first_name", "email", "groups", "photo"),
+    "courses": ("id", "subject", "teachers", "groups", "rooms", "duration_steps", "placement", "documents"),
+}
+PLACEMENT_ORDER = ("day", "start_step", "weeks")
 
 
 class HhypWriter:
@@ -43,9 +54,10 @@ class HhypWriter:
     def add_table(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Write ``base/<table>.jsonl``, one row a line; return how many rows were written."""
         count, block = 0, bytearray()
+        order = FIELD_ORDER.get(table, ())
         with self._open(f"base/{table}.jsonl", compress=True, size_bytes=None) as out:
             for row in rows:
-                block += self._encode(row)
+                block += self._encode(canonical_row(row, order))
                 block += b"\n"
                 count += 1
                 if len(block) >= _BLOCK_BYTES:
@@ -55,9 +67,11 @@ class HhypWriter:
         self._tables[table] = count
         return count
 
-    def add_file(self, path: str, data: bytes | IO[bytes], *, compress: bool = True) -> None:
-        """Write an entry (an annex); photos and other compressed formats gain nothing from ``compress``."""
-        size = len(data) if isinstance(data, bytes) else None
+    def add_file(self, path: str, data: bytes | IO[bytes], *, compress: bool = True,
+                 size_bytes: int | None = None) -> None:
+        """Write an entry (an annex); photos and other compressed formats gain nothing from ``compress``.
+        A stream of known ``size_bytes`` is written as its bytes would be (no ZIP64 record)."""
+        size = len(data) if isinstance(data, bytes) else size_bytes
         with self._open(path, compress=compress, size_bytes=size) as out:
             if isinstance(data, bytes):
                 out.write(data)
@@ -101,6 +115,22 @@ class HhypWriter:
         info.external_attr = _FILE_MODE
         info.create_system = 3  # Unix: the mode above is a Unix mode
         return info
+
+
+def canonical_row(row: Mapping[str, Any], order: tuple[str, ...]) -> Mapping[str, Any]:
+    """``row`` with its known fields in FORMATS.md's order (the same object when already so)."""
+    keys = list(row)
+    known = [name for name in order if name in row]
+    placement = row.get("placement")
+    placed = isinstance(placement, dict) and list(placement) != [k for k in PLACEMENT_ORDER if k in placement]
+    if keys[:len(known)] == known and not placed:
+        return row
+    ordered = {name: row[name] for name in known}
+    ordered.update((name, value) for name, value in row.items() if name not in ordered)
+    if placed:
+        assert isinstance(placement, dict)
+        ordered["placement"] = {**{k: placement[k] for k in PLACEMENT_ORDER if k in placement}, **placement}
+    return ordered
 
 
 class _CountingEntry:

@@ -1,0 +1,1 @@
+"""Backups of bases: encryption at rest, the backup rows, nightly schedules and retention."""
