@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp.reader import HhypReader, iter_table_rows
-from hosting.formats.rows.jsonl import iter_table_lines
 from hosting.formats.hhyp.writer import HhypWriter, write_hhyp
+from hosting.formats.rows.jsonl import iter_table_lines
 from hosting.timegrid import DAYS, TimeGrid
 
 SAMPLES = Path(__file__).parents[2] / "samples"
