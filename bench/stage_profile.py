@@ -57,6 +57,16 @@ def deliver(rt: object, job_id: str, stage: str, spent: dict[str, float]) -> Non
         registry.STAGES[stage] = type(registry.STAGES[stage])(**{**registry.STAGES[stage].__dict__, "run": run})
 
 
+def _count_statements(engine: object) -> list[int]:
+    """[statements, transactions] sent on ``engine`` from now on (the base database's own are not counted)."""
+    from sqlalchemy import event
+
+    counts = [0, 0]
+    event.listen(engine, "before_cursor_execute", lambda *_args, **_kw: counts.__setitem__(0, counts[0] + 1))
+    event.listen(engine, "begin", lambda *_args: counts.__setitem__(1, counts[1] + 1))
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=50)
@@ -75,6 +85,7 @@ def main() -> None:
         jobs = [client.enqueue("create_base", stack.new_planning(net=False), time_grid=GRID, dispatch=False).id
                 for _ in range(args.jobs)]
         spent: dict[str, float] = defaultdict(float)
+        statements = _count_statements(client.rt.db.engine)
         profile = cProfile.Profile()
         profile.enable()
         for job_id in jobs:
@@ -88,6 +99,8 @@ def main() -> None:
             server.stop()
     for part, seconds in spent.items():
         print(f"{part:30} {1000 * seconds / args.jobs:7.1f} ms a job")
+    print(f"control-DB statements          {statements[0] / args.jobs / 2:7.1f} a stage "
+          f"(transactions: {statements[1] / args.jobs / 2:.1f} a stage, each with pool_pre_ping's SELECT 1)")
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.top)
     print(out.getvalue())

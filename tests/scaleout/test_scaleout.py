@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from config.settings import Settings
 from console.client import Client
-from hosting.db.models import AuditEvent
+from hosting.db.models import AuditEvent, Stage
 from hosting.fsck import fsck
 from hosting.runtime import Runtime, set_up
 from hphost_samples.generator import generate_sample
@@ -95,9 +95,15 @@ def _audit(client: Client, job_ids: list[str]) -> list[AuditEvent]:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.job_id.in_(job_ids))))
 
 
-def _cut_while_running(network: Network, client: Client, machine: str, jobs: list[str], down_s: float) -> None:
-    """Unplug ``machine`` once a job is past its start, keep it down ``down_s``, plug it back."""
-    wait_until(lambda: any(client.get(job).state != "queued" for job in jobs), timeout_s=120, poll_s=0.2)
+def _running_on(client: Client, machine: str) -> bool:
+    with client.rt.db.transaction() as session:
+        return session.scalar(select(Stage.id).where(Stage.state == "running",
+                                                     Stage.lease_owner.startswith(f"{machine}:")).limit(1)) is not None
+
+
+def _cut_while_running(network: Network, client: Client, machine: str, down_s: float) -> None:
+    """Unplug ``machine`` while it runs a stage (or after a minute without one), keep it down, plug it back."""
+    wait_until(lambda: _running_on(client, machine), timeout_s=60, poll_s=0.05)
     network.cut(machine, up=False)
     time.sleep(down_s)  # the outage itself: a span of time, not a condition to wait for
     network.cut(machine, up=True)
@@ -108,7 +114,7 @@ def test_loads_survive_a_machine_cut_off_mid_run(cluster):
     count, cuts = (10, list(MACHINES)) if LONG else (3, ["m1"])
     jobs = _loads(client, root, count)
     for machine in cuts:
-        _cut_while_running(network, client, machine, jobs, down_s=12)
+        _cut_while_running(network, client, machine, down_s=12)
     assert wait_until(lambda: all(client.get(job).state in ("succeeded", "failed", "cancelled") for job in jobs),
                       timeout_s=600, poll_s=1), "jobs still running 10 minutes after the last cut"
     views = [client.get(job) for job in jobs]
@@ -116,10 +122,13 @@ def test_loads_survive_a_machine_cut_off_mid_run(cluster):
     events = _audit(client, jobs)
     done = Counter((e.job_id, e.stage) for e in events if e.action in ("stage.succeeded", "stage.skipped"))
     assert set(done.values()) == {1} and len(done) == 4 * count  # every stage once, none twice
-    machines_of = {(e.job_id, e.stage): e.actor.split(":")[0] for e in events if e.action == "stage.succeeded"}
-    assert set(machines_of.values()) <= set(MACHINES)
+    # (a stage whose machine was cut after its output was whole is skipped, "already done", by the next one)
+    machines_of = {(e.job_id, e.stage): e.actor.split(":")[0] + ("*" if e.action == "stage.skipped" else "")
+                   for e in events if e.action in ("stage.succeeded", "stage.skipped")}
+    assert {machine.rstrip("*") for machine in machines_of.values()} <= set(MACHINES)
     for job in jobs:  # unpack wrote to S3 on m1 or m2; instantiate read it on m3: no disk in common
-        assert machines_of[(job, "unpack")] in ("m1", "m2") and machines_of[(job, "instantiate")] == "m3"
+        assert machines_of[(job, "unpack")].rstrip("*") in ("m1", "m2")
+        assert machines_of[(job, "instantiate")].rstrip("*") == "m3"
     report = fsck(client.rt)
     assert report.clean, report.as_dict()
     _table(views, machines_of, events)
@@ -128,7 +137,7 @@ def test_loads_survive_a_machine_cut_off_mid_run(cluster):
 def _table(views, machines_of, events) -> None:
     """The rehearsal's table, printed for the closing note (pytest -s)."""
     lost = Counter(e.job_id for e in events if e.action == "stage.lease_expired")
-    print("\njob          state      unpack instantiate publish assign  leases expired")
+    print("\njob          state      unpack instantiate publish assign  leases expired  (*: skipped, already done)")
     for view in views:
         where = [machines_of.get((view.id, stage), "-") for stage in ("unpack", "instantiate", "publish", "assign")]
         print(f"{view.id[:12]} {view.state:10} " + " ".join(f"{m:6}" for m in where) + f"  {lost[view.id]}")
