@@ -57,7 +57,9 @@ class RawWorker:
 
     def __init__(self, stack: Stack, redis_url: str, concurrency: int):
         self.env = {**os.environ, **stack.env, "RAWBENCH_REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
-        self.redis_url, self.concurrency, self.settings = redis_url, concurrency, stack.settings()
+        from bench.rawchain import sender
+
+        self.redis_url, self.concurrency, self.app = redis_url, concurrency, sender(stack.settings())
         self.log = stack.home / "logs" / f"raw-{uuid.uuid4().hex[:6]}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -84,20 +86,19 @@ class RawWorker:
         assert self.process is not None
         self.process.terminate()
         self.process.wait(timeout=60)
+        self.app.close()
 
     def run_chains(self, count: int) -> tuple[float, list[float]]:
         """Send ``count`` chains at once; (seconds from the first send to the last end, each one's latency)."""
         from celery import chain
 
-        from bench import rawchain
-
-        rawchain.configure(self.settings)
         sent: dict[str, float] = {}
         started = time.time()
         for _ in range(count):
             base_id = uuid.uuid4().hex[:12]
             sent[base_id] = time.time()
-            chain(rawchain.build.si(base_id), rawchain.done.si(base_id)).apply_async()
+            chain(self.app.signature("rawbench.build", (base_id,), immutable=True),
+                  self.app.signature("rawbench.done", (base_id,), immutable=True)).apply_async()
         latencies, last = [], started
         for _ in range(count):
             base_id, ended = self._next_end(deadline=time.monotonic() + 600)
@@ -114,11 +115,13 @@ class RawWorker:
         raise TimeoutError(f"a raw chain did not end; see {self.log}")
 
 
-def hphost_jobs(stack: Stack, plannings: list[str]) -> tuple[float, list[float]]:
+def hphost_jobs(stack: Stack, plannings: list[str], spent: dict[str, float] | None = None) -> tuple[float, list[float]]:
     """create_base on each planning at once; (seconds from the first enqueue to the last end, latencies)."""
     client = stack.client
     started = time.time()
     ids = [client.enqueue("create_base", planning, time_grid=GRID).id for planning in plannings]
+    if spent is not None:
+        spent["enqueue_s"] = time.time() - started
     views = [client.wait(job_id, timeout_s=1800, poll_s=0.05) for job_id in ids]
     bad = [view.id for view in views if view.state != "succeeded"]
     assert not bad, f"jobs did not succeed: {bad}"
@@ -142,9 +145,11 @@ def _p99(values: list[float]) -> float:
 
 def throughput(stack: Stack, raw: RawWorker, count: int) -> dict[str, float]:
     plannings = [stack.new_planning(net=False) for _ in range(count)]
-    ours = hphost_jobs(stack, plannings)[0]
+    spent: dict[str, float] = {}
+    ours = hphost_jobs(stack, plannings, spent)[0]
     theirs = raw.run_chains(count)[0]
-    return {"hphost_jobs_per_s": count / ours, "raw_chains_per_s": count / theirs, "ratio": theirs / ours}
+    return {"hphost_jobs_per_s": count / ours, "raw_chains_per_s": count / theirs, "ratio": theirs / ours,
+            "hphost_enqueue_share": spent["enqueue_s"] / ours}
 
 
 def many_customers(stack: Stack, loads: int, concurrency: int, work: Path) -> dict[str, Any]:

@@ -31,13 +31,20 @@ META = {"time_grid": {"weeks": 44}, "base_name": ""}
 app = Celery("rawbench")
 
 
-def configure(settings: Settings) -> None:
-    """hphost's Celery settings for ``settings`` (the worker: its environment; the bench: the stack's)."""
-    app.conf.update({**celery_config(settings), "task_queues": [Queue(QUEUE, Exchange(QUEUE), routing_key=QUEUE)],
-                     "task_default_queue": QUEUE, "task_default_exchange": QUEUE, "task_default_routing_key": QUEUE})
+def configure(target: Celery, settings: Settings) -> Celery:
+    """hphost's Celery settings for ``settings``, on one queue of the raw chains' own."""
+    target.conf.update({**celery_config(settings), "task_queues": [Queue(QUEUE, Exchange(QUEUE), routing_key=QUEUE)],
+                        "task_default_queue": QUEUE, "task_default_exchange": QUEUE,
+                        "task_default_routing_key": QUEUE})
+    return target
 
 
-configure(get_settings())
+def sender(settings: Settings) -> Celery:
+    """An app of the bench's own on the stack's broker (the module's app keeps the connection it made first)."""
+    return configure(Celery("rawbench-sender"), settings)
+
+
+configure(app, get_settings())
 
 
 @app.task(name="rawbench.build", acks_late=True, reject_on_worker_lost=True)
