@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     call_attempts: Count = Field(4, description="tenacity attempts of one call inside a stage.")
     call_wait_max_s: Seconds = 8.0
 
+    single_machine: bool = Field(False, description=(
+        "Every worker runs on this machine: `hphost worker` then accepts a shared control DB and broker "
+        "with a file:// store or SQLite base databases."))
+
     log_level: str = Field("INFO", description="One of " + ", ".join(LOG_LEVELS) + " (any case).")
     log_json: bool = True
 
