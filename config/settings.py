@@ -13,7 +13,7 @@ import binascii
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -37,6 +37,10 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
 
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=1)]
+# botocore >= 1.36 (boto3 1.36) checksums every request and checks every response by default
+# ("when_supported"); several S3-compatible servers refuse those requests: hphost asks for them only
+# "when_required" unless told otherwise.
+ChecksumPolicy = Literal["when_required", "when_supported"]
 
 
 class Settings(BaseSettings):
@@ -56,6 +60,10 @@ class Settings(BaseSettings):
                                               description="S3 multipart part size; S3 takes 5 MiB at least.")
     s3_max_concurrency: Count = 4
     s3_max_attempts: Count = 5
+    s3_request_checksum_calculation: ChecksumPolicy = Field(
+        "when_required", description="S3 request checksums: when_required (S3-compatible servers) or when_supported.")
+    s3_response_checksum_validation: ChecksumPolicy = Field(
+        "when_required", description="S3 response checksum checks: when_required or when_supported.")
     unpack_put_workers: Count = Field(8, description="Small entries (photos, documents) stored at once by unpack.")
     limits: Limits = Field(default_factory=Limits, description=(
         "What a .HHYP or .profils may cost at most (FORMATS.md's defaults), one HPHOST_LIMITS__<NAME> each."))
@@ -101,6 +109,9 @@ class Settings(BaseSettings):
     session_ttl_s: Seconds = Field(3600.0, description="A console session token's life (POST /v1/login).")
     idempotency_ttl_s: Seconds = Field(86400.0, ge=86400.0, description=(
         "How long an Idempotency-Key of the API is kept (its answer replayed); at least 24 h."))
+    single_machine: bool = Field(False, description=(
+        "Every worker runs on this machine: `hphost worker` then accepts a shared control DB and broker "
+        "with a file:// store or SQLite base databases."))
 
     log_level: str = Field("INFO", description="One of " + ", ".join(LOG_LEVELS) + " (any case).")
     log_json: bool = True

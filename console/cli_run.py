@@ -46,6 +46,10 @@ def worker_command(
     if concurrency < 1:
         typer.echo("error USAGE: --concurrency must be at least 1 (prefork children)", err=True)
         raise typer.Exit(2)
+    from hosting.runtime import refuse_multi_machine_unsafe
+
+    with refusals():
+        refuse_multi_machine_unsafe(get_settings())
     wait_for_schema_of("worker")
     from console.worker_pool import worker_argv, worker_env
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hosting.db.models import Assignment, ControllerUser, Profile, SealedSecret
-from hosting.passwords import generate_password, hash_password
+from hosting.passwords import generate_password, hash_generated
 from hosting.sealing import Sealer
 
 if TYPE_CHECKING:  # the .profils reader loads jsonschema; the console imports this module without it
@@ -107,7 +107,7 @@ def _generated(session: Session, job_id: str, hosting_number: str, login: str, s
     session.add(SealedSecret(job_id=job_id, hosting_number=hosting_number,
                              subject=f"user:{login}", sealed=sealer.seal(password)))
     report.passwords_generated += 1
-    return hash_password(password, generated=True)
+    return hash_generated(password)
 
 
 def _replace_assignments(session: Session, profile_ids: list[int], user_ids: set[int],

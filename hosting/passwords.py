@@ -1,4 +1,9 @@
-"""Password hashes (scrypt) and generated passwords. Clear passwords are never stored."""
+"""Password hashes and generated passwords. Clear passwords are never stored.
+
+Passwords people choose are stretched with scrypt. A generated password carries ~83 bits of
+entropy, which no guessing gets through: it is stored as a salted SHA-256, as API tokens are,
+so assigning a 25,000-user .profils costs no key stretching.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import string
 
 _N, _R, _P = 2**14, 8, 1
 _ALPHABET = string.ascii_letters + string.digits
+SALTED_SHA256 = "sha256"
 
 
 def generate_password(length: int = 14) -> str:
@@ -18,16 +24,17 @@ def generate_password(length: int = 14) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
-# A generated password carries ~83 bits of entropy: key stretching adds nothing
-# there, and a cheaper cost keeps a 25,000-user .profils fast to assign.
-_N_GENERATED = 2**10
-
-
-def hash_password(password: str, *, generated: bool = False) -> str:
-    n = _N_GENERATED if generated else _N
+def hash_password(password: str) -> str:
+    """scrypt, for a password a person chose (or may choose later, as the console's)."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=_R, p=_P, dklen=32)
-    return f"scrypt${n}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+def hash_generated(secret: str) -> str:
+    """``sha256$salt$digest`` for a high-entropy secret made by us (a generated password, a token)."""
+    salt = secrets.token_bytes(16)
+    return f"{SALTED_SHA256}${_b64(salt)}${_b64(_salted_sha256(salt, secret))}"
 
 
 @functools.cache
@@ -41,18 +48,27 @@ def dummy_hash() -> str:
 
 
 def verify_password(password: str, encoded: str) -> bool:
+    """Whether ``password`` matches ``encoded``, a scrypt hash (of any cost) or a salted SHA-256."""
     try:
-        scheme, n, r, p, salt, digest = encoded.split("$")
-        if scheme != "scrypt":
+        scheme, *fields = encoded.split("$")
+        if scheme == "scrypt":
+            n, r, p, salt, digest = fields
+            expected = base64.b64decode(digest, validate=True)
+            actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt, validate=True),
+                                    n=int(n), r=int(r), p=int(p), dklen=len(expected))
+        elif scheme == SALTED_SHA256:
+            salt, digest = fields
+            expected = base64.b64decode(digest, validate=True)
+            actual = _salted_sha256(base64.b64decode(salt, validate=True), password)
+        else:
             return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(
-            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-            dklen=len(expected),
-        )
-    except (ValueError, TypeError):
+    except (ValueError, TypeError):  # binascii.Error is a ValueError
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def _salted_sha256(salt: bytes, secret: str) -> bytes:
+    return hashlib.sha256(salt + secret.encode()).digest()
 
 
 def _b64(raw: bytes) -> str:

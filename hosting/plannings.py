@@ -79,6 +79,7 @@ def create_hosting(session: Session, number: str, *, name: str = "", actor: str)
     if session.get(Hosting, number) is not None:
         raise Conflict(f"Hosting {number} already exists.", where={"hosting_number": number})
     password = generate_password(14)
+    # scrypt although generated: its owner may change it, and a login's cost must match dummy_hash()'s.
     session.add(Hosting(number=number, name=name, password_hash=hash_password(password)))
     audit.record(session, "hosting.created", actor=actor, hosting_number=number)
     return password

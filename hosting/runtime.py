@@ -12,7 +12,7 @@ from config.settings import Settings, get_settings
 from hosting.basedb import open_basedbs
 from hosting.basedb.base import BaseDatabases
 from hosting.db.session import ControlDB
-from hosting.errors import InvalidSetting, TransientError
+from hosting.errors import InvalidSetting, PermanentError, TransientError
 from hosting.store import ObjectStore, open_store
 
 
@@ -66,6 +66,29 @@ def broker_server(url: str) -> str:
     if parts.scheme == "filesystem":
         return "the filesystem broker"
     return f"{parts.hostname or 'localhost'}:{parts.port or _BROKER_PORTS.get(parts.scheme, '?')}"
+
+
+class MultiMachineUnsafe(PermanentError):
+    """This worker shares its control database and broker with other machines but keeps {parts} on this machine's disk, where a stage run elsewhere cannot read them: use PostgreSQL base databases and an s3:// store, or set HPHOST_SINGLE_MACHINE=true if every worker runs on this machine."""  # noqa: E501
+
+    code = "MULTI_MACHINE_UNSAFE"
+
+
+def machine_local_parts(settings: Settings) -> list[str]:
+    """Settings keeping a stage's output on this machine's disk while the control DB and the broker are shared."""
+    shared = settings.database_url.startswith("postgresql") and not settings.embedded_broker
+    if not shared or settings.single_machine:
+        return []
+    local = {"HPHOST_STORE_URL": settings.store_url.startswith("file:"),
+             "HPHOST_BASEDB_URL": settings.basedb_url.startswith("sqlite")}
+    return [name for name, on_this_disk in local.items() if on_this_disk]
+
+
+def refuse_multi_machine_unsafe(settings: Settings) -> None:
+    """What ``hphost worker`` checks before it starts (docs/performance.md, "Many machines")."""
+    parts = machine_local_parts(settings)
+    if parts:
+        raise MultiMachineUnsafe(parts=" and ".join(parts), where={"settings": parts})
 
 
 def set_up(rt: Runtime) -> None:

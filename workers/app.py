@@ -23,4 +23,4 @@ def make_app() -> Celery:
 app = make_app()
 
 # Signal handlers: one module per concern (log context, sweeper, how a worker stops).
-from workers import logcontext, shutdown, sweeper  # noqa: E402,F401
+from workers import liveness, logcontext, shutdown, sweeper  # noqa: E402,F401

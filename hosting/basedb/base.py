@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 Row = dict[str, Any]
 TABLES = ("subjects", "teachers", "rooms", "groups", "students", "courses")
+StoredRow = tuple[str, str]  # (id, the row's JSON text): stored as read, never decoded and encoded again
 
 
 class BaseDatabases(Protocol):
@@ -23,7 +24,7 @@ class BaseDatabases(Protocol):
         self,
         base_id: str,
         meta: dict[str, Any],
-        tables: Iterable[tuple[str, Iterable[Row]]],
+        tables: Iterable[tuple[str, Iterable[StoredRow]]],
     ) -> dict[str, int]:
         """Build the base atomically and return its row counts per table.
 

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from hosting.basedb.base import TABLES, Row
+from hosting.basedb.base import TABLES, Row, StoredRow
 from hosting.db.session import database_down
 from hosting.errors import InvalidInput
 
@@ -46,7 +46,8 @@ class PostgresBases:
         with self._connect() as conn:
             return _schema_exists(conn, self._schema(base_id))
 
-    def build(self, base_id: str, meta: dict[str, Any], tables: Iterable[tuple[str, Iterable[Row]]]) -> dict[str, int]:
+    def build(self, base_id: str, meta: dict[str, Any],
+              tables: Iterable[tuple[str, Iterable[StoredRow]]]) -> dict[str, int]:
         final, building = self._schema(base_id), self._schema(base_id, BUILDING)
         with self._connect() as conn:
             if _schema_exists(conn, final):
@@ -136,10 +137,10 @@ def _schema_exists(conn: psycopg.Connection[Any], name: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (name,)).fetchone() is not None
 
 
-def _copy(conn: psycopg.Connection[Any], schema: str, table: str, rows: Iterable[Row]) -> None:
+def _copy(conn: psycopg.Connection[Any], schema: str, table: str, rows: Iterable[StoredRow]) -> None:
     if table not in TABLES:
         raise InvalidInput(field="table", reason="unknown table", where={"table": table})
     statement = sql.SQL("COPY {}.{} (id, data) FROM STDIN").format(sql.Identifier(schema), sql.Identifier(table))
     with conn.cursor().copy(statement) as copy:
         for row in rows:
-            copy.write_row((row["id"], json.dumps(row, ensure_ascii=False)))
+            copy.write_row(row)

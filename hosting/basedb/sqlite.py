@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from hosting.basedb.base import TABLES, Row
+from hosting.basedb.base import TABLES, Row, StoredRow
 from hosting.errors import InvalidInput
 
 BATCH_ROWS = 5_000
@@ -38,7 +38,8 @@ class SqliteBases:
     def exists(self, base_id: str) -> bool:
         return self._final(base_id).is_file()
 
-    def build(self, base_id: str, meta: dict[str, Any], tables: Iterable[tuple[str, Iterable[Row]]]) -> dict[str, int]:
+    def build(self, base_id: str, meta: dict[str, Any],
+              tables: Iterable[tuple[str, Iterable[StoredRow]]]) -> dict[str, int]:
         if self.exists(base_id):
             return self.counts(base_id)
         building = self._building(base_id)
@@ -110,10 +111,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(path)
 
 
-def _load(conn: sqlite3.Connection, table: str, rows: Iterable[Row]) -> None:
+def _load(conn: sqlite3.Connection, table: str, rows: Iterable[StoredRow]) -> None:
     if table not in TABLES:
         raise InvalidInput(field="table", reason="unknown table", where={"table": table})
     iterator = iter(rows)
     while batch := list(islice(iterator, BATCH_ROWS)):
-        conn.executemany(f'INSERT INTO "{table}" VALUES (?, ?)',
-                         [(row["id"], json.dumps(row, ensure_ascii=False)) for row in batch])
+        conn.executemany(f'INSERT INTO "{table}" VALUES (?, ?)', batch)

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hosting.basedb.base import TABLES, Row
+from hosting.basedb.base import TABLES, StoredRow
 from hosting.db.models import BaseRecord
-from hosting.formats.hhyp.reader import iter_table_rows
+from hosting.formats.rows.jsonl import iter_table_lines
 from hosting.jobs.kinds import base_prefix
 from hosting.jobs.states import BaseState
 from hosting.pipeline.context import StageContext, StageOutcome
@@ -29,7 +29,7 @@ def instantiate(ctx: StageContext) -> StageOutcome:
         grid = TimeGrid.from_dict(claim.params["time_grid"]).to_dict()
         meta: dict[str, Any] = {"time_grid": grid, "base_name": claim.params.get("base_name") or ""}
         expected = dict.fromkeys(TABLES, 0)
-        tables: Iterable[tuple[str, Iterable[Row]]] = [(table, ()) for table in TABLES]
+        tables: Iterable[tuple[str, Iterable[StoredRow]]] = [(table, ()) for table in TABLES]
     else:
         unpacked = json.loads(ctx.store.get_bytes(base_prefix(base_id) + UNPACKED))
         meta = {"time_grid": unpacked["time_grid"], "base_name": unpacked["base_name"]}
@@ -57,18 +57,18 @@ def instantiate(ctx: StageContext) -> StageOutcome:
 
 
 def _unpacked_tables(ctx: StageContext, prefix: str, present: set[str],
-                     total: int) -> Iterator[tuple[str, Iterable[Row]]]:
+                     total: int) -> Iterator[tuple[str, Iterable[StoredRow]]]:
     loaded = itertools.count(1)
     for table in TABLES:
         if table not in present:
             yield table, ()
             continue
         with ctx.store.open_read(f"{prefix}base/{table}.jsonl") as stream:
-            yield table, _checkpointed(ctx, iter_table_rows(table, stream, limits=ctx.settings.limits), loaded, total)
+            yield table, _checkpointed(ctx, iter_table_lines(table, stream, limits=ctx.settings.limits), loaded, total)
 
 
-def _checkpointed(ctx: StageContext, rows: Iterable[Row], loaded: Iterator[int],
-                  total: int) -> Iterator[Row]:
+def _checkpointed(ctx: StageContext, rows: Iterable[StoredRow], loaded: Iterator[int],
+                  total: int) -> Iterator[StoredRow]:
     for row in rows:
         count = next(loaded)
         if count % CHECKPOINT_ROWS == 0:

@@ -79,6 +79,8 @@ class S3Store:
             # total_max_attempts counts the first request; botocore's max_attempts would not
             config=Config(retries={"mode": "standard", "total_max_attempts": settings.s3_max_attempts},
                           connect_timeout=5, read_timeout=30, s3={"addressing_style": "path"},
+                          request_checksum_calculation=settings.s3_request_checksum_calculation,
+                          response_checksum_validation=settings.s3_response_checksum_validation,
                           # unpack's small puts and a multipart upload's parts share the pool
                           max_pool_connections=max(10, settings.unpack_put_workers + settings.s3_max_concurrency)))
         return cls(client, bucket, prefix, policy=RetryPolicy.from_settings(settings),

@@ -75,6 +75,7 @@ KEY = "x" * 43 + "="  # 32 bytes, url-safe base64: the shape of a Fernet key
     ({"HPHOST_UNPACK_PUT_WORKERS": "0"}, "HPHOST_UNPACK_PUT_WORKERS"),
     ({"HPHOST_S3_MULTIPART_CHUNKSIZE_BYTES": "1024"}, "HPHOST_S3_MULTIPART_CHUNKSIZE_BYTES"),
     ({"HPHOST_SECRET_KEY": "pw-secret"}, "HPHOST_SECRET_KEY"),
+    ({"HPHOST_S3_REQUEST_CHECKSUM_CALCULATION": "always"}, "HPHOST_S3_REQUEST_CHECKSUM_CALCULATION"),
 ])
 def test_every_setting_is_checked_at_start(fresh_settings, monkeypatch: pytest.MonkeyPatch,
                                            env: dict[str, str], setting: str) -> None:

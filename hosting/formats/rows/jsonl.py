@@ -123,14 +123,30 @@ def row_fault(table: str, line: bytes, exc: Exception, where: dict[str, Any]) ->
 
 def iter_table_rows(table: str, stream: BinaryIO, *, limits: Limits | None = None) -> Iterator[dict[str, Any]]:
     """Rows of ``base/<table>.jsonl`` from ``stream`` as plain dicts, each checked against the table's
-    schema: re-reading a table the reader verified (instantiate), cross-row rules not repeated."""
-    pending: list[bytes] = []
-    lines = TableLines(table, lambda rows, first, valid: pending.extend(valid or ()),
-                       max_line_bytes=(limits or DEFAULT_LIMITS).max_line_bytes)
+    schema: re-reading a table the reader verified, cross-row rules not repeated."""
     # Valid lines are decoded again as plain JSON: dicts and lists, exactly as written.
+    for _id, line in _checked_lines(table, stream, limits):
+        yield msgspec.json.decode(line)
+
+
+def iter_table_lines(table: str, stream: BinaryIO, *, limits: Limits | None = None) -> Iterator[tuple[str, str]]:
+    """``(id, JSON text)`` of each row, checked as :func:`iter_table_rows` does, never decoded twice
+    nor encoded again: what instantiate stores."""
+    for row_id, line in _checked_lines(table, stream, limits):
+        yield row_id, line.decode()
+
+
+def _checked_lines(table: str, stream: BinaryIO, limits: Limits | None) -> Iterator[tuple[str, bytes]]:
+    pending: list[tuple[str, bytes]] = []
+
+    def take(rows: list[Any], first: int, valid: list[bytes] | None) -> None:
+        assert valid is not None  # without the fast path, rows always come with their lines
+        pending.extend(zip((row.id for row in rows), valid, strict=True))
+
+    lines = TableLines(table, take, max_line_bytes=(limits or DEFAULT_LIMITS).max_line_bytes)
     while chunk := stream.read(_READ_BYTES):
         lines.feed(chunk)
-        yield from map(msgspec.json.decode, pending)
+        yield from pending
         pending.clear()
     lines.finish()
-    yield from map(msgspec.json.decode, pending)
+    yield from pending

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hosting.formats.errors import FormatError
 from hosting.formats.hhyp.reader import HhypReader, iter_table_rows
 from hosting.formats.hhyp.writer import HhypWriter, write_hhyp
+from hosting.formats.rows.jsonl import iter_table_lines
 from hosting.timegrid import DAYS, TimeGrid
 
 SAMPLES = Path(__file__).parents[2] / "samples"
@@ -114,6 +115,19 @@ def test_an_error_of_put_stops_the_read() -> None:
 def test_iter_table_rows_gives_back_plain_dicts() -> None:
     rows = base_tables()["courses"]
     assert list(iter_table_rows("courses", io.BytesIO(table_bytes(rows)))) == rows
+
+
+def test_iter_table_lines_gives_each_id_and_its_line_as_written() -> None:
+    rows = base_tables()["courses"]
+    lines = table_bytes(rows).decode().splitlines()
+    assert list(iter_table_lines("courses", io.BytesIO(table_bytes(rows)))) == [
+        (row["id"], line) for row, line in zip(rows, lines, strict=True)]
+
+
+def test_iter_table_lines_checks_each_row() -> None:
+    with pytest.raises(FormatError) as caught:
+        list(iter_table_lines("rooms", io.BytesIO(b'{"id": "R1", "name": "A"}\n{"id": "R2"}\n')))
+    assert caught.value.where == {"entry": "base/rooms.jsonl", "line": 2, "field": "name"}
 
 
 def test_iter_table_rows_checks_each_row() -> None:
