@@ -30,6 +30,7 @@ _CHUNK = 1 << 20
 
 
 def make_base(work: Path, students: int | None) -> None:
+    from hosting.basedb.base import stored
     from hosting.basedb.sqlite import SqliteBases
     from hosting.timegrid import TimeGrid
     from hphost_samples.generator import SAMPLE_GRID, preset_shape
@@ -38,7 +39,7 @@ def make_base(work: Path, students: int | None) -> None:
     institution = Institution(preset_shape("university", students), TimeGrid.from_dict(SAMPLE_GRID), 1)
     tables = [(t, getattr(institution, t)()) for t in ("subjects", "teachers", "rooms", "groups", "students",
                                                         "courses")]
-    SqliteBases(work / "bases").build(BASE_ID, {"time_grid": SAMPLE_GRID, "base_name": "bench"}, tables)
+    SqliteBases(work / "bases").build(BASE_ID, {"time_grid": SAMPLE_GRID, "base_name": "bench"}, stored(tables))
 
 
 def run_hphost(work: Path) -> dict:

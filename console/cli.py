@@ -22,7 +22,17 @@ def _register(args: list[str]) -> None:
     cli_formats.register(app)
     if any(tuple(args[:len(command)]) == command for command in _FORMATS_ONLY):
         return
-    from console import cli_admin, cli_demo, cli_espaces, cli_jobs, cli_life, cli_operator, cli_run, cli_serve, cli_tokens
+    from console import (
+        cli_admin,
+        cli_demo,
+        cli_espaces,
+        cli_jobs,
+        cli_life,
+        cli_operator,
+        cli_run,
+        cli_serve,
+        cli_tokens,
+    )
 
     cli_admin.register(app, cli_formats.profils_app)
     cli_life.register(app)

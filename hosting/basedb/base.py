@@ -8,12 +8,19 @@ whole under its final name or not at all: the rename is the commit marker.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 Row = dict[str, Any]
 TABLES = ("subjects", "teachers", "rooms", "groups", "students", "courses")
 StoredRow = tuple[str, str]  # (id, the row's JSON text): stored as read, never decoded and encoded again
+
+
+def stored(tables: Iterable[tuple[str, Iterable[Row]]]) -> Iterator[tuple[str, Iterator[StoredRow]]]:
+    """Tables of decoded rows (a generated institution, a test's) as the stored rows ``build`` takes."""
+    for table, rows in tables:
+        yield table, ((row["id"], json.dumps(row, ensure_ascii=False)) for row in rows)
 
 
 class BaseDatabases(Protocol):

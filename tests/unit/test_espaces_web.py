@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
+from hosting.basedb.base import stored
 from hosting.db.models import Assignment, BaseRecord, ControllerUser, EspaceAccount, Profile, Publication
 from hosting.espace_accounts import Person, reveal_credentials, sync_accounts
 from hosting.espaces import build_read_models
@@ -42,7 +43,7 @@ def world(tmp_path, db):
         ("rooms", [{"id": "R0", "name": "Salle A"}, {"id": "R1", "name": "Amphi"}]), ("groups", GROUPS),
         ("students", STUDENTS), ("courses", COURSES)]
     for base_id in ("b1", "b2", "b3"):
-        rt.basedbs.build(base_id, {"time_grid": GRID, "base_name": "t"}, tables)
+        rt.basedbs.build(base_id, {"time_grid": GRID, "base_name": "t"}, stored(tables))
         build_read_models(rt.basedbs, base_id, rt.store)
     sealer = Sealer(secret_key(rt.settings))
     with rt.db.transaction() as session:

@@ -7,6 +7,7 @@ import hashlib
 import msgspec
 import pytest
 
+from hosting.basedb.base import stored
 from hosting.basedb.sqlite import SqliteBases
 from hosting.espace_reader import Published, occurrences
 from hosting.espaces import build_read_models, espace_key, missing_objects
@@ -38,7 +39,7 @@ def base(tmp_path):
                             {"id": "T2", "first_name": "Alan", "last_name": "Turing"}]),
               ("rooms", [{"id": "R0", "name": "Salle A"}, {"id": "R1", "name": "Amphi"}]),
               ("groups", GROUPS), ("students", []), ("courses", COURSES)]
-    bases.build("b1", {"time_grid": GRID, "base_name": "test"}, tables)
+    bases.build("b1", {"time_grid": GRID, "base_name": "test"}, stored(tables))
     return bases
 
 
