@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[2]
 PACKAGES = ("console", "web", "tasks", "workers", "hosting", "config", "hphost_client")
 
@@ -31,34 +33,17 @@ def test_the_sources_keep_their_layers() -> None:
     assert "3 kept, 0 broken" in done.stdout
 
 
-def test_a_hosting_module_that_imports_tasks_breaks_the_contract(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("module", "line", "broken"), [
+    ("hosting/upward.py", "from tasks.dispatch import dispatch", "hosting.upward -> tasks.dispatch"),
+    ("config/upward.py", "from hosting.errors import InvalidSetting", "config.upward -> hosting.errors"),
+    ("hosting/pipeline/upward.py", "from hosting.jobs import delivery",
+     "hosting.pipeline.upward -> hosting.jobs.delivery"),
+    ("hphost_client/inward.py", "from config.settings import Settings", "hphost_client.inward -> config.settings"),
+], ids=["hosting-imports-tasks", "config-imports-hosting", "stage-imports-orchestration", "client-imports-server"])
+def test_an_import_against_a_contract_breaks_it(tmp_path: Path, module: str, line: str, broken: str) -> None:
     project = _copy_of_the_sources(tmp_path)
     assert _lint_imports(project).returncode == 0
-    (project / "hosting" / "upward.py").write_text("from tasks.dispatch import dispatch  # noqa: F401\n")
+    (project / module).write_text(line + "  # noqa: F401\n")
     done = _lint_imports(project)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "BROKEN" in done.stdout and "hosting.upward -> tasks.dispatch" in done.stdout
-
-
-def test_config_imports_nothing_of_ours(tmp_path: Path) -> None:
-    project = _copy_of_the_sources(tmp_path)
-    (project / "config" / "upward.py").write_text("from hosting.errors import InvalidSetting  # noqa: F401\n")
-    done = _lint_imports(project)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "config.upward -> hosting.errors" in done.stdout
-
-
-def test_a_stage_that_imports_the_orchestration_breaks_the_contract(tmp_path: Path) -> None:
-    project = _copy_of_the_sources(tmp_path)
-    (project / "hosting" / "pipeline" / "upward.py").write_text("from hosting.jobs import delivery  # noqa: F401\n")
-    done = _lint_imports(project)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "hosting.pipeline.upward -> hosting.jobs.delivery" in done.stdout
-
-
-def test_the_http_client_imports_nothing_of_the_server(tmp_path: Path) -> None:
-    project = _copy_of_the_sources(tmp_path)
-    (project / "hphost_client" / "inward.py").write_text("from config.settings import Settings  # noqa: F401\n")
-    done = _lint_imports(project)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "hphost_client.inward -> config.settings" in done.stdout
+    assert "BROKEN" in done.stdout and broken in done.stdout
