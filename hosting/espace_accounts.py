@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
-import hmac
 import io
 import re
 import secrets
@@ -25,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from hosting.basedb.base import BaseDatabases
 from hosting.db.models import EspaceAccount, SealedSecret, utcnow
+from hosting.passwords import hash_generated
 from hosting.sealing import Sealer
 
 KINDS = {"teachers": "teacher", "students": "student"}  # base table -> account kind
@@ -53,33 +52,12 @@ def people(bases: BaseDatabases, base_id: str) -> list[Person]:
             for table, kind in KINDS.items() for row in map(decode, bases.raw_rows(base_id, table))]
 
 
-# One place for the salted SHA-256 of generated passwords (i23 moves hosting/passwords.py to the same
-# scheme for the Controller's generated passwords: the lead may merge both at the end).
-def hash_generated(password: str, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.sha256(salt + password.encode()).digest()
-    return f"sha256${_b64(salt)}${_b64(digest)}"
-
-
 def _new_password() -> tuple[str, str]:
     """A generated password (16 URL-safe characters, 96 bits) and its hash, from one read of the CSPRNG."""
     raw = secrets.token_bytes(28)
     password = base64.urlsafe_b64encode(raw[:12]).decode()
     return password, hash_generated(password, raw[12:])
 
-
-def verify_generated(password: str, encoded: str) -> bool:
-    try:
-        scheme, salt, digest = encoded.split("$")
-        expected = base64.b64decode(digest)
-        actual = hashlib.sha256(base64.b64decode(salt) + password.encode()).digest()
-    except (ValueError, TypeError):
-        return False
-    return scheme == "sha256" and hmac.compare_digest(actual, expected)
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
 
 
 def derived_login(person: Person) -> str:

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from hosting import audit
 from hosting.db.models import Assignment, ControllerUser, EspaceAccount, EspaceLoginAttempt, Planning, Profile, utcnow
 from hosting.errors import PermanentError
-from hosting.espace_accounts import verify_generated
 from hosting.logins import LOCKOUT_WINDOW, MAX_FAILURES, LoginOutcome
 from hosting.passwords import dummy_hash, verify_password
 
@@ -97,7 +96,7 @@ def _account_login(session: Session, planning: Planning, espace: str, login: str
     account = session.scalar(select(EspaceAccount).where(
         EspaceAccount.planning_id == planning.id, EspaceAccount.login == login.casefold(),
         EspaceAccount.kind == ACCOUNT_ESPACES[espace]))
-    if account is None or not verify_generated(password, account.password_hash):
+    if account is None or not verify_password(password, account.password_hash):
         return None
     return Principal(planning.id, planning.hosting_number, espace, account.kind, account.row_id, account.id)
 

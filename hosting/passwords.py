@@ -31,9 +31,9 @@ def hash_password(password: str) -> str:
     return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
 
 
-def hash_generated(secret: str) -> str:
+def hash_generated(secret: str, salt: bytes | None = None) -> str:
     """``sha256$salt$digest`` for a high-entropy secret made by us (a generated password, a token)."""
-    salt = secrets.token_bytes(16)
+    salt = salt or secrets.token_bytes(16)
     return f"{SALTED_SHA256}${_b64(salt)}${_b64(_salted_sha256(salt, secret))}"
 
 
