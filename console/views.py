@@ -28,9 +28,7 @@ class StageView:
 
     @classmethod
     def of(cls, stage: Stage) -> StageView:
-        # The row counts retries scheduled; a claim (delivery) since the last of them is one more attempt.
-        attempts = stage.attempts + (1 if stage.deliveries > stage.attempts else 0)
-        return cls(stage.name, stage.state, attempts, stage.deliveries, stage.progress_done,
+        return cls(stage.name, stage.state, stage.attempts_begun, stage.deliveries, stage.progress_done,
                    stage.progress_total, stage.error_code, stage.error_message, stage.result)
 
 

@@ -45,11 +45,10 @@ class StageOut(BaseModel):
 
     @classmethod
     def of(cls, stage: Stage) -> StageOut:
-        # The row counts retries scheduled; a claim (delivery) since the last of them is one more attempt.
-        attempts = stage.attempts + (1 if stage.deliveries > stage.attempts else 0)
         error = Fault(code=stage.error_code, message=stage.error_message, where=stage.error_where) \
             if stage.error_code else None
-        return cls(name=stage.name, state=stage.state, attempts=attempts, deliveries=stage.deliveries,
+        return cls(name=stage.name, state=stage.state, attempts=stage.attempts_begun,
+                   deliveries=stage.deliveries,
                    progress_done=stage.progress_done, progress_total=stage.progress_total,
                    started_at=stage.started_at, finished_at=stage.finished_at, error=error, result=stage.result)
 

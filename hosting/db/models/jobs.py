@@ -152,6 +152,11 @@ class Stage(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     error_where: Mapped[dict[str, Any] | None]
 
+    @property
+    def attempts_begun(self) -> int:
+        """Runs begun: the retries scheduled, plus the run claimed since the last of them if one was."""
+        return self.attempts + (1 if self.deliveries > self.attempts else 0)
+
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
