@@ -1,15 +1,15 @@
 """uploads of the HTTP API: a claim check per file, per hosting, expiring unless a job uses it
 
-Revision ID: 0003_i19b
-Revises: 0003_i19a
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03 12:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_i19b"
-down_revision = "0003_i19a"  # chained after i19a's on merging it
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """backups and their nightly runs
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03 12:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0003_i21"  # chained at merge
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

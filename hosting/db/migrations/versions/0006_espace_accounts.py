@@ -1,15 +1,15 @@
 """espace accounts: logins of teachers and students, login attempts, staff feed secrets, the guest setting
 
-Revision ID: 0003_i21
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 12:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_i21"
-down_revision = "0003_i20"  # chained at merge
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

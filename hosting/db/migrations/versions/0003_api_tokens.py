@@ -1,6 +1,6 @@
 """the HTTP API: service tokens and console sessions (api_tokens), idempotency keys
 
-Revision ID: 0003_i19a
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-03 12:30:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-03 12:30:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_i19a"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """the operators' dashboard: operator accounts; indexes of the jobs page and the overview; the audit's hash chain
 
-Revision ID: 0003_i20
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03 12:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_i20"
-down_revision = "0003_i19b"  # chained at merge
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
