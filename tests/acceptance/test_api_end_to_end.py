@@ -1,22 +1,24 @@
 """The HTTP API end to end: a real ``hphost serve`` and real workers, as the hosting console drives them.
 
-Console login (first with the invoice, then without), the school sample and its .profils uploaded,
-``load_base`` enqueued twice with one Idempotency-Key (one job), the SSE stream followed to ``succeeded``,
-the audit read, the credentials revealed once. On the embedded default and on PostgreSQL + Redis + moto S3.
-"""
+Console login (first with the invoice, then without), the school sample and its .profils uploaded
+(POST /v1/uploads), ``load_base`` enqueued twice with one Idempotency-Key (one job), the SSE stream followed
+to ``succeeded``, the audit read, the credentials revealed once; then another hosting's console locked out
+after 5 failures. On the embedded default and on PostgreSQL + Redis + moto S3."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
 import httpx2
 import pytest
+from sqlalchemy import select
 
+from hosting.db.models import AuditEvent
 from hosting.plannings import create_hosting
-from hosting.uploads import receive
 from tests.support.api_server import ApiServer
-from tests.support.hphost_stack import HOSTING, SAMPLES, Stack, embedded_stack, server_stack
+from tests.support.hphost_stack import HOSTING, SAMPLES, embedded_stack, server_stack
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 INVOICE = "4242424242"
@@ -39,10 +41,13 @@ def stack(request, tmp_path_factory):
     shutil.rmtree(home, ignore_errors=True)
 
 
-def _upload(stack: Stack, kind: str, name: str) -> str:
-    """An upload as POST /v1/uploads makes it (through the uploads' domain service until that route lands)."""
+def _upload(http: httpx2.Client, kind: str, name: str) -> str:
+    """POST /v1/uploads: the file's bytes streamed to the store; its id."""
     with (SAMPLES / name).open("rb") as source:
-        return receive(stack.client.rt, HOSTING, kind, lambda: source.read(1 << 20), actor="test").id
+        answer = http.post("/v1/uploads", params={"kind": kind}, content=source.read())
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["sha256"] == hashlib.sha256((SAMPLES / name).read_bytes()).hexdigest()
+    return str(answer.json()["id"])
 
 
 def _follow(http: httpx2.Client, job_id: str) -> tuple[list[dict], dict]:
@@ -67,10 +72,29 @@ def test_the_console_loads_a_base_over_http(stack):
     with httpx2.Client(base_url=server.url, timeout=30) as anonymous:
         session_token, session_id = _console_login(anonymous, password)
     with httpx2.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {session_token}"}) as http:
-        job_id, revealed = _load_base(built, http, session_id)
+        job_id, revealed = _load_base(http, session_id)
+    with httpx2.Client(base_url=server.url, timeout=30) as anonymous:
+        _locked_out(built, anonymous)
     logs = server.log_path.read_text(errors="replace") + built.worker_logs()
     for secret in (password, INVOICE, session_token.split(".", 1)[1], *revealed.values()):
         assert secret not in logs
+
+
+def _locked_out(built, anonymous: httpx2.Client) -> None:
+    """Five failures, then the right password is refused too (429 LOGIN_LOCKED, Retry-After); all audited."""
+    other = "210987654321"
+    with built.client.rt.db.transaction() as session:
+        password = create_hosting(session, other, actor="test")
+    attempt = {"hosting_number": other, "invoice_number": INVOICE}
+    for _ in range(5):
+        assert anonymous.post("/v1/login", json=attempt | {"password": "nope"}).status_code == 401
+    right = anonymous.post("/v1/login", json=attempt | {"password": password})
+    assert right.status_code == 429 and right.json()["code"] == "LOGIN_LOCKED" and right.headers["retry-after"]
+    with built.client.rt.db.transaction() as session:
+        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.hosting_number == other,
+                                                             AuditEvent.action.like("security.%"))))
+    assert [r.action for r in rows] == ["security.login_refused"] * 5 + ["security.login_locked"]
+    assert {r.data["source"] for r in rows} == {"127.0.0.1"}
 
 
 def _console_login(anonymous: httpx2.Client, password: str) -> tuple[str, str]:
@@ -83,12 +107,12 @@ def _console_login(anonymous: httpx2.Client, password: str) -> tuple[str, str]:
     return later.json()["token"], later.json()["session_id"]
 
 
-def _load_base(built: Stack, http: httpx2.Client, session_id: str) -> tuple[str, dict[str, str]]:
+def _load_base(http: httpx2.Client, session_id: str) -> tuple[str, dict[str, str]]:
     planning = http.post("/v1/plannings", json={"name": "Lycée E2E", "domain": "edt.e2e.example.edu",
                                                 "controller_domain": "ctl.e2e.example.edu"})
     assert planning.status_code == 201, planning.text
-    body = {"kind": "load_base", "hhyp_upload": _upload(built, "hhyp", "small.HHYP"),
-            "profils_upload": _upload(built, "profils", "small.profils")}
+    body = {"kind": "load_base", "hhyp_upload": _upload(http, "hhyp", "small.HHYP"),
+            "profils_upload": _upload(http, "profils", "small.profils")}
     path, key = f"/v1/plannings/{planning.json()['id']}/jobs", {"Idempotency-Key": "console-click-1"}
     job = http.post(path, json=body, headers=key)
     assert job.status_code == 202, job.text

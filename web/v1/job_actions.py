@@ -37,7 +37,7 @@ from web.v1.views import ID_PATTERN, PLAIN_TEXT, JobId, JobOut, PlanningId
 
 router = APIRouter(tags=["jobs"])
 log = get_logger("hphost.web")
-_KEY = Header(alias="Idempotency-Key", max_length=200, description="Same key and body: the same job, "
+_KEY = Header(alias="Idempotency-Key", min_length=1, max_length=200, description="Same key and body: the same job, "
               "the first answer replayed (kept HPHOST_IDEMPOTENCY_TTL_S, 24 h at least).")
 
 

@@ -186,3 +186,19 @@ def test_every_action_of_the_api_is_an_audit_row_with_actor_request_id_and_sourc
     assert {row.action for row in rows} == {"planning.created", "planning.configured", "job.queued",
                                            "job.cancelled", "job.discarded", "credentials.revealed", "token.revoked"}
     assert all(row.data["request_id"] and row.data["source"] == "testclient" for row in rows)
+
+
+def test_a_failed_job_is_retried_from_its_failed_stage_once(api):
+    from hosting.db.models import Job, Stage
+
+    job = _create_base(api, make_planning(api, "A:writer", "P", "p")).json()
+    with api.rt.db.transaction() as session:
+        row = session.get(Job, job["id"])
+        row.state, row.error_code, row.cleaned_at = "failed", "TRANSIENT_EXHAUSTED", utcnow()
+        for stage in session.query(Stage).filter(Stage.job_id == job["id"]):
+            stage.state = "failed" if stage.position == 0 else "pending"
+    retried = api.http.post(f"/v1/jobs/{job['id']}/retry", headers=api.as_("A:writer"))
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["state"] == "queued" and retried.json()["stages"][0]["state"] == "queued"
+    again = api.http.post(f"/v1/jobs/{job['id']}/retry", headers=api.as_("A:writer"))
+    assert again.status_code == 409 and again.json()["code"] == "JOB_FINAL"
