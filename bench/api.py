@@ -59,11 +59,22 @@ def bare_app() -> Any:
 
 def _installation(work: Path, store: str, database: str) -> tuple[dict[str, str], list[Any]]:
     """The environment of an installation under ``work`` (and the test servers it started)."""
+    env = {"HPHOST_HOME": str(work / "home"), "HPHOST_LOG_LEVEL": "WARNING"}
+    servers: list[Any] = []
+    try:
+        _start_servers(work, store, database, env, servers)
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return env, servers
+
+
+def _start_servers(work: Path, store: str, database: str, env: dict[str, str], servers: list[Any]) -> None:
     from cryptography.fernet import Fernet
 
     from tests.support.loopback import make_server
 
-    env, servers = {"HPHOST_HOME": str(work / "home"), "HPHOST_LOG_LEVEL": "WARNING"}, []
     if store == "s3":
         servers.append(make_server("moto", work))
         env |= {"HPHOST_STORE_URL": f"s3://bench-{uuid.uuid4().hex[:8]}", "HPHOST_S3_ENDPOINT_URL": servers[-1].url,
@@ -71,7 +82,6 @@ def _installation(work: Path, store: str, database: str) -> tuple[dict[str, str]
     if database == "postgres":
         servers.append(make_server("postgres", work))
         env |= {"HPHOST_DATABASE_URL": servers[-1].url, "HPHOST_SECRET_KEY": Fernet.generate_key().decode()}
-    return env, servers
 
 
 def _prepare(env: dict[str, str], plannings: int) -> tuple[str, list[str]]:
@@ -196,6 +206,7 @@ def main() -> None:
 
     configure_logging("WARNING")  # this process's audit lines (it makes the plannings) would bury the numbers
     work = Path(tempfile.mkdtemp(prefix="hphost-bench-api-"))
+    work.chmod(0o755)  # PostgreSQL runs as its own user under it
     env, servers = _installation(work, args.store, args.database)
     try:
         print(json.dumps(_run(work, env, args), indent=2))
