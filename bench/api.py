@@ -59,11 +59,22 @@ def bare_app() -> Any:
 
 def _installation(work: Path, store: str, database: str) -> tuple[dict[str, str], list[Any]]:
     """The environment of an installation under ``work`` (and the test servers it started)."""
+    env = {"HPHOST_HOME": str(work / "home"), "HPHOST_LOG_LEVEL": "WARNING"}
+    servers: list[Any] = []
+    try:
+        _start_servers(work, store, database, env, servers)
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return env, servers
+
+
+def _start_servers(work: Path, store: str, database: str, env: dict[str, str], servers: list[Any]) -> None:
     from cryptography.fernet import Fernet
 
     from tests.support.loopback import make_server
 
-    env, servers = {"HPHOST_HOME": str(work / "home"), "HPHOST_LOG_LEVEL": "WARNING"}, []
     if store == "s3":
         servers.append(make_server("moto", work))
         env |= {"HPHOST_STORE_URL": f"s3://bench-{uuid.uuid4().hex[:8]}", "HPHOST_S3_ENDPOINT_URL": servers[-1].url,
@@ -71,7 +82,6 @@ def _installation(work: Path, store: str, database: str) -> tuple[dict[str, str]
     if database == "postgres":
         servers.append(make_server("postgres", work))
         env |= {"HPHOST_DATABASE_URL": servers[-1].url, "HPHOST_SECRET_KEY": Fernet.generate_key().decode()}
-    return env, servers
 
 
 def _prepare(env: dict[str, str], plannings: int) -> tuple[str, list[str]]:
@@ -143,7 +153,8 @@ def _latencies(server: ApiServer, bare_url: str, token: str, plannings: list[str
     return results
 
 
-def _upload_s(url: str, token: str, sample: Path) -> float:
+def _upload_s(http: httpx2.Client, sample: Path) -> float:
+    """Seconds of one POST /v1/uploads (on a kept-alive connection, as a service's client keeps one)."""
     size = sample.stat().st_size
 
     def chunks() -> Any:
@@ -152,8 +163,8 @@ def _upload_s(url: str, token: str, sample: Path) -> float:
                 yield chunk
 
     started = time.perf_counter()
-    answer = httpx2.post(f"{url}/v1/uploads", params={"kind": "hhyp"}, content=chunks(), timeout=600,
-                         headers={"Authorization": f"Bearer {token}", "Content-Length": str(size)})
+    answer = http.post("/v1/uploads", params={"kind": "hhyp"}, content=chunks(), timeout=600,
+                       headers={"Content-Length": str(size)})
     if answer.status_code != 201:
         raise RuntimeError(f"upload: {answer.status_code} {answer.text[:300]}")
     return time.perf_counter() - started
@@ -171,11 +182,13 @@ def _copy_s(sample: Path) -> float:
 
 
 def _throughput(server: ApiServer, token: str, sample: Path, repeats: int = 5) -> dict[str, Any]:
-    _copy_s(sample), _upload_s(server.url, token, sample)  # warm both up (the S3 client, the pool)
+    http = httpx2.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    _copy_s(sample), _upload_s(http, sample)  # warm both up (the S3 client, the connection)
     copies, uploads = [], []
     for _ in range(repeats):  # interleaved, so a busy moment of the machine weighs on both
         copies.append(_copy_s(sample))
-        uploads.append(_upload_s(server.url, token, sample))
+        uploads.append(_upload_s(http, sample))
+    http.close()
     mb = sample.stat().st_size / 1e6
     copy, upload = statistics.median(copies), statistics.median(uploads)
     return {"archive_mb": round(mb, 1), "plain_copy_mb_s": round(mb / copy, 1), "upload_mb_s": round(mb / upload, 1),
@@ -193,6 +206,7 @@ def main() -> None:
 
     configure_logging("WARNING")  # this process's audit lines (it makes the plannings) would bury the numbers
     work = Path(tempfile.mkdtemp(prefix="hphost-bench-api-"))
+    work.chmod(0o755)  # PostgreSQL runs as its own user under it
     env, servers = _installation(work, args.store, args.database)
     try:
         print(json.dumps(_run(work, env, args), indent=2))
@@ -207,8 +221,9 @@ def _run(work: Path, env: dict[str, str], args: argparse.Namespace) -> dict[str,
     generate_sample(university, hosting_number=HOSTING, preset="university")
     generate_sample(quadruple, hosting_number=HOSTING, preset="university", students=100_000)
     results: dict[str, Any] = {"store": args.store, "database": args.database, "clients": args.clients}
-    with ApiServer(env, work / "fresh.log") as fresh:  # nothing before the 4x upload: its own peak
-        _upload_s(fresh.url, token, quadruple)
+    with ApiServer(env, work / "fresh.log") as fresh, httpx2.Client(
+            base_url=fresh.url, headers={"Authorization": f"Bearer {token}"}) as http:  # nothing before: its own peak
+        _upload_s(http, quadruple)
         results["rss_mb_4x_upload"] = round(fresh.peak_rss_mb(), 1)
         results["quadruple_mb"] = round(quadruple.stat().st_size / 1e6, 1)
     from config.settings import Settings

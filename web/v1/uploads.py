@@ -25,6 +25,7 @@ from web.problems import problem_doc
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 
 Kind = Literal["hhyp", "profils"]
+PULL_BYTES = 1024 * 1024
 UploadId = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="The upload's id.")]
 HostingQuery = Annotated[str | None, Query(pattern="^[0-9]{12}$", description=(
     "The hosting the file is for: the operator's token must name it; any other token's is its own."))]
@@ -99,10 +100,18 @@ async def post_upload(request: Request, rt: RuntimeDep, caller: WriterDep, kind:
     size_bytes = _announced_size(request)
     uploads.refuse_size(rt, kind, size_bytes)  # before a byte is read
     chunks = request.stream()
-    loop = anyio.lowlevel.current_token()  # s3transfer reads from a thread of its own, not anyio's
+    loop = anyio.lowlevel.current_token()  # the store may read from a thread of its own, not anyio's
 
-    def pull() -> bytes:  # in a storing thread: the next chunk of the body, b"" at its end
-        return anyio.from_thread.run(anext, chunks, b"", token=loop)
+    async def next_batch() -> bytes:  # about a MiB of the body (one thread hop for many small chunks)
+        batch = []
+        held = 0
+        while held < PULL_BYTES and (chunk := await anext(chunks, b"")):
+            batch.append(chunk)
+            held += len(chunk)
+        return b"".join(batch)
+
+    def pull() -> bytes:  # in a storing thread: the next bytes of the body, b"" at its end
+        return anyio.from_thread.run(next_batch, token=loop)
 
     def store() -> Upload:
         return uploads.receive(rt, number, kind, pull, actor=caller.actor, size_bytes=size_bytes)
