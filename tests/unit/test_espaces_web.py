@@ -58,7 +58,7 @@ def world(tmp_path, db):
                                                              domain="edt-d.other.fr"), actor="test")
         session.flush()
         for base_id, planning in (("b1", a), ("b2", b), ("b3", d)):
-            session.add(BaseRecord(id=base_id, planning_id=planning.id, state="in_service",
+            session.add(BaseRecord(id=base_id, planning_id=planning.id, job_id="j1", state="in_service",
                                    source="hhyp"))
             session.add(Publication(base_id=base_id, planning_id=planning.id, domain=planning.domain,
                                     publication_name=f"Lycée {planning.name}", espaces=["teachers"]))
