@@ -91,7 +91,7 @@ class SyncReport:
     removed: int = 0
 
 
-def sync_accounts(session: Session, *, planning_id: str, job_id: str, hosting_number: str,
+def sync_accounts(session: Session, *, planning_id: str, hosting_number: str,
                   persons: Iterable[Person], sealer: Sealer) -> SyncReport:
     """Make the planning's accounts those of ``persons``, in the caller's transaction.
 
@@ -115,7 +115,8 @@ def sync_accounts(session: Session, *, planning_id: str, job_id: str, hosting_nu
         credentials.append((person.kind, person.row_id, login, password))
     if new_rows:  # a Core executemany: the ORM's bulk path costs three times as much here
         session.connection().execute(insert(_ACCOUNTS), new_rows)
-        session.add(SealedSecret(job_id=job_id, hosting_number=hosting_number, subject=f"espaces:{planning_id}",
+        # Not under the job: ``hphost jobs credentials JOB`` reveals (and deletes) the job's Contrôleur passwords.
+        session.add(SealedSecret(job_id=None, hosting_number=hosting_number, subject=f"espaces:{planning_id}",
                                  sealed=sealer.seal(_csv(credentials))))
     return SyncReport(created=len(new_rows), kept=len(existing) - len(gone), removed=len(gone))
 

@@ -41,7 +41,7 @@ def publish(ctx: StageContext) -> StageOutcome:
         row.planning_id, row.domain, row.publication_name = claim.planning_id, domain, publication_name
         row.espaces = sorted(espaces)
         session.add(row)
-        report = sync_accounts(session, planning_id=claim.planning_id, job_id=claim.job_id,
+        report = sync_accounts(session, planning_id=claim.planning_id,
                                hosting_number=claim.hosting_number, persons=persons, sealer=sealer)
         result["accounts"] = report.__dict__
 

@@ -64,7 +64,7 @@ def world(tmp_path, db):
             session.add(Publication(base_id=base_id, planning_id=planning.id, domain=planning.domain,
                                     publication_name=f"Lycée {planning.name}", espaces=["teachers"]))
             planning.current_base_id = base_id
-            sync_accounts(session, planning_id=planning.id, job_id="j1", hosting_number=planning.hosting_number,
+            sync_accounts(session, planning_id=planning.id, hosting_number=planning.hosting_number,
                           persons=_persons(), sealer=sealer)
         _staff(session, a.id, "sec", ["courses.read", "courses.edit"])
         _staff(session, a.id, "viewer", ["courses.read", "students.read", "rooms.read"])
@@ -91,10 +91,14 @@ def _login(world, espace, login, password, planning=None):
 
 
 def test_logins_are_derived_unique_and_the_csv_is_shown_once(world):
+    from hosting.controller import reveal_credentials as reveal_job_credentials
+
     assert world["creds"]["E1"][0] == "emile.zola" and world["creds"]["E2"][0] == "emile.zola2"
     assert world["creds"]["T1"][0] == "ada.lovelace"
     with world["rt"].db.transaction() as session:
         assert reveal_credentials(session, world["a"], world["sealer"]) == "kind,row_id,login,password\n"
+        assert reveal_job_credentials(session, "j1", world["sealer"]) == {}  # the job's are the Contrôleur's only
+        assert reveal_credentials(session, world["b"], world["sealer"]).count("\n") == 5  # B's still there
 
 
 def test_a_teacher_sees_their_week_as_html_and_json(world):
@@ -151,7 +155,7 @@ def test_lockout_after_five_failures(world):
 def test_a_removed_row_loses_its_account_and_its_session(world):
     _login(world, "students", *world["creds"]["E2"])
     with world["rt"].db.transaction() as session:
-        report = sync_accounts(session, planning_id=world["a"], job_id="j2", hosting_number=NUMBER,
+        report = sync_accounts(session, planning_id=world["a"], hosting_number=NUMBER,
                                persons=_persons(students=STUDENTS[:1]), sealer=world["sealer"])
     assert (report.created, report.kept, report.removed) == (0, 3, 1)
     assert world["client"].get(f"/espaces/{world['a']}/students/week.json").status_code == 401
@@ -188,7 +192,7 @@ def test_the_user_domain_serves_the_planning_at_its_root(world):
 def test_accounts_are_keyed_by_row(world):
     with world["rt"].db.transaction() as session:
         before = {a.row_id: a.password_hash for a in session.query(EspaceAccount)}
-        sync_accounts(session, planning_id=world["a"], job_id="j3", hosting_number=NUMBER, persons=_persons(),
+        sync_accounts(session, planning_id=world["a"], hosting_number=NUMBER, persons=_persons(),
                       sealer=world["sealer"])
         after = {a.row_id: a.password_hash for a in session.query(EspaceAccount)}
     assert before == after
