@@ -92,7 +92,8 @@ def _locked_out(built, anonymous: httpx2.Client) -> None:
     assert right.status_code == 429 and right.json()["code"] == "LOGIN_LOCKED" and right.headers["retry-after"]
     with built.client.rt.db.transaction() as session:
         rows = list(session.scalars(select(AuditEvent).where(AuditEvent.hosting_number == other,
-                                                             AuditEvent.action.like("security.%"))))
+                                                             AuditEvent.action.like("security.%"))
+                                    .order_by(AuditEvent.id)))
     assert [r.action for r in rows] == ["security.login_refused"] * 5 + ["security.login_locked"]
     assert {r.data["source"] for r in rows} == {"127.0.0.1"}
 
