@@ -2,7 +2,7 @@
 
 Accounts are keyed by (planning, kind, row id): a reload of the base keeps a row's login and
 password; rows that disappear lose their account. A new account's password is generated, stored
-as a salted SHA-256 (it carries ~96 random bits: key stretching adds nothing), and sealed for the
+as one-iteration PBKDF2, a salted SHA-256 (it carries ~96 random bits: key stretching adds nothing), and sealed for the
 operator in one CSV per publication (``hphost espaces credentials PLANNING``), read once.
 """
 
@@ -53,10 +53,9 @@ def people(bases: BaseDatabases, base_id: str) -> list[Person]:
 
 
 def _new_password() -> tuple[str, str]:
-    """A generated password (16 URL-safe characters, 96 bits) and its hash, from one read of the CSPRNG."""
-    raw = secrets.token_bytes(28)
-    password = base64.urlsafe_b64encode(raw[:12]).decode()
-    return password, hash_generated(password, raw[12:])
+    """A generated password (16 URL-safe characters, 96 bits) and its hash."""
+    password = base64.urlsafe_b64encode(secrets.token_bytes(12)).decode()
+    return password, hash_generated(password)
 
 
 

@@ -1,8 +1,9 @@
 """Password hashes and generated passwords. Clear passwords are never stored.
 
 Passwords people choose are stretched with scrypt. A generated password carries ~83 bits of
-entropy, which no guessing gets through: it is stored as a salted SHA-256, as API tokens are,
-so assigning a 25,000-user .profils costs no key stretching.
+entropy, which no guessing gets through: it is stored as PBKDF2-HMAC-SHA256 with one iteration (a
+salted SHA-256 in a scheme the .profils format knows, so backups and exports carry it), and assigning a
+25,000-user .profils costs no key stretching. Both schemes of the format verify, whoever wrote them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import string
 
 _N, _R, _P = 2**14, 8, 1
 _ALPHABET = string.ascii_letters + string.digits
-SALTED_SHA256 = "sha256"
+PBKDF2 = "pbkdf2_sha256"
+GENERATED_ITERATIONS = 1
+MAX_PBKDF2_ITERATIONS = 10_000_000  # a hash from an imported file costs one login at most this
 
 
 def generate_password(length: int = 14) -> str:
@@ -31,10 +34,10 @@ def hash_password(password: str) -> str:
     return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
 
 
-def hash_generated(secret: str, salt: bytes | None = None) -> str:
-    """``sha256$salt$digest`` for a high-entropy secret made by us (a generated password, a token)."""
-    salt = salt or secrets.token_bytes(16)
-    return f"{SALTED_SHA256}${_b64(salt)}${_b64(_salted_sha256(salt, secret))}"
+def hash_generated(secret: str) -> str:
+    """``pbkdf2_sha256$1$salt$digest`` for a high-entropy secret made by us (a generated password)."""
+    salt = secrets.token_urlsafe(16)
+    return f"{PBKDF2}${GENERATED_ITERATIONS}${salt}${_b64(_pbkdf2(secret, salt, GENERATED_ITERATIONS))}"
 
 
 @functools.cache
@@ -48,7 +51,7 @@ def dummy_hash() -> str:
 
 
 def verify_password(password: str, encoded: str) -> bool:
-    """Whether ``password`` matches ``encoded``, a scrypt hash (of any cost) or a salted SHA-256."""
+    """Whether ``password`` matches ``encoded``: scrypt or pbkdf2_sha256 (Django's layout), of any cost."""
     try:
         scheme, *fields = encoded.split("$")
         if scheme == "scrypt":
@@ -56,10 +59,12 @@ def verify_password(password: str, encoded: str) -> bool:
             expected = base64.b64decode(digest, validate=True)
             actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt, validate=True),
                                     n=int(n), r=int(r), p=int(p), dklen=len(expected))
-        elif scheme == SALTED_SHA256:
-            salt, digest = fields
+        elif scheme == PBKDF2:
+            iterations, salt, digest = fields
+            if not 0 < int(iterations) <= MAX_PBKDF2_ITERATIONS or not salt:
+                return False
             expected = base64.b64decode(digest, validate=True)
-            actual = _salted_sha256(base64.b64decode(salt, validate=True), password)
+            actual = _pbkdf2(password, salt, int(iterations), len(expected))
         else:
             return False
     except (ValueError, TypeError):  # binascii.Error is a ValueError
@@ -67,8 +72,8 @@ def verify_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def _salted_sha256(salt: bytes, secret: str) -> bytes:
-    return hashlib.sha256(salt + secret.encode()).digest()
+def _pbkdf2(secret: str, salt: str, iterations: int, length: int = 32) -> bytes:
+    return hashlib.pbkdf2_hmac("sha256", secret.encode(), salt.encode(), iterations, length or None)
 
 
 def _b64(raw: bytes) -> str:
