@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 
 import httpx2
 import pytest
@@ -18,7 +17,7 @@ from sqlalchemy import select
 from hosting.db.models import AuditEvent
 from hosting.plannings import create_hosting
 from tests.support.api_server import ApiServer
-from tests.support.hphost_stack import HOSTING, SAMPLES, embedded_stack, server_stack
+from tests.support.hphost_stack import HOSTING, SAMPLES, running, stack_of
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 INVOICE = "4242424242"
@@ -27,18 +26,11 @@ INVOICE = "4242424242"
 @pytest.fixture(params=["embedded", "redis"])
 def stack(request, tmp_path_factory):
     home = tmp_path_factory.mktemp(f"api-{request.param}")
-    if request.param == "embedded":
-        built = embedded_stack(home)
-    else:
-        built = server_stack("redis", home, broker_url=request.getfixturevalue("redis_server").url,
-                             postgres_url=request.getfixturevalue("postgres_server").url,
-                             s3_endpoint=request.getfixturevalue("moto_server").url)
+    built = stack_of("embedded" if request.param == "embedded" else "redis", home, request)
     server = ApiServer(built.env, home / "logs" / "serve.log").start()
-    built.start_workers(1, concurrency=2)
-    yield built, server
-    server.stop()
-    built.close()
-    shutil.rmtree(home, ignore_errors=True)
+    with running(built, home, hosting=None):  # the test makes it, for its password
+        yield built, server
+        server.stop()
 
 
 def _upload(http: httpx2.Client, kind: str, name: str) -> str:

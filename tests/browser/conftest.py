@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import httpx2
 import pytest
 
 from hosting.dashboard.operators import create_operator
-from tests.support.hphost_stack import HOSTING, Stack, server_stack
+from tests.support.hphost_stack import Stack, running, server_stack
 from tests.support.poll import wait_until
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/install-system-deps); never Playwright's download
@@ -30,12 +29,9 @@ def _free_port() -> int:
 def stack(redis_server, postgres_server, s3_fault_proxy, tmp_path) -> Iterator[Stack]:
     built = server_stack("browser", tmp_path, broker_url=redis_server.url, postgres_url=postgres_server.url,
                          s3_endpoint=s3_fault_proxy.url)
-    built.create_hosting(HOSTING)
-    built.start_workers(1, concurrency=2)
-    yield built
-    s3_fault_proxy.error_rate = 0.0
-    built.close()
-    shutil.rmtree(tmp_path, ignore_errors=True)
+    with running(built, tmp_path):
+        yield built
+        s3_fault_proxy.error_rate = 0.0
 
 
 @pytest.fixture

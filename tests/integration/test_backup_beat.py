@@ -4,7 +4,6 @@ per planning for the night, and no second one however many ticks follow."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hosting.db.models import Backup, BackupRun, Job
-from tests.support.hphost_stack import HOSTING, SAMPLES, embedded_stack
+from tests.support.hphost_stack import SAMPLES, embedded_stack, running
 from tests.support.poll import wait_until
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
@@ -23,11 +22,8 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
 def stack(tmp_path):
     built = embedded_stack(tmp_path)
     built.env.update({"HPHOST_BACKUP_TICK_S": "1", "HPHOST_BACKUP_HOUR_UTC": "0"})  # tonight is due now
-    built.create_hosting(HOSTING)
-    built.start_workers(1, concurrency=2)
-    yield built
-    built.close()
-    shutil.rmtree(tmp_path, ignore_errors=True)
+    with running(built, tmp_path):
+        yield built
 
 
 def _beat(stack, k: int) -> subprocess.Popen[bytes]:

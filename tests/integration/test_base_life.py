@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import threading
 import zipfile
 
@@ -18,7 +17,7 @@ from hosting.audit import trail
 from hosting.db.models import Assignment, ControllerUser, Planning, Profile
 from hosting.errors import HphostError
 from hphost_samples.generator import generate_sample
-from tests.support.hphost_stack import HOSTING, embedded_stack, server_stack
+from tests.support.hphost_stack import HOSTING, running, stack_of
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 
@@ -26,17 +25,8 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 @pytest.fixture(scope="module", params=["embedded", "redis"])
 def stack(request, tmp_path_factory):
     home = tmp_path_factory.mktemp(request.param)
-    if request.param == "embedded":
-        built = embedded_stack(home)
-    else:
-        built = server_stack(request.param, home, broker_url=request.getfixturevalue("redis_server").url,
-                             postgres_url=request.getfixturevalue("postgres_server").url,
-                             s3_endpoint=request.getfixturevalue("moto_server").url)
-    built.create_hosting(HOSTING)
-    built.start_workers(1, concurrency=2)
-    yield built
-    built.close()
-    shutil.rmtree(home, ignore_errors=True)
+    with running(stack_of(request.param, home, request), home) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -24,7 +23,7 @@ from hosting.jobs.control import stages
 from hosting.jobs.enqueue import JobRequest, enqueue
 from hphost_samples.generator import generate_sample
 from tasks.dispatch import dispatch
-from tests.support.hphost_stack import HOSTING, SAMPLES, embedded_stack, server_stack
+from tests.support.hphost_stack import HOSTING, SAMPLES, running, stack_of
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 
@@ -35,18 +34,8 @@ GRID = {"first_monday": "2026-08-31", "weeks": 40, "working_days": ["mon", "tue"
 @pytest.fixture(scope="module", params=["embedded", "redis", "rabbitmq"])
 def stack(request, tmp_path_factory):
     home = tmp_path_factory.mktemp(request.param)
-    if request.param == "embedded":
-        built = embedded_stack(home)
-    else:
-        broker = request.getfixturevalue(f"{request.param}_server").url
-        built = server_stack(request.param, home, broker_url=broker,
-                             postgres_url=request.getfixturevalue("postgres_server").url,
-                             s3_endpoint=request.getfixturevalue("moto_server").url)
-    built.create_hosting(HOSTING)
-    built.start_workers(1, concurrency=2)
-    yield built
-    built.close()
-    shutil.rmtree(home, ignore_errors=True)
+    with running(stack_of(request.param, home, request), home) as built:
+        yield built
 
 
 def test_create_base_goes_into_service_with_its_grid(stack):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from hosting.audit import trail
@@ -11,7 +9,7 @@ from hosting.db.models import BaseRecord, Planning, Publication
 from hosting.jobs import control
 from hosting.jobs.control import StaleJob
 from hosting.store.s3 import S3Store
-from tests.support.hphost_stack import HOSTING, SAMPLES, server_stack
+from tests.support.hphost_stack import SAMPLES, running, server_stack
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
 
@@ -20,12 +18,9 @@ pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
 def stack(redis_server, postgres_server, s3_fault_proxy, tmp_path):
     built = server_stack("redis", tmp_path, broker_url=redis_server.url, postgres_url=postgres_server.url,
                          s3_endpoint=s3_fault_proxy.url)
-    built.create_hosting(HOSTING)
-    built.start_workers(1, concurrency=2)
-    yield built
-    s3_fault_proxy.error_rate = 0.0
-    built.close()
-    shutil.rmtree(tmp_path, ignore_errors=True)
+    with running(built, tmp_path):
+        yield built
+        s3_fault_proxy.error_rate = 0.0
 
 
 def test_s3_failing_one_request_in_five_is_retried_and_the_job_succeeds(stack, s3_fault_proxy):

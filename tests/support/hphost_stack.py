@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,3 +151,25 @@ def server_stack(name: str, home: Path, *, broker_url: str, postgres_url: str, s
     set_up(runtime)  # what `hphost setup` does: the schema (no other command migrates PostgreSQL), the bucket
     runtime.db.dispose()
     return stack
+
+
+def stack_of(kind: str, home: Path, request: Any) -> Stack:
+    """``embedded``, or a stack on the test servers with ``kind``'s broker (``redis``, ``rabbitmq``)."""
+    if kind == "embedded":
+        return embedded_stack(home)
+    return server_stack(kind, home, broker_url=request.getfixturevalue(f"{kind}_server").url,
+                        postgres_url=request.getfixturevalue("postgres_server").url,
+                        s3_endpoint=request.getfixturevalue("moto_server").url)
+
+
+@contextmanager
+def running(built: Stack, home: Path, *, hosting: str | None = HOSTING) -> Iterator[Stack]:
+    """The stack with its hosting (unless None) and one worker (two pool children); closed and removed after."""
+    if hosting is not None:
+        built.create_hosting(hosting)
+    built.start_workers(1, concurrency=2)
+    try:
+        yield built
+    finally:
+        built.close()
+        shutil.rmtree(home, ignore_errors=True)
