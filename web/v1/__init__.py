@@ -8,11 +8,11 @@ from sqlalchemy import text
 
 from web.deps import SessionDep
 from web.problems import documented
-from web.v1 import events, job_actions, jobs, login, plannings, uploads
+from web.v1 import audit, events, job_actions, jobs, login, plannings, uploads
 
 # Any route may refuse so (its own answers add 409, 410, 429...); 503: a database or the store is down.
 router = APIRouter(responses=documented(400, 401, 403, 404, 422, 500, 503))
-for part in (login, plannings, jobs, events, job_actions, uploads):
+for part in (login, plannings, jobs, events, job_actions, uploads, audit):
     router.include_router(part.router)
 
 

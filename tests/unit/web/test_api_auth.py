@@ -91,3 +91,21 @@ def test_no_password_invoice_or_token_in_an_audit_row(api):
     for secret in (api.passwords["A"], INVOICE, "wrong-password-xyz", "9999999999",
                    *[t.split(".", 1)[1] for t in api.tokens.values()]):
         assert secret not in text
+
+
+def test_the_operator_verifies_the_audit_chain_over_http_and_sees_an_edited_row_named(api):
+    from sqlalchemy import text
+
+    for who in ("A:writer", "A:reader"):
+        assert api.http.get("/v1/audit/verify", headers=api.as_(who)).json()["code"] == "OPERATOR_ONLY"
+    intact = api.http.get("/v1/audit/verify", headers=api.as_("operator"))
+    assert intact.status_code == 200 and intact.json()["ok"] is True and intact.json()["rows"] > 0
+    with api.rt.db.transaction() as session:
+        edited = session.scalar(select(AuditEvent.id).where(AuditEvent.chain_pos == 2))
+        session.execute(text("UPDATE audit_events SET actor = 'someone else' WHERE chain_pos = 2"))
+    broken = api.http.get("/v1/audit/verify", headers=api.as_("operator")).json()
+    assert broken["ok"] is False and broken["broken_id"] == edited and "edited" in broken["reason"]
+    with api.rt.db.transaction() as session:
+        verified = session.scalars(select(AuditEvent).where(AuditEvent.action == "audit.verified")
+                                   .order_by(AuditEvent.id)).all()
+    assert [row.actor.startswith("token:") for row in verified] == [True, True]
