@@ -16,7 +16,17 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 _FORMATS_ONLY = (("hhyp",), ("sample",), ("profils", "check"))
 
 
+def _group() -> None:
+    """hphost: the back end of a hosted HYPERPLANNING provider."""
+
+
 def _register(args: list[str]) -> None:
+    if args[:1] == ["serve"]:  # the server imports its own parts: the CLI's job clients would cost it ~10 MB
+        from console import cli_serve
+
+        app.callback()(_group)  # (a Typer app of one command would take "serve" for an extra argument)
+        cli_serve.register(app)
+        return
     from console import cli_formats
 
     cli_formats.register(app)

@@ -19,10 +19,9 @@ from hosting import audit
 from hosting.dashboard.overview import NO_STAGE, of_hosting
 from hosting.db.models import Job, Stage
 from hosting.errors import HphostError, InvalidInput
-from hosting.jobs import cleanup, control
+from hosting.jobs import control
 from hosting.jobs.enqueue import PlanningBusy, _refuse_if_busy
 from hosting.jobs.states import CancelOutcome, JobState, StageState
-from hosting.pipeline.registry import STAGES
 from hosting.runtime import Runtime
 
 Ring = Callable[[str, str], None]
@@ -38,11 +37,15 @@ def require_reason(reason: str | None) -> str:
 
 
 def _output_present(rt: Runtime) -> Callable[[Job, str], bool]:
+    from hosting.pipeline.registry import STAGES  # the stages (and the readers) load on an action, not with the pages
+
     return lambda job, stage: STAGES[stage].committed(rt.store, rt.basedbs, job.base_id or "")
 
 
 def retry_job(rt: Runtime, job_id: str, *, actor: str, reason: str, ring: Ring, batch_id: str | None = None) -> str:
     """Re-queue a failed job (its failure cleanup first, as ``hphost jobs retry`` does); returns its stage."""
+    from hosting.jobs import cleanup
+
     cleanup.clean_failed_job(rt.db, rt.store, rt.basedbs, job_id, actor=actor)
     with rt.db.transaction() as session:
         stage = control.retry(session, job_id, actor=actor, output_present=_output_present(rt))
@@ -58,6 +61,8 @@ def cancel_job(rt: Runtime, job_id: str, *, actor: str, reason: str) -> CancelOu
         audit.record_for_job(session, control.get_job(session, job_id), "operator.cancel", actor=actor,
                              reason=reason, outcome=outcome.value)
     if outcome == CancelOutcome.CANCELLED:
+        from hosting.jobs import cleanup
+
         cleanup.discard_job(rt.db, rt.store, rt.basedbs, job_id, actor=actor)
     return outcome
 

@@ -17,7 +17,7 @@ from tests.support.api_server import ApiServer
 from tests.support.hphost_stack import HOSTING, server_stack
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
-RSS_LIMIT_MB = 150
+UPLOAD_RSS_MB = 16  # two 5 MiB part buffers and the request's: far less than the 24.5 MB file (bench/api.py: the peak)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,9 @@ def _chunks(path: Path, size: int = 256 * 1024) -> Iterator[bytes]:
 
 def test_a_4x_university_streams_to_s3_in_bounded_memory(served, tmp_path):
     server, auth, rt = served
+    warm = httpx2.post(f"{server.url}/v1/uploads", params={"kind": "hhyp"}, content=b"PK" * 1000, headers=auth)
+    assert warm.status_code == 201, warm.text  # the S3 client and the database pool exist: what follows is the file's
+    before = server.peak_rss_mb()
     sample = tmp_path / "univ4.HHYP"
     generate_sample(sample, hosting_number=HOSTING, preset="university", students=100_000)
     answer = httpx2.post(f"{server.url}/v1/uploads", params={"kind": "hhyp"}, content=_chunks(sample),
@@ -54,7 +57,8 @@ def test_a_4x_university_streams_to_s3_in_bounded_memory(served, tmp_path):
     assert answer.json()["sha256"] == hashlib.sha256(data).hexdigest() and answer.json()["size_bytes"] == len(data)
     assert rt.store.get_bytes(answer.json()["id"].join(("incoming/", "/base.HHYP"))) == data
     peak = server.peak_rss_mb()
-    assert peak < RSS_LIMIT_MB, f"hphost serve peaked at {peak:.0f} MiB while uploading {len(data):,} bytes"
+    assert peak - before < UPLOAD_RSS_MB, (
+        f"hphost serve grew from {before:.0f} to {peak:.0f} MiB while uploading {len(data):,} bytes")
     checked = httpx2.post(f"{server.url}/v1/uploads/{answer.json()['id']}/check", headers=auth, timeout=120)
     assert checked.json()["ok"] is True, checked.text
 

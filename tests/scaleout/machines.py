@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +18,9 @@ from tests.scaleout.netns import SERVERS, Network, private_dir
 from tests.support.loopback import PG_BIN, _give_to, _kill_pidfile, _wait
 
 PG_PORT, REDIS_PORT, S3_PORT = 5432, 6379, 5000
+# The same keys on every machine, as a deployment's secrets are.
+KEYS = {"HPHOST_SECRET_KEY": Fernet.generate_key().decode(),
+        "HPHOST_BACKUP_KEYS": "k1=" + base64.b64encode(os.urandom(32)).decode()}
 
 
 @dataclass
@@ -77,7 +82,7 @@ class ServersMachine:
         return {"HPHOST_DATABASE_URL": database, "HPHOST_BASEDB_URL": database,
                 "HPHOST_BROKER_URL": f"redis://{self.host}:{REDIS_PORT}/0", "HPHOST_STORE_URL": "s3://hphost",
                 "HPHOST_S3_ENDPOINT_URL": f"http://{self.host}:{S3_PORT}", "HPHOST_S3_ACCESS_KEY_ID": "testing",
-                "HPHOST_S3_SECRET_ACCESS_KEY": "testing", "HPHOST_SECRET_KEY": Fernet.generate_key().decode()}
+                "HPHOST_S3_SECRET_ACCESS_KEY": "testing", **KEYS}
 
 
 def _port_open_at(host: str, port: int) -> bool:

@@ -18,15 +18,13 @@ from sqlalchemy.orm import Session
 
 from config.logging import get_logger
 from hosting import audit, idempotency, scoped
-from hosting.controller import reveal_credentials
 from hosting.db.models import AuditEvent
 from hosting.errors import Conflict, HphostError
-from hosting.jobs import cleanup, control
+from hosting.jobs import control
 from hosting.jobs.enqueue import PlanningBusy
 from hosting.jobs.kinds import JOB_KINDS
 from hosting.jobs.states import ACTIVE_JOB_STATES, CancelOutcome
 from hosting.jobs.submit import JobOrder, submit
-from hosting.pipeline.registry import STAGES
 from hosting.runtime import Runtime
 from hosting.sealing import Sealer, secret_key
 from web.auth import Caller, WriterDep
@@ -99,6 +97,8 @@ def cancel_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
         scoped.job(session, caller.hosting, job_id)
         outcome = control.request_cancel(session, job_id, actor=caller.actor)
     if outcome == CancelOutcome.CANCELLED:
+        from hosting.jobs import cleanup  # (with the stages it discards: imported on use, not by every replica)
+
         cleanup.discard_job(rt.db, rt.store, rt.basedbs, job_id, actor=caller.actor)
     return read_job(rt, caller, job_id)
 
@@ -107,6 +107,9 @@ def cancel_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
              responses={409: problem_doc("JOB_FINAL, PLANNING_BUSY"), 422: problem_doc("STALE_JOB")})
 def retry_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
     """Retry a failed job from its first stage whose output is missing."""
+    from hosting.jobs import cleanup  # (with the stages whose outputs it looks for: imported on use)
+    from hosting.pipeline.registry import STAGES
+
     with rt.db.transaction() as session:
         scoped.job(session, caller.hosting, job_id)
     cleanup.clean_failed_job(rt.db, rt.store, rt.basedbs, job_id, actor=caller.actor)
@@ -126,6 +129,8 @@ def job_credentials(job_id: JobId, caller: WriterDep, session: SessionDep, rt: R
         raise JobActive(job_id=job_id, state=job.state, where={"job_id": job_id})
     if _revealed_before(session, job_id):
         raise CredentialsGone(job_id=job_id, where={"job_id": job_id})
+    from hosting.controller import reveal_credentials  # (the Controller, with the .profils reader: on use)
+
     revealed = reveal_credentials(session, job_id, Sealer(secret_key(rt.settings)))
     audit.record_for_job(session, job, "credentials.revealed", actor=caller.actor, count=len(revealed))
     return Credentials(job_id=job_id, credentials=revealed)
