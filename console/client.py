@@ -33,7 +33,7 @@ from hosting.jobs.control import get_job, request_cancel, retry, stages
 from hosting.jobs.enqueue import JobRequest, enqueue, require_inputs
 from hosting.jobs.kinds import JOB_KINDS
 from hosting.jobs.states import CancelOutcome
-from hosting.pipeline.registry import STAGES
+from hosting.pipeline.registry import output_present
 from hosting.plannings import get_planning
 from hosting.runtime import BrokerUnavailable, Runtime
 from hosting.sealing import Sealer, secret_key
@@ -198,7 +198,8 @@ class Client(LifeClient):
         # Finish a pending cleanup of the failed stage first (idempotent, under the job's lock).
         cleanup.clean_failed_job(self.rt.db, self.rt.store, self.rt.basedbs, job_id, actor=self.actor)
         with self.rt.db.transaction() as session:
-            stage = retry(session, job_id, actor=self.actor, output_present=self._output_present)
+            present = output_present(self.rt.store, self.rt.basedbs)
+            stage = retry(session, job_id, actor=self.actor, output_present=present)
         self._ring(job_id, stage)
         return self.get(job_id)
 
@@ -220,10 +221,6 @@ class Client(LifeClient):
             dispatch(job_id, stage, settings=self.rt.settings)
         except Exception as exc:  # the stage row stays queued: a sweeper re-sends it once the broker is back
             raise BrokerUnavailable.of(self.rt.settings, job_id, exc) from None
-
-    def _output_present(self, job: Job, stage: str) -> bool:
-        return STAGES[stage].committed(self.rt.store, self.rt.basedbs, job.base_id or job.id)
-
 
 class _Hashing:
     """A binary reader that hashes what passes through it (the fingerprint of an upload)."""

@@ -37,9 +37,9 @@ def require_reason(reason: str | None) -> str:
 
 
 def _output_present(rt: Runtime) -> Callable[[Job, str], bool]:
-    from hosting.pipeline.registry import STAGES  # the stages (and the readers) load on an action, not with the pages
+    from hosting.pipeline.registry import output_present  # the stages (and readers) load on an action, not with pages
 
-    return lambda job, stage: STAGES[stage].committed(rt.store, rt.basedbs, job.base_id or "")
+    return output_present(rt.store, rt.basedbs)
 
 
 def retry_job(rt: Runtime, job_id: str, *, actor: str, reason: str, ring: Ring, batch_id: str | None = None) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hosting.basedb.base import BaseDatabases
+from hosting.db.models import Job
 from hosting.jobs.kinds import BACKUPS_ROOT, EXPORTS_ROOT, RESTORES_ROOT
 from hosting.pipeline.assign import assign
 from hosting.pipeline.backup import backup
@@ -82,3 +83,8 @@ STAGES: dict[str, PipelineStage] = {stage.name: stage for stage in (
     ObjectsStage("decrypt", decrypt, marker=DONE, root=RESTORES_ROOT),
     ObjectsStage("derive", derive, marker=UNPACKED),
 )}
+
+
+def output_present(store: ObjectStore, basedbs: BaseDatabases) -> Callable[[Job, str], bool]:
+    """Whether a job's stage left its whole output (a retry restarts after it): under its base, else its own id."""
+    return lambda job, stage: STAGES[stage].committed(store, basedbs, job.base_id or job.id)

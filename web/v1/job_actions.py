@@ -108,14 +108,13 @@ def cancel_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
 def retry_job(job_id: JobId, caller: WriterDep, rt: RuntimeDep) -> JobOut:
     """Retry a failed job from its first stage whose output is missing."""
     from hosting.jobs import cleanup  # (with the stages whose outputs it looks for: imported on use)
-    from hosting.pipeline.registry import STAGES
+    from hosting.pipeline.registry import output_present
 
     with rt.db.transaction() as session:
         scoped.job(session, caller.hosting, job_id)
     cleanup.clean_failed_job(rt.db, rt.store, rt.basedbs, job_id, actor=caller.actor)
     with rt.db.transaction() as session:
-        stage = control.retry(session, job_id, actor=caller.actor, output_present=lambda job, name: STAGES[
-            name].committed(rt.store, rt.basedbs, job.base_id or ""))
+        stage = control.retry(session, job_id, actor=caller.actor, output_present=output_present(rt.store, rt.basedbs))
     _ring(rt, job_id, stage)
     return read_job(rt, caller, job_id)
 
